@@ -1,0 +1,40 @@
+# `make run` and `make test` each create .venv and install what they need; a second
+# run only reinstalls when pyproject.toml changed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint typecheck unit bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.local-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[local]'
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.local-installed $@
+
+run: $(VENV)/.local-installed
+	$(BIN)/stepwise dev
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.test-installed
+	$(BIN)/mypy
+
+unit: $(VENV)/.test-installed
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: $(VENV)/.test-installed
+	$(BIN)/pytest tests/benchmarks -m benchmark -s -p no:randomly --timeout 1800
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

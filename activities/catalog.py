@@ -1,0 +1,51 @@
+"""The activity factory: every activity instance, built from the clients the worker owns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+
+from activities.aws import AwsActivities, AwsClients
+from activities.db import SessionMaker
+from activities.doctor import DoctorActivities
+from activities.resources import Resources
+
+
+@dataclass(frozen=True)
+class PartnerEndpoints:
+    """Base URLs of the partner systems and the key sent to the payment provider."""
+
+    payment_url: str
+    enrichment_url: str
+    payment_api_key: str = ""
+
+
+@dataclass(frozen=True)
+class ActivityDeps:
+    """Everything activities may touch, created once per worker process."""
+
+    aws: AwsClients
+    sessions: SessionMaker
+    resources: Resources
+    client: Client
+    http: httpx.AsyncClient
+    partners: PartnerEndpoints
+
+
+def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
+    """Bound activity methods of every pipeline, ready for ``Worker(activities=...)``."""
+    aws = AwsActivities(deps.aws)
+    doctor = DoctorActivities(deps.aws, deps.sessions, deps.resources, deps.client)
+    return [
+        aws.call_aws,
+        doctor.check_postgres,
+        doctor.check_s3,
+        doctor.check_dynamodb,
+        doctor.check_sqs,
+        doctor.check_sns,
+        doctor.check_temporal_visibility,
+    ]

@@ -1,0 +1,7 @@
+"""SQLAlchemy models: the single source of Stepwise's schema (Alembic autogenerates from here)."""
+
+from activities.models.base import Base
+from activities.models.booking import Booking, Payment
+from activities.models.common import DoctorProbe, NotificationLedger
+
+__all__ = ["Base", "Booking", "DoctorProbe", "NotificationLedger", "Payment"]

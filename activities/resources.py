@@ -1,0 +1,107 @@
+"""The AWS resources the pipelines use, declared once.
+
+The dev stack applies this declaration to the AWS emulator; for real AWS it is the
+reference an infrastructure template is written from. Names carry an optional
+per-environment prefix (``STEPWISE_AWS__NAME_PREFIX``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A DynamoDB table with a single string partition key."""
+
+    name: str
+    partition_key: str
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """An SQS queue, optionally with a dead-letter queue it redrives to."""
+
+    name: str
+    dead_letter_queue: str | None = None
+    max_receive_count: int = 5
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Concrete names of every bucket, table, queue and topic, for one environment."""
+
+    prefix: str = ""
+    media_bucket: str = field(init=False)
+    processing_bucket: str = field(init=False)
+    reports_bucket: str = field(init=False)
+    b2b_bucket: str = field(init=False)
+    flights_table: str = field(init=False)
+    seat_reservations_table: str = field(init=False)
+    b2b_transactions_table: str = field(init=False)
+    doctor_table: str = field(init=False)
+    booking_dlq: str = field(init=False)
+    b2b_intake_queue: str = field(init=False)
+    b2b_intake_dlq: str = field(init=False)
+    media_dlq: str = field(init=False)
+    booking_notifications_topic: str = field(init=False)
+    media_notifications_topic: str = field(init=False)
+    operator_attention_topic: str = field(init=False)
+    signoff_topic: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = {
+            "media_bucket": "stepwise-media",
+            "processing_bucket": "stepwise-processing",
+            "reports_bucket": "stepwise-reports",
+            "b2b_bucket": "stepwise-b2b",
+            "flights_table": "flights",
+            "seat_reservations_table": "seat-reservations",
+            "b2b_transactions_table": "b2b-transactions",
+            "doctor_table": "stepwise-doctor",
+            "booking_dlq": "booking-dlq",
+            "b2b_intake_queue": "b2b-intake",
+            "b2b_intake_dlq": "b2b-intake-dlq",
+            "media_dlq": "media-dlq",
+            "booking_notifications_topic": "booking-notifications",
+            "media_notifications_topic": "media-notifications",
+            "operator_attention_topic": "operator-attention",
+            "signoff_topic": "recon-signoff",
+        }
+        for attribute, name in names.items():
+            object.__setattr__(self, attribute, self.prefix + name)
+
+    @property
+    def buckets(self) -> list[str]:
+        """Every S3 bucket."""
+        return [self.media_bucket, self.processing_bucket, self.reports_bucket, self.b2b_bucket]
+
+    @property
+    def tables(self) -> list[TableSpec]:
+        """Every DynamoDB table."""
+        return [
+            TableSpec(self.flights_table, "id"),
+            TableSpec(self.seat_reservations_table, "reservationId"),
+            TableSpec(self.b2b_transactions_table, "transactionKey"),
+            TableSpec(self.doctor_table, "probeId"),
+        ]
+
+    @property
+    def queues(self) -> list[QueueSpec]:
+        """Every SQS queue; dead-letter queues come before the queues that use them."""
+        return [
+            QueueSpec(self.booking_dlq),
+            QueueSpec(self.media_dlq),
+            QueueSpec(self.b2b_intake_dlq),
+            QueueSpec(self.b2b_intake_queue, dead_letter_queue=self.b2b_intake_dlq),
+        ]
+
+    @property
+    def topics(self) -> list[str]:
+        """Every SNS topic."""
+        return [
+            self.booking_notifications_topic,
+            self.media_notifications_topic,
+            self.operator_attention_topic,
+            self.signoff_topic,
+        ]

@@ -1,0 +1,1 @@
+"""Stepwise's HTTP API (FastAPI): start pipelines, read status, decide, list attention."""

@@ -1,0 +1,159 @@
+"""`stepwise`: run the processes, operate the pipelines, check the wiring.
+
+Every error is one line on stderr and a non-zero exit; set ``STEPWISE_DEBUG=1`` for
+the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from typing import Annotated
+
+import click
+import typer
+
+from worker.commands.common import CliError, print_json, run, settings
+from worker.settings import SettingsError
+
+app = typer.Typer(
+    name="stepwise",
+    help="Durable business pipelines on Temporal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+
+
+@app.command()
+def dev(
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete the state dir and start empty.")] = False,
+) -> None:
+    """Run the whole system on loopback: Temporal, Postgres, AWS emulator, worker, API."""
+    from worker.devstack.stack import DevStack
+
+    stack = DevStack(settings(), fresh=fresh)
+    try:
+        typer.echo("Starting the embedded stack...", err=True)
+        stack.start()
+        typer.echo(stack.table())
+        stack.wait()
+    finally:
+        typer.echo("Stopping...", err=True)
+        stack.stop()
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker: poll the task queue until SIGTERM, then drain and exit 0."""
+    from worker.main import run_worker
+
+    run(run_worker(settings()))
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API (OpenAPI at /docs)."""
+    from worker.api.main import run_api
+
+    run_api(settings())
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the Postgres schema to the newest revision."""
+    from worker.migrate import upgrade_head
+
+    upgrade_head(settings().require_database_url())
+    typer.echo("schema is at the newest revision")
+
+
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the report.", min=1)] = 60.0,
+) -> None:
+    """Check every dependency through a diagnostic workflow on the running worker."""
+    report = run(_doctor(timeout))
+    if as_json:
+        print_json(report)
+    else:
+        width = max(len(check.dependency) for check in report.checks)
+        for check in report.checks:
+            typer.echo(f"{check.dependency.ljust(width)}  {'OK   ' if check.ok else 'ERROR'}  {check.detail}")
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+async def _doctor(timeout: float) -> object:
+    import asyncio
+    from datetime import timedelta
+
+    from activities.doctor import ProbeInput
+    from worker.temporal import connect
+    from workflows.doctor import DoctorReport, DoctorWorkflow
+
+    config = settings()
+    try:
+        client = await connect(config)
+    except ConnectionError as error:
+        raise CliError(f"temporal: {error}") from None
+    probe_id = f"doctor-{uuid.uuid4()}"
+    try:
+        report: DoctorReport = await asyncio.wait_for(
+            client.execute_workflow(
+                DoctorWorkflow.run,
+                ProbeInput(probe_id),
+                id=probe_id,
+                task_queue=config.worker.task_queue,
+                execution_timeout=timedelta(seconds=timeout),
+            ),
+            timeout,
+        )
+    except TimeoutError:
+        raise CliError(f"no worker answered on task queue {config.worker.task_queue!r} within {timeout:.0f}s") from None
+    return report
+
+
+def _register_groups() -> None:
+    from worker.commands import GROUPS
+
+    for name, group in GROUPS.items():
+        app.add_typer(group, name=name)
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning every failure into one line."""
+    _register_groups()
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=sys.argv[1:], prog_name="stepwise", standalone_mode=False)
+    except (typer.Exit, click.exceptions.Exit) as done:
+        sys.exit(done.exit_code)
+    except (typer.Abort, click.exceptions.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except (CliError, SettingsError) as error:
+        _fail(str(error), getattr(error, "exit_code", 2))
+    except Exception as error:
+        if os.environ.get("STEPWISE_DEBUG"):
+            raise
+        if hasattr(error, "format_message") and hasattr(error, "exit_code"):
+            # Click's usage errors (Typer vendors its own Click, so match by interface).
+            if type(error).__name__ == "NoArgsIsHelpError":
+                typer.echo(error.format_message())
+                sys.exit(0)
+            _fail(error.format_message(), error.exit_code)
+        _fail(f"{type(error).__name__}: {error}", 1)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _fail(message: str, exit_code: int) -> None:
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    typer.echo(f"stepwise: {lines[0] if lines else 'failed'}", err=True)
+    sys.exit(exit_code)
+
+
+if __name__ == "__main__":
+    main()

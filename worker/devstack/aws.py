@@ -1,0 +1,74 @@
+"""The AWS emulator (moto in server mode) and the idempotent bootstrap of Stepwise's resources.
+
+:func:`apply_resources` creates what :class:`activities.resources.Resources` declares
+and leaves what exists alone, so it is safe on every start and against a real account.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.exceptions
+
+from activities.resources import Resources
+from worker.devstack.processes import ManagedProcess
+
+EMULATOR_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def moto_process(port: int, state_dir: Path) -> ManagedProcess:
+    """moto's server on loopback, recording requests so a restart can replay them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env.update(EMULATOR_ENV)
+    env["MOTO_ENABLE_RECORDING"] = "True"
+    env["MOTO_RECORDER_FILEPATH"] = str((state_dir / "moto-recording.jsonl").resolve())
+    args = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    return ManagedProcess("aws-emulator", args, state_dir / "logs" / "moto.log", env)
+
+
+def _ignore(error: botocore.exceptions.ClientError, *codes: str) -> None:
+    if error.response.get("Error", {}).get("Code") not in codes:
+        raise error
+
+
+def apply_resources(resources: Resources, session: boto3.session.Session | None = None) -> dict[str, str]:
+    """Create every declared bucket, table, queue (with redrive) and topic; return topic ARNs."""
+    session = session or boto3.session.Session()
+    s3: Any = session.client("s3")
+    for bucket in resources.buckets:
+        try:
+            s3.create_bucket(Bucket=bucket)
+        except botocore.exceptions.ClientError as error:
+            _ignore(error, "BucketAlreadyOwnedByYou", "BucketAlreadyExists")
+    dynamodb: Any = session.client("dynamodb")
+    existing = set(dynamodb.list_tables()["TableNames"])
+    for table in resources.tables:
+        if table.name not in existing:
+            dynamodb.create_table(
+                TableName=table.name,
+                KeySchema=[{"AttributeName": table.partition_key, "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": table.partition_key, "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+    sqs: Any = session.client("sqs")
+    for queue in resources.queues:
+        attributes: dict[str, str] = {}
+        if queue.dead_letter_queue:
+            dlq_url = sqs.get_queue_url(QueueName=queue.dead_letter_queue)["QueueUrl"]
+            dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queue.max_receive_count)}
+            )
+        sqs.create_queue(QueueName=queue.name, Attributes=attributes)
+    sns: Any = session.client("sns")
+    return {topic: sns.create_topic(Name=topic)["TopicArn"] for topic in resources.topics}

@@ -1,0 +1,173 @@
+"""`stepwise dev`: the whole system on loopback with embedded defaults.
+
+Starts, in order: the Temporal dev server (SQLite under the state dir, WAL pragmas,
+Stepwise's search attributes), PostgreSQL (``STEPWISE_DATABASE_URL`` or embedded
+pgserver), the AWS emulator with every resource bootstrapped, the partner emulators,
+the migrations, then the worker and the HTTP API as child processes configured
+exactly as they would be in production (environment variables only). Ctrl-C stops
+everything in reverse order; the state dir keeps the data for the next run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from activities.resources import Resources
+from worker.devstack.aws import EMULATOR_ENV, apply_resources, moto_process
+from worker.devstack.postgres import start_embedded_postgres
+from worker.devstack.processes import ManagedProcess, StartError, port_open
+from worker.devstack.seed import DEV_OPERATOR_TOKEN, seed_demo_data
+from worker.devstack.temporal_server import dev_server_command
+from worker.migrate import upgrade_head
+from worker.settings import Settings, hash_token
+
+
+@dataclass
+class DevStack:
+    """The running embedded stack and its child processes."""
+
+    settings: Settings
+    fresh: bool = False
+    processes: list[ManagedProcess] = field(default_factory=list)
+    endpoints: list[tuple[str, str]] = field(default_factory=list)
+    _postgres: Any = None
+
+    @property
+    def state_dir(self) -> Path:
+        """Where every embedded component keeps its data."""
+        return self.settings.dev.state_dir
+
+    def start(self) -> None:
+        """Bring every component up; raise :class:`StartError` naming the one that failed."""
+        if self.fresh and self.state_dir.exists():
+            shutil.rmtree(self.state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        dev = self.settings.dev
+        for name, port in (("Temporal", dev.temporal_port), ("AWS emulator", dev.aws_port)):
+            if port_open(port):
+                raise StartError(f"{name} port {port} is already in use (another `stepwise dev`?)")
+        env = self._child_env()
+        temporal_command = dev_server_command(self.state_dir / "temporal.db", dev.temporal_port, dev.temporal_ui_port)
+        self._spawn("temporal", temporal_command, env, dev.temporal_port)
+        self._run(moto_process(dev.aws_port, self.state_dir), dev.aws_port)
+        _replay_moto_recording(dev.aws_port, self.state_dir / "moto-recording.jsonl")
+        database_url = self._postgres_url()
+        env["STEPWISE_DATABASE_URL"] = database_url
+        os.environ.update(env)
+        upgrade_head(database_url)
+        apply_resources(Resources(prefix=self.settings.aws.name_prefix))
+        seed_demo_data(Resources(prefix=self.settings.aws.name_prefix))
+        python = sys.executable
+        self._spawn(
+            "emulators",
+            [python, "-m", "worker.devstack.emulators", "--port", str(dev.emulator_port), "--state-dir", str(self.state_dir)],
+            env,
+            dev.emulator_port,
+        )
+        self._spawn("worker", [python, "-m", "worker.cli", "worker"], env, self.settings.worker.health_port)
+        self._spawn("api", [python, "-m", "worker.cli", "api"], env, self.settings.api.port)
+        self._describe(database_url)
+
+    def _child_env(self) -> dict[str, str]:
+        dev = self.settings.dev
+        env = dict(os.environ)
+        for key, value in EMULATOR_ENV.items():
+            env.setdefault(key, value)
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{dev.aws_port}",
+                "TEMPORAL_ADDRESS": f"127.0.0.1:{dev.temporal_port}",
+                "STEPWISE_PARTNERS__PAYMENT_URL": f"http://127.0.0.1:{dev.emulator_port}/payments",
+                "STEPWISE_PARTNERS__ENRICHMENT_URL": f"http://127.0.0.1:{dev.emulator_port}/enrichment",
+                "STEPWISE_TELEMETRY__LOG_FORMAT": env.get("STEPWISE_TELEMETRY__LOG_FORMAT", "json"),
+            }
+        )
+        if "STEPWISE_API__OPERATOR_TOKEN_HASHES" not in env:
+            env["STEPWISE_API__OPERATOR_TOKEN_HASHES"] = f'["{hash_token(DEV_OPERATOR_TOKEN)}"]'
+        return env
+
+    def _postgres_url(self) -> str:
+        if self.settings.database_url is not None:
+            return self.settings.require_database_url()
+        url, self._postgres = start_embedded_postgres(self.state_dir / "pgdata")
+        return url
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str], port: int) -> None:
+        self._run(ManagedProcess(name, args, self.state_dir / "logs" / f"{name}.log", env), port)
+
+    def _run(self, process: ManagedProcess, port: int) -> None:
+        self.processes.append(process.start())
+        process.wait_for_port(port, timeout=90)
+
+    def _describe(self, database_url: str) -> None:
+        dev, api, worker = self.settings.dev, self.settings.api, self.settings.worker
+        self.endpoints = [
+            ("Temporal gRPC", f"127.0.0.1:{dev.temporal_port}"),
+            ("Temporal Web UI", f"http://127.0.0.1:{dev.temporal_ui_port}"),
+            ("HTTP API", f"http://127.0.0.1:{api.port}"),
+            ("API docs", f"http://127.0.0.1:{api.port}/docs"),
+            ("API operator token", DEV_OPERATOR_TOKEN),
+            ("Worker metrics", f"http://127.0.0.1:{worker.metrics_port}/metrics"),
+            ("Worker health", f"http://127.0.0.1:{worker.health_port}/readyz"),
+            ("API metrics", f"http://127.0.0.1:{api.port}/metrics"),
+            ("PostgreSQL", _redact(database_url)),
+            ("AWS endpoint", f"http://127.0.0.1:{dev.aws_port}"),
+            ("Partner emulators", f"http://127.0.0.1:{dev.emulator_port}"),
+            ("Logs", str(self.state_dir / "logs")),
+        ]
+
+    def table(self) -> str:
+        """The endpoints, one per line, aligned."""
+        width = max(len(name) for name, _ in self.endpoints)
+        lines = [f"  {name.ljust(width)}  {value}" for name, value in self.endpoints]
+        return "\n".join(["Stepwise is running:", *lines, "Press Ctrl-C to stop."])
+
+    def stop(self) -> None:
+        """Stop children in reverse order of start, then the embedded Postgres."""
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
+        if self._postgres is not None:
+            self._postgres.cleanup()
+            self._postgres = None
+
+    def wait(self) -> None:
+        """Block until Ctrl-C/SIGTERM or until a child dies (then say which)."""
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.is_set():
+                for process in self.processes:
+                    if process.process is not None and process.process.poll() is not None:
+                        raise StartError(f"{process.name} exited unexpectedly; see {process.log_path}")
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+
+
+def _replay_moto_recording(port: int, recording: Path) -> None:
+    """Restore the emulator's state from the previous run's request recording."""
+    import urllib.request
+
+    if not recording.exists() or recording.stat().st_size == 0:
+        return
+    base = f"http://127.0.0.1:{port}/moto-api/recorder"
+    urllib.request.urlopen(urllib.request.Request(f"{base}/stop-recording", method="POST"), timeout=10).read()
+    urllib.request.urlopen(urllib.request.Request(f"{base}/replay-recording", method="POST"), timeout=300).read()
+    urllib.request.urlopen(urllib.request.Request(f"{base}/start-recording", method="POST"), timeout=10).read()
+
+
+def _redact(url: str) -> str:
+    if "@" in url and ":" in url.split("@")[0].split("//")[-1]:
+        scheme, rest = url.split("//", 1)
+        user = rest.split(":", 1)[0]
+        return f"{scheme}//{user}:***@{rest.split('@', 1)[1]}"
+    return url

@@ -1,0 +1,73 @@
+"""The worker process: `stepwise worker`.
+
+Start-up builds everything once (runtime with the Prometheus endpoint, traced client,
+engine, AWS and HTTP clients, activity instances). SIGTERM or SIGINT drains: the worker
+stops polling, running activities get ``graceful_shutdown_seconds`` to finish (after
+which they are cancelled and see it on their next heartbeat), then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from sqlalchemy import text
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.catalog import ActivityDeps
+from worker.health import HealthServer
+from worker.registry import activity_deps, create_worker
+from worker.settings import Settings
+from worker.telemetry import build_runtime, configure_logging, configure_tracing
+from worker.temporal import connect
+
+log = logging.getLogger("stepwise.worker")
+
+
+async def readiness(client: Client, deps: ActivityDeps, worker: Worker) -> dict[str, str]:
+    """Temporal and Postgres reachable, worker polling."""
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(client.service_client.check_health(), 3)
+        checks["temporal"] = "ok"
+    except Exception as error:
+        checks["temporal"] = f"{type(error).__name__}: {error}"
+    try:
+        async with deps.sessions() as session:
+            await asyncio.wait_for(session.execute(text("SELECT 1")), 3)
+        checks["postgres"] = "ok"
+    except Exception as error:
+        checks["postgres"] = f"{type(error).__name__}: {error}"
+    checks["worker"] = "ok" if worker.is_running and not worker.is_shutdown else "not polling"
+    return checks
+
+
+async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set or SIGTERM/SIGINT arrives, then drain and return."""
+    configure_logging(settings.telemetry)
+    configure_tracing(settings.telemetry, "stepwise-worker")
+    metrics_bind = f"{settings.worker.host}:{settings.worker.metrics_port}"
+    client = await connect(settings, runtime=build_runtime(metrics_bind))
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with activity_deps(settings, client) as deps:
+        worker = create_worker(client, settings, deps)
+        health = HealthServer(settings.worker.host, settings.worker.health_port, lambda: readiness(client, deps, worker))
+        await health.start()
+        log.info(
+            "worker polling task queue %s (health :%s, metrics %s)",
+            settings.worker.task_queue,
+            health.port,
+            metrics_bind,
+        )
+        try:
+            async with worker:
+                await stop.wait()
+                log.info("shutting down: draining running activities")
+        finally:
+            await health.stop()
+    log.info("worker stopped")

@@ -1,0 +1,57 @@
+"""The composition root: settings -> engine -> clients -> activity instances -> Worker.
+
+This is the only place that knows both ``workflows/`` and ``activities/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.aws import AwsClients
+from activities.catalog import ActivityDeps, PartnerEndpoints, build_activities
+from activities.db import create_engine, create_session_maker
+from activities.resources import Resources
+from worker.settings import Settings
+from workflows.catalog import WORKFLOWS
+
+
+@asynccontextmanager
+async def activity_deps(settings: Settings, client: Client) -> AsyncIterator[ActivityDeps]:
+    """Open every client activities use; close them when the worker is done."""
+    engine = create_engine(settings.require_database_url(), pool_size=settings.database_pool_size)
+    http = httpx.AsyncClient(timeout=settings.partners.http_timeout_seconds)
+    try:
+        yield ActivityDeps(
+            aws=AwsClients(),
+            sessions=create_session_maker(engine),
+            resources=Resources(prefix=settings.aws.name_prefix),
+            client=client,
+            http=http,
+            partners=PartnerEndpoints(
+                payment_url=settings.partners.payment_url,
+                enrichment_url=settings.partners.enrichment_url,
+                payment_api_key=settings.partners.payment_api_key.get_secret_value(),
+            ),
+        )
+    finally:
+        await http.aclose()
+        await engine.dispose()
+
+
+def create_worker(client: Client, settings: Settings, deps: ActivityDeps) -> Worker:
+    """A worker polling Stepwise's task queue with every workflow and activity registered."""
+    return Worker(
+        client,
+        task_queue=settings.worker.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(deps),
+        max_concurrent_activities=settings.worker.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.worker.max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker.graceful_shutdown_seconds),
+    )

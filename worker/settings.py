@@ -1,0 +1,200 @@
+"""Stepwise's configuration, read once at start-up from the environment.
+
+Every Stepwise setting is ``STEPWISE_<GROUP>__<NAME>`` (for example
+``STEPWISE_WORKER__TASK_QUEUE``); the Postgres URL keeps the short name
+``STEPWISE_DATABASE_URL``. Temporal's connection follows Temporal's own
+environment conventions (``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``,
+``TEMPORAL_API_KEY``, ``TEMPORAL_TLS_*``) so the same variables work for the
+Temporal CLI and for Stepwise. AWS is configured only through boto3's standard
+chain (``AWS_REGION``, ``AWS_ENDPOINT_URL``, credentials...).
+
+A wrong value fails at start-up with :class:`SettingsError`, whose message is one
+line naming the variable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class TemporalSettings(BaseSettings):
+    """Connection to the Temporal cluster, named as Temporal's env-config names it."""
+
+    model_config = SettingsConfigDict(env_prefix="TEMPORAL_", extra="ignore")
+
+    address: str = Field(default="127.0.0.1:7233", pattern=r"^[^\s:]+:\d{1,5}$")
+    """host:port of the Temporal frontend."""
+    namespace: str = Field(default="default", min_length=1)
+    """Namespace all Stepwise workflows run in."""
+    api_key: SecretStr | None = None
+    """Temporal Cloud API key; implies TLS."""
+    tls: bool = False
+    """Use TLS without client certificates (server CA from the system store)."""
+    tls_client_cert_path: Path | None = None
+    """mTLS client certificate (PEM)."""
+    tls_client_key_path: Path | None = None
+    """mTLS client key (PEM)."""
+    tls_server_ca_cert_path: Path | None = None
+    """CA certificate that signed the server's certificate (PEM)."""
+    tls_server_name: str | None = None
+    """Server name to verify the certificate against (SNI)."""
+
+
+class WorkerSettings(BaseModel):
+    """How the worker process polls and shuts down."""
+
+    task_queue: str = Field(default="stepwise", min_length=1)
+    """Task queue every Stepwise workflow and activity runs on."""
+    graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
+    """How long running activities get to finish after SIGTERM."""
+    max_concurrent_activities: int = Field(default=100, ge=1)
+    """Activity slots per worker."""
+    max_concurrent_workflow_tasks: int = Field(default=100, ge=1)
+    """Workflow task slots per worker."""
+    health_port: int = Field(default=8081, ge=0, le=65535)
+    """Port of the worker's /healthz and /readyz (0 picks a free port)."""
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    """Port of the worker's Prometheus /metrics endpoint."""
+    host: str = "127.0.0.1"
+    """Interface the health and metrics endpoints bind to (0.0.0.0 in a pod)."""
+
+
+class ApiSettings(BaseModel):
+    """The HTTP API process."""
+
+    host: str = "127.0.0.1"
+    """Interface the API binds to."""
+    port: int = Field(default=8000, ge=0, le=65535)
+    """Port the API listens on."""
+    operator_token_hashes: list[str] = Field(default_factory=list)
+    """SHA-256 hex digests of operator bearer tokens."""
+    partner_token_hashes: dict[str, str] = Field(default_factory=dict)
+    """Partner id -> SHA-256 hex digest of that partner's bearer token."""
+    public_url: str = ""
+    """Base URL used in status links (defaults to the request's own URL)."""
+
+
+class TelemetrySettings(BaseModel):
+    """Tracing and logs."""
+
+    tracing: Literal["auto", "otlp", "console", "off"] = "auto"
+    """auto: OTLP if OTEL_EXPORTER_OTLP_ENDPOINT is set, otherwise off."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Root log level."""
+    log_format: Literal["json", "text"] = "json"
+    """Structured JSON lines, or plain text for a terminal."""
+
+
+class AwsResourceSettings(BaseModel):
+    """Names of the AWS resources the pipelines use (see worker.devstack.resources)."""
+
+    name_prefix: str = ""
+    """Prefix added to every bucket, table, queue and topic name (one per environment)."""
+
+
+class PartnerSettings(BaseModel):
+    """URLs of the partner systems the pipelines call over HTTP."""
+
+    payment_url: str = "http://127.0.0.1:8090"
+    """Base URL of the payment provider."""
+    enrichment_url: str = "http://127.0.0.1:8090"
+    """Base URL of the B2B enrichment API."""
+    payment_api_key: SecretStr = SecretStr("")
+    """Bearer key sent to the payment provider."""
+    http_timeout_seconds: float = Field(default=5.0, gt=0)
+    """Per-request timeout for partner HTTP calls."""
+
+
+class DevSettings(BaseModel):
+    """The embedded stack of `stepwise dev` and the tests."""
+
+    state_dir: Path = Path(".stepwise")
+    """Where the dev server's SQLite file, pgdata and logs live."""
+    temporal_port: int = 7233
+    """Temporal frontend port of the dev server."""
+    temporal_ui_port: int = 8233
+    """Temporal Web UI port of the dev server."""
+    aws_port: int = 5000
+    """Port of the AWS emulator (moto server)."""
+    emulator_port: int = 8090
+    """Port of the partner emulators (payment provider, enrichment API)."""
+
+
+class Settings(BaseSettings):
+    """All of Stepwise's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STEPWISE_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    database_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("STEPWISE_DATABASE_URL", "database_url")
+    )
+    """SQLAlchemy URL of Postgres (postgresql+asyncpg://...). Unset: the dev stack's embedded one."""
+    database_pool_size: int = Field(default=10, ge=1)
+    """Connections per process."""
+    temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    aws: AwsResourceSettings = Field(default_factory=AwsResourceSettings)
+    partners: PartnerSettings = Field(default_factory=PartnerSettings)
+    dev: DevSettings = Field(default_factory=DevSettings)
+
+    def require_database_url(self) -> str:
+        """The Postgres URL, normalised to the asyncpg driver."""
+        if self.database_url is None:
+            raise SettingsError("STEPWISE_DATABASE_URL: not set (run `stepwise dev` for an embedded one)")
+        return normalise_database_url(self.database_url.get_secret_value())
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept postgres://, postgresql:// or postgresql+asyncpg:// and return the asyncpg form."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise SettingsError("STEPWISE_DATABASE_URL: must start with postgresql:// or postgresql+asyncpg://")
+
+
+def hash_token(token: str) -> str:
+    """The form a bearer token is stored in settings: its SHA-256 hex digest."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _variable_name(location: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in location if not isinstance(p, int)]
+    if parts and parts[0] == "temporal":
+        return "TEMPORAL_" + "_".join(parts[1:]).upper()
+    if parts and parts[0].startswith("STEPWISE_"):
+        return parts[0]
+    return "STEPWISE_" + "__".join(parts).upper()
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment or raise a one-line :class:`SettingsError`."""
+    try:
+        temporal = TemporalSettings()
+    except ValidationError as exc:
+        raise _as_settings_error(exc, prefix=("temporal",)) from None
+    try:
+        return Settings(temporal=temporal)
+    except ValidationError as exc:
+        raise _as_settings_error(exc, prefix=()) from None
+
+
+def _as_settings_error(exc: ValidationError, prefix: tuple[str, ...]) -> SettingsError:
+    first = exc.errors()[0]
+    name = _variable_name(prefix + tuple(first["loc"]))
+    return SettingsError(f"{name}: {first['msg']} (got {first.get('input')!r})")

@@ -1,0 +1,68 @@
+"""Every timeout and retry policy of every step, as named data (DESIGN §4.1).
+
+The mapping from the articles' Amazon States Language is direct: IntervalSeconds ->
+``initial_interval``, BackoffRate -> ``backoff_coefficient``, MaxAttempts ->
+``maximum_attempts``, MaxDelaySeconds -> ``maximum_interval``, TimeoutSeconds ->
+``start_to_close``; ErrorEquals becomes ``non_retryable_error_types`` (the inverse:
+the errors that must *not* be retried). Call sites refer to these by name; no retry
+literal appears twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio.common import RetryPolicy
+
+
+@dataclass(frozen=True)
+class StepPolicy:
+    """Timeouts and retries of one step."""
+
+    start_to_close: timedelta
+    """Longest a single attempt may run (the ASL TimeoutSeconds)."""
+    retry: RetryPolicy
+    """How failed attempts are retried."""
+    heartbeat: timedelta | None = None
+    """Longest silence between heartbeats of a long-running attempt."""
+    schedule_to_close: timedelta | None = None
+    """Longest the step may take across all attempts."""
+
+    def activity_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``workflow.execute_activity`` and friends."""
+        options: dict[str, Any] = {"start_to_close_timeout": self.start_to_close, "retry_policy": self.retry}
+        if self.heartbeat is not None:
+            options["heartbeat_timeout"] = self.heartbeat
+        if self.schedule_to_close is not None:
+            options["schedule_to_close_timeout"] = self.schedule_to_close
+        return options
+
+
+AWS_ERRORS_NOT_RETRIED = [
+    "AwsValidationError",
+    "AwsAccessDenied",
+    "AwsNotFound",
+    "AwsConflict",
+    "ConditionalCheckFailed",
+    "TransactionCanceled",
+]
+
+AWS_CALL = StepPolicy(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=30),
+        maximum_attempts=5,
+        non_retryable_error_types=AWS_ERRORS_NOT_RETRIED,
+    ),
+)
+"""A generic AWS SDK call (`call_aws`)."""
+
+DOCTOR_CHECK = StepPolicy(
+    start_to_close=timedelta(seconds=15),
+    retry=RetryPolicy(maximum_attempts=1),
+)
+"""A diagnostic probe: one attempt, so the doctor reports the first error it meets."""
