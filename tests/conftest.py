@@ -171,7 +171,12 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def make_deps(
-    client: Client, sessions: SessionMaker, resources: Resources, aws: AwsClients, http: httpx.AsyncClient, settings: Settings
+    client: Client,
+    sessions: SessionMaker,
+    resources: Resources,
+    aws: AwsClients,
+    http: httpx.AsyncClient,
+    settings: Settings,
 ) -> ActivityDeps:
     """Activity dependencies wired like the worker wires them."""
     return ActivityDeps(

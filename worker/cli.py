@@ -9,13 +9,16 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
 
 from worker.commands.common import CliError, print_json, run, settings
 from worker.settings import SettingsError
+
+if TYPE_CHECKING:
+    from workflows.doctor import DoctorReport
 
 app = typer.Typer(
     name="stepwise",
@@ -87,13 +90,13 @@ def doctor(
         raise typer.Exit(1)
 
 
-async def _doctor(timeout: float) -> object:
+async def _doctor(timeout: float) -> DoctorReport:
     import asyncio
     from datetime import timedelta
 
     from activities.doctor import ProbeInput
     from worker.temporal import connect
-    from workflows.doctor import DoctorReport, DoctorWorkflow
+    from workflows.doctor import DoctorWorkflow
 
     config = settings()
     try:

@@ -56,7 +56,9 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
         loop.add_signal_handler(signum, stop.set)
     async with activity_deps(settings, client) as deps:
         worker = create_worker(client, settings, deps)
-        health = HealthServer(settings.worker.host, settings.worker.health_port, lambda: readiness(client, deps, worker))
+        health = HealthServer(
+            settings.worker.host, settings.worker.health_port, lambda: readiness(client, deps, worker)
+        )
         await health.start()
         log.info(
             "worker polling task queue %s (health :%s, metrics %s)",

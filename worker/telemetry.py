@@ -48,7 +48,9 @@ def build_runtime(metrics_bind: str | None) -> Runtime:
     return Runtime(telemetry=TelemetryConfig(metrics=metrics))
 
 
-def configure_tracing(settings: TelemetrySettings, service_name: str, *, processor: SpanProcessor | None = None) -> None:
+def configure_tracing(
+    settings: TelemetrySettings, service_name: str, *, processor: SpanProcessor | None = None
+) -> None:
     """Install the tracer provider and the client-library instrumentations (once per process)."""
     global _instrumented
     mode = settings.tracing

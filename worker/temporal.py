@@ -18,7 +18,6 @@ from temporalio.runtime import Runtime
 from worker.settings import Settings, SettingsError
 
 
-
 def connect_config(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for ``Client.connect`` from Temporal's env config."""
     try:

@@ -17,7 +17,9 @@ async def test_conditional_check_failure_is_a_typed_non_retryable_error(aws: Aws
     condition = "attribute_not_exists(probeId)"
     await aws.call("dynamodb", "PutItem", TableName=resources.doctor_table, Item=item, ConditionExpression=condition)
     with pytest.raises(ApplicationError) as raised:
-        await aws.call("dynamodb", "put_item", TableName=resources.doctor_table, Item=item, ConditionExpression=condition)
+        await aws.call(
+            "dynamodb", "put_item", TableName=resources.doctor_table, Item=item, ConditionExpression=condition
+        )
     assert raised.value.type == "ConditionalCheckFailed"
     assert raised.value.non_retryable
 

@@ -24,7 +24,13 @@ async def test_doctor_reports_every_dependency_ok(
 
 
 async def test_doctor_names_the_precise_error_of_a_broken_dependency(
-    dev_env: WorkflowEnvironment, settings: Settings, resources: Resources, stepwise_worker: Any, sessions: Any, aws: Any, http: Any
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    resources: Resources,
+    stepwise_worker: Any,
+    sessions: Any,
+    aws: Any,
+    http: Any,
 ) -> None:
     from tests.conftest import make_deps
     from worker.registry import create_worker

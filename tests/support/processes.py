@@ -40,4 +40,6 @@ def stepwise(*args: str, env: dict[str, str], timeout: float = 60, **kwargs: Any
 def start_worker(env: dict[str, str], log_path: str) -> subprocess.Popen[bytes]:
     """`stepwise worker` as a child process logging to ``log_path``."""
     with open(log_path, "ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "worker.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )

@@ -91,9 +91,7 @@ async def test_sigterm_lets_the_running_activity_finish_then_exits_zero(
         proxy.stop()
     assert exit_code == 0, (tmp_path / "worker.log").read_text()
     history = await handle.fetch_history()
-    completed = [
-        e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
-    ]
+    completed = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED]
     scheduled = {
         e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
         for e in history.events

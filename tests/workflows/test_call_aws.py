@@ -16,7 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.aws import AwsActivities, AwsCallInput, AwsClients
+from activities.aws import AwsActivities, AwsCallInput, AwsCallOutput, AwsClients
 from activities.resources import Resources
 from tests.support.aws_fault_proxy import AwsFaultProxy, Fault
 from tests.workflows.call_aws_probe import CallAwsProbe
@@ -42,7 +42,11 @@ async def _run(env: WorkflowEnvironment, task_queue: str, request: AwsCallInput)
             result = failure
         history = await handle.fetch_history()
     attempts = max(
-        (e.activity_task_started_event_attributes.attempt for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED),
+        (
+            e.activity_task_started_event_attributes.attempt
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+        ),
         default=0,
     )
     return result, attempts
@@ -56,8 +60,9 @@ async def test_call_aws_returns_a_json_safe_response(
     result, attempts = await _run(
         dev_env, task_queue, AwsCallInput("s3", "HeadObject", {"Bucket": resources.media_bucket, "Key": key})
     )
-    assert getattr(result, "result")["ContentLength"] == 5
-    assert isinstance(getattr(result, "result")["LastModified"], str)
+    assert isinstance(result, AwsCallOutput)
+    assert result.result["ContentLength"] == 5
+    assert isinstance(result.result["LastModified"], str)
     assert attempts == 1
 
 
@@ -69,7 +74,9 @@ async def test_throttling_is_retried_until_it_succeeds(
     result, attempts = await _run(
         dev_env,
         task_queue,
-        AwsCallInput("dynamodb", "PutItem", {"TableName": resources.doctor_table, "Item": {"probeId": {"S": probe_id}}}),
+        AwsCallInput(
+            "dynamodb", "PutItem", {"TableName": resources.doctor_table, "Item": {"probeId": {"S": probe_id}}}
+        ),
     )
     assert not isinstance(result, Exception)
     assert attempts == 3

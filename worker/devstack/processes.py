@@ -33,9 +33,7 @@ def free_port() -> int:
 class ManagedProcess:
     """A child process whose output goes to ``log_path``."""
 
-    def __init__(
-        self, name: str, args: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, name: str, args: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None) -> None:
         self.name = name
         self.args = list(args)
         self.log_path = log_path

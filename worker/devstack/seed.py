@@ -13,7 +13,7 @@ import botocore.exceptions
 
 from activities.resources import Resources
 
-DEV_OPERATOR_TOKEN = "stepwise-dev-operator"  # noqa: S105 - a published development credential
+DEV_OPERATOR_TOKEN = "stepwise-dev-operator"
 """Bearer token of the operator role on the embedded stack only."""
 
 DEMO_FLIGHTS = {"FL-100": 150, "FL-200": 2}

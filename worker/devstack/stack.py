@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from activities.resources import Resources
 from worker.devstack.aws import EMULATOR_ENV, apply_resources, moto_process
 from worker.devstack.postgres import start_embedded_postgres
@@ -68,7 +70,15 @@ class DevStack:
         python = sys.executable
         self._spawn(
             "emulators",
-            [python, "-m", "worker.devstack.emulators", "--port", str(dev.emulator_port), "--state-dir", str(self.state_dir)],
+            [
+                python,
+                "-m",
+                "worker.devstack.emulators",
+                "--port",
+                str(dev.emulator_port),
+                "--state-dir",
+                str(self.state_dir),
+            ],
             env,
             dev.emulator_port,
         )
@@ -155,14 +165,11 @@ class DevStack:
 
 def _replay_moto_recording(port: int, recording: Path) -> None:
     """Restore the emulator's state from the previous run's request recording."""
-    import urllib.request
-
     if not recording.exists() or recording.stat().st_size == 0:
         return
-    base = f"http://127.0.0.1:{port}/moto-api/recorder"
-    urllib.request.urlopen(urllib.request.Request(f"{base}/stop-recording", method="POST"), timeout=10).read()
-    urllib.request.urlopen(urllib.request.Request(f"{base}/replay-recording", method="POST"), timeout=300).read()
-    urllib.request.urlopen(urllib.request.Request(f"{base}/start-recording", method="POST"), timeout=10).read()
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}/moto-api/recorder", timeout=300) as moto:
+        for step in ("stop-recording", "replay-recording", "start-recording"):
+            moto.post(f"/{step}").raise_for_status()
 
 
 def _redact(url: str) -> str:

@@ -83,7 +83,9 @@ class PaymentProvider:
         if body.token == "tok_flaky" and attempt <= 2:
             return JSONResponse({"error": {"type": "api_error", "message": "try again"}}, status_code=503)
         if body.token == "tok_declined":
-            response: dict[str, Any] = {"error": {"type": "card_error", "code": "card_declined", "message": "Your card was declined."}}
+            response: dict[str, Any] = {
+                "error": {"type": "card_error", "code": "card_declined", "message": "Your card was declined."}
+            }
             status = 402
         else:
             charge_id = f"ch_{len(self.charges) + 1:06d}"
