@@ -10,8 +10,10 @@ import httpx
 from temporalio.client import Client
 
 from activities.aws import AwsActivities, AwsClients
+from activities.booking import BookingActivities
 from activities.db import SessionMaker
 from activities.doctor import DoctorActivities
+from activities.payments import PaymentProvider
 from activities.resources import Resources
 
 
@@ -40,7 +42,18 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
     """Bound activity methods of every pipeline, ready for ``Worker(activities=...)``."""
     aws = AwsActivities(deps.aws)
     doctor = DoctorActivities(deps.aws, deps.sessions, deps.resources, deps.client)
+    payments = PaymentProvider(deps.http, deps.partners.payment_url, deps.partners.payment_api_key)
+    booking = BookingActivities(deps.aws, deps.sessions, deps.resources, payments)
     return [
+        booking.reserve_seats,
+        booking.release_seats,
+        booking.reserve_booking,
+        booking.collect_payment,
+        booking.refund_payment,
+        booking.confirm_booking,
+        booking.cancel_booking,
+        booking.notify_customer,
+        booking.send_to_dead_letter_queue,
         aws.call_aws,
         doctor.check_postgres,
         doctor.check_s3,

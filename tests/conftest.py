@@ -12,12 +12,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.aws import AwsClients
-from activities.catalog import ActivityDeps, PartnerEndpoints
+from activities.catalog import ActivityDeps, PartnerEndpoints, build_activities
 from activities.db import SessionMaker, create_engine, create_session_maker
 from activities.resources import Resources
 from worker.devstack.aws import EMULATOR_ENV, apply_resources
@@ -39,7 +39,7 @@ from worker.devstack.processes import free_port
 from worker.devstack.seed import seed_demo_data
 from worker.devstack.temporal_server import dev_server_extra_args, temporal_binary, test_server_binary
 from worker.migrate import upgrade_head
-from worker.registry import create_worker
+from workflows.catalog import WORKFLOWS
 from worker.settings import Settings, normalise_database_url
 
 for _key, _value in EMULATOR_ENV.items():
@@ -196,10 +196,21 @@ def stepwise_worker(
     """``async with stepwise_worker(client) as worker:`` runs the real worker in-process."""
 
     @asynccontextmanager
-    async def running(client: Client, **overrides: Any) -> AsyncIterator[Worker]:
-        worker = create_worker(client, settings, make_deps(client, sessions, resources, aws, http, settings))
-        for key, value in overrides.items():
-            setattr(worker, key, value)
+    async def running(
+        client: Client, replace: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] | None = None
+    ) -> AsyncIterator[Worker]:
+        """``replace`` maps an activity name to a wrapper of the real activity (fault injection)."""
+        deps = make_deps(client, sessions, resources, aws, http, settings)
+        activities = build_activities(deps)
+        if replace:
+            activities = [replace[name](fn) if (name := activity_name(fn)) in replace else fn for fn in activities]
+        worker = Worker(
+            client,
+            task_queue=settings.worker.task_queue,
+            workflows=WORKFLOWS,
+            activities=activities,
+            graceful_shutdown_timeout=timedelta(seconds=5),
+        )
         async with worker:
             yield worker
 
@@ -208,11 +219,17 @@ def stepwise_worker(
 
 @pytest.fixture
 def samples_dir() -> Path:
-    """The articles' sample inputs."""
-    for candidate in (Path(__file__).resolve().parents[2] / "shared" / "samples", Path("../shared/samples")):
-        if candidate.is_dir():
-            return candidate
-    pytest.skip("the shared samples folder is not beside the checkout")
+    """The articles' sample inputs (copies of shared/samples kept with the tests)."""
+    return Path(__file__).parent / "data" / "samples"
+
+
+def activity_name(fn: Callable[..., Any]) -> str:
+    """The registered name of an activity function or bound method."""
+    from temporalio.activity import _Definition
+
+    definition = _Definition.from_callable(fn)
+    assert definition is not None and definition.name is not None
+    return definition.name
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -225,4 +242,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-_ = asyncio
+@pytest.fixture
+async def world(sessions: SessionMaker, resources: Resources, aws: AwsClients, emulators: Any) -> Any:
+    """The booking saga's world: DynamoDB, Postgres, the provider, SNS and the DLQ."""
+    from tests.e2e.booking_support import World
+    from tests.support.world import QueueReader
+
+    return World(
+        aws=aws,
+        sessions=sessions,
+        resources=resources,
+        payments=emulators.state.payments,
+        notifications=await QueueReader.subscribed_to(aws, resources.booking_notifications_topic),
+        dead_letters=await QueueReader.of_queue(aws, resources.booking_dlq),
+    )

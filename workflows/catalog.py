@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workflows.booking import BookingWorkflow
 from workflows.doctor import DoctorWorkflow
 
-WORKFLOWS: list[type] = [DoctorWorkflow]
+WORKFLOWS: list[type] = [BookingWorkflow, DoctorWorkflow]

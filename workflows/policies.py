@@ -66,3 +66,74 @@ DOCTOR_CHECK = StepPolicy(
     retry=RetryPolicy(maximum_attempts=1),
 )
 """A diagnostic probe: one attempt, so the doctor reports the first error it meets."""
+
+
+# --- Booking saga (seed: "Building in resiliency, part 1", ProcessBooking) -------------
+
+_SHORT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=5,
+    non_retryable_error_types=AWS_ERRORS_NOT_RETRIED,
+)
+
+RESERVE_SEATS = StepPolicy(
+    start_to_close=timedelta(seconds=10),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=10),
+        maximum_attempts=5,
+        non_retryable_error_types=["FlightFull", "FlightNotFound", "SeatsReleased", *AWS_ERRORS_NOT_RETRIED],
+    ),
+)
+"""The article's Reserve Flight (a conditional DynamoDB update), made retry-safe."""
+
+RESERVE_BOOKING = StepPolicy(
+    start_to_close=timedelta(seconds=5),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_attempts=2,
+        non_retryable_error_types=["BookingCancelled"],
+    ),
+)
+"""The article's Reserve Booking: TimeoutSeconds 5; Retry BookingReservationException,
+IntervalSeconds 1, BackoffRate 2, MaxAttempts 2. Every other error the activity raises is
+typed non-retryable, so only BookingReservationError (and a timeout) is retried."""
+
+COLLECT_PAYMENT = StepPolicy(
+    start_to_close=timedelta(seconds=15),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=10),
+        maximum_attempts=6,
+        non_retryable_error_types=["PaymentDeclined", "PaymentRejected"],
+    ),
+)
+"""Collect Payment: provider 5xx/timeouts retried under the same Idempotency-Key; declines are final."""
+
+CONFIRM_BOOKING = StepPolicy(start_to_close=timedelta(seconds=5), retry=_SHORT_RETRY)
+"""Confirm Booking: a conditional Postgres update."""
+
+NOTIFY_CUSTOMER = StepPolicy(start_to_close=timedelta(seconds=10), retry=_SHORT_RETRY)
+"""Notify Booking Confirmed / Failed (SNS through the ledger)."""
+
+BOOKING_DEAD_LETTER = StepPolicy(
+    start_to_close=timedelta(seconds=10),
+    retry=RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=20),
+)
+"""Booking DLQ: the last record of a failure, so it tries hardest."""
+
+COMPENSATION = StepPolicy(
+    start_to_close=timedelta(seconds=15),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=30),
+        maximum_attempts=10,
+    ),
+)
+"""Refund payment, cancel booking, release seat: idempotent, so retried generously."""

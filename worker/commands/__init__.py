@@ -4,5 +4,9 @@ from __future__ import annotations
 
 import typer
 
-GROUPS: dict[str, typer.Typer] = {}
+from worker.commands import booking
+
+GROUPS: dict[str, typer.Typer] = {
+    "booking": booking.app,
+}
 """Command groups by name (`stepwise booking ...`)."""

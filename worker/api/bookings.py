@@ -1,0 +1,108 @@
+"""`/bookings`: submit a booking, read it, cancel it before confirmation."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from activities.booking import BookingRequest
+from worker.api.app import ApiServices
+from worker.api.auth import AnyCaller
+from worker.services import booking as bookings
+
+router = APIRouter(prefix="/bookings", tags=["bookings"])
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
+
+
+class BookingCreate(BaseModel):
+    """A booking request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str | None = Field(
+        default=None, pattern=ID_PATTERN, description="Your idempotency key; the same key returns the same booking."
+    )
+    customer_id: str = Field(min_length=1, max_length=200)
+    flight_id: str = Field(pattern=ID_PATTERN, description="Outbound flight.")
+    return_flight_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, upper case.")
+    payment_token: str = Field(min_length=1, max_length=200)
+
+
+class BookingAccepted(BaseModel):
+    """Where to follow a submitted booking."""
+
+    booking_id: str
+    workflow_id: str
+    created: bool
+    status_url: str
+
+
+class CancelBody(BaseModel):
+    """Why the customer cancels."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="cancelled by customer", min_length=1, max_length=500)
+
+
+def _services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
+
+
+@router.post("", status_code=202, response_model=BookingAccepted)
+async def submit(body: BookingCreate, request: Request, response: Response, caller: AnyCaller) -> BookingAccepted:
+    """Start the booking saga (or find the one this request id started)."""
+    booking = BookingRequest(
+        request_id=body.request_id or str(uuid.uuid4()),
+        customer_id=body.customer_id,
+        outbound_flight_id=body.flight_id,
+        return_flight_id=body.return_flight_id,
+        amount=str(body.amount),
+        currency=body.currency,
+        payment_token=body.payment_token,
+    )
+    services = _services(request)
+    try:
+        submitted = await bookings.submit_booking(services.client, services.task_queue, booking)
+    except bookings.BookingConflict as conflict:
+        raise HTTPException(409, str(conflict)) from None
+    status_url = str(request.url_for("booking_status", booking_id=submitted.booking_id))
+    response.headers["Location"] = status_url
+    return BookingAccepted(
+        booking_id=submitted.booking_id,
+        workflow_id=submitted.workflow_id,
+        created=submitted.created,
+        status_url=status_url,
+    )
+
+
+@router.get("/{booking_id}", name="booking_status")
+async def status(booking_id: str, request: Request, caller: AnyCaller) -> dict[str, Any]:
+    """The booking's status, reference or failure reason, and the saga's progress."""
+    services = _services(request)
+    try:
+        view = await bookings.booking_status(services.client, services.sessions, booking_id)
+    except bookings.BookingNotFound as missing:
+        raise HTTPException(404, str(missing)) from None
+    return view.as_dict()
+
+
+@router.post("/{booking_id}/cancel", status_code=202)
+async def cancel(booking_id: str, body: CancelBody, request: Request, caller: AnyCaller) -> dict[str, Any]:
+    """Cancel before confirmation; 409 with the reason once it is too late."""
+    services = _services(request)
+    try:
+        progress = await bookings.cancel_booking(services.client, booking_id, body.reason)
+    except bookings.BookingNotFound as missing:
+        raise HTTPException(404, str(missing)) from None
+    except bookings.CancellationRejected as rejected:
+        raise HTTPException(409, str(rejected)) from None
+    return {"booking_id": booking_id, "accepted": True, "current_step": progress.current_step}

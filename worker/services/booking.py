@@ -1,0 +1,204 @@
+"""Booking operations for the API and the CLI.
+
+A booking's id is the client's request id and its workflow id is ``booking-<id>``:
+submitting the same request twice finds the first workflow (running or finished)
+instead of starting a second one; the same id with different content is a conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities import search_attributes
+from activities.booking import BookingRequest
+from activities.db import SessionMaker
+from activities.models import Booking, Payment
+from workflows.booking import BookingProgress, BookingWorkflow, CancelRequest
+
+
+class BookingNotFound(LookupError):
+    """No booking and no workflow with this id."""
+
+
+class BookingConflict(ValueError):
+    """The request id was used before with different content."""
+
+
+class CancellationRejected(ValueError):
+    """The booking can no longer be cancelled; the message says why."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The booking a submission maps to."""
+
+    booking_id: str
+    workflow_id: str
+    created: bool
+    """False when the request id was already known (nothing new was started)."""
+
+
+@dataclass(frozen=True)
+class BookingView:
+    """Everything known about a booking: its Postgres record and, while it runs, its progress."""
+
+    booking_id: str
+    workflow_id: str
+    status: str
+    reference: str | None = None
+    failed_step: str | None = None
+    failure_reason: str | None = None
+    customer_id: str | None = None
+    flights: list[str] = field(default_factory=list)
+    amount: str | None = None
+    currency: str | None = None
+    payment: dict[str, Any] | None = None
+    current_step: str | None = None
+    completed_steps: list[str] = field(default_factory=list)
+    compensations_run: list[str] = field(default_factory=list)
+    workflow_status: str | None = None
+
+    @property
+    def final(self) -> bool:
+        """The saga has ended."""
+        return self.workflow_status not in (None, "RUNNING")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def workflow_id(booking_id: str) -> str:
+    """The workflow id of a booking."""
+    return f"booking-{booking_id}"
+
+
+def fingerprint(request: BookingRequest) -> str:
+    """A digest of the request's content, kept in the workflow's memo to detect reused ids."""
+    return hashlib.sha256(json.dumps(asdict(request), sort_keys=True).encode()).hexdigest()
+
+
+async def submit_booking(client: Client, task_queue: str, request: BookingRequest) -> Submitted:
+    """Start the saga, or find the one this request id already started."""
+    wid = workflow_id(request.request_id)
+    digest = fingerprint(request)
+    try:
+        await client.start_workflow(
+            BookingWorkflow.run,
+            request,
+            id=wid,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            memo={"fingerprint": digest},
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(search_attributes.PIPELINE, "booking"),
+                    SearchAttributePair(search_attributes.BUSINESS_KEY, request.request_id),
+                ]
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        description = await client.get_workflow_handle(wid).describe()
+        if await description.memo_value("fingerprint", default=None) != digest:
+            raise BookingConflict(
+                f"request id {request.request_id!r} was already used for a different booking"
+            ) from None
+        return Submitted(request.request_id, wid, created=False)
+    return Submitted(request.request_id, wid, created=True)
+
+
+async def booking_status(client: Client, sessions: SessionMaker, booking_id: str) -> BookingView:
+    """The booking's record and live progress."""
+    async with sessions() as session:
+        row = await session.get(Booking, booking_id)
+        payment = await session.scalar(select(Payment).where(Payment.booking_id == booking_id))
+    handle = client.get_workflow_handle(workflow_id(booking_id))
+    progress: BookingProgress | None = None
+    workflow_status: str | None = None
+    try:
+        description = await handle.describe()
+        workflow_status = description.status.name if description.status else None
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            progress = await handle.query(BookingWorkflow.progress)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+    if row is None and workflow_status is None:
+        raise BookingNotFound(f"no booking {booking_id!r}")
+    view = BookingView(
+        booking_id=booking_id,
+        workflow_id=workflow_id(booking_id),
+        status=row.status if row else "PENDING",
+        workflow_status=workflow_status,
+    )
+    if row is not None:
+        view = _with_record(view, row, payment)
+    if progress is not None:
+        view = _with_progress(view, progress)
+    return view
+
+
+def _with_record(view: BookingView, row: Booking, payment: Payment | None) -> BookingView:
+    return BookingView(
+        **{
+            **view.as_dict(),
+            "reference": row.reference,
+            "failed_step": row.failed_step,
+            "failure_reason": row.failure_reason,
+            "customer_id": row.customer_id,
+            "flights": [f for f in (row.outbound_flight_id, row.return_flight_id) if f],
+            "amount": str(row.amount),
+            "currency": row.currency,
+            "payment": None
+            if payment is None
+            else {"charge_id": payment.charge_id, "status": payment.status, "refund_id": payment.refund_id},
+        }
+    )
+
+
+def _with_progress(view: BookingView, progress: BookingProgress) -> BookingView:
+    return BookingView(
+        **{
+            **view.as_dict(),
+            "current_step": progress.current_step,
+            "completed_steps": progress.completed_steps,
+            "compensations_run": progress.compensations_run,
+        }
+    )
+
+
+async def cancel_booking(client: Client, booking_id: str, reason: str) -> BookingProgress:
+    """Ask the saga to cancel; raises :class:`CancellationRejected` after confirmation began."""
+    handle = client.get_workflow_handle(workflow_id(booking_id))
+    try:
+        return await handle.execute_update(BookingWorkflow.request_cancel, CancelRequest(reason))
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise CancellationRejected(message) from None
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            try:
+                description = await handle.describe()
+            except RPCError:
+                raise BookingNotFound(f"no booking {booking_id!r}") from None
+            ended = description.status.name if description.status else "CLOSED"
+            raise CancellationRejected(
+                f"booking {booking_id} can no longer be cancelled: its saga has ended ({ended})"
+            ) from None
+        raise

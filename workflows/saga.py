@@ -1,0 +1,65 @@
+"""Compensations for saga-style workflows: registered before each forward step, run in reverse.
+
+A compensation is registered *before* its forward call because the call can succeed at
+the remote end and still fail here (a timeout after the provider charged); every
+compensation is therefore written to tolerate "nothing to undo".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+Compensation = Callable[[], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class CompensationOutcome:
+    """What happened to one compensation."""
+
+    step: str
+    """Name of the compensation (``refund_payment``...)."""
+    ok: bool
+    """False if it exhausted its retries."""
+    error: str = ""
+    """The last error, when it failed."""
+
+
+@dataclass
+class Saga:
+    """A stack of compensations."""
+
+    _stack: list[tuple[str, Compensation]] = field(default_factory=list)
+    outcomes: list[CompensationOutcome] = field(default_factory=list)
+
+    def register(self, step: str, compensation: Compensation) -> None:
+        """Remember how to undo ``step``; call before running the step."""
+        self._stack.append((step, compensation))
+
+    @property
+    def registered(self) -> list[str]:
+        """Names of the registered compensations, in registration order."""
+        return [name for name, _ in self._stack]
+
+    async def compensate(self, on_failure: Callable[[str, ActivityError], Awaitable[bool]] | None = None) -> None:
+        """Run every compensation, newest first, each once.
+
+        A compensation that exhausts its retries is passed to ``on_failure``, which may
+        resolve it (return True: e.g. an operator fixed it) or not (False); either way the
+        remaining compensations still run.
+        """
+        while self._stack:
+            name, compensation = self._stack.pop()
+            try:
+                await compensation()
+            except ActivityError as error:
+                resolved = on_failure is not None and await on_failure(name, error)
+                if not resolved:
+                    cause = error.cause or error
+                    self.outcomes.append(CompensationOutcome(name, ok=False, error=str(cause)))
+                    workflow.logger.error("compensation %s failed: %s", name, cause)
+                    continue
+            self.outcomes.append(CompensationOutcome(name, ok=True))
