@@ -39,8 +39,8 @@ from worker.devstack.processes import free_port
 from worker.devstack.seed import seed_demo_data
 from worker.devstack.temporal_server import dev_server_extra_args, temporal_binary, test_server_binary
 from worker.migrate import upgrade_head
-from workflows.catalog import WORKFLOWS
 from worker.settings import Settings, normalise_database_url
+from workflows.catalog import WORKFLOWS
 
 for _key, _value in EMULATOR_ENV.items():
     os.environ[_key] = _value

@@ -6,9 +6,10 @@
                then notify failure, the whole story to booking-dlq, booking CANCELLED
 
 Each compensation is registered before its forward step runs. A customer may cancel
-until confirmation starts (it takes effect at the next step boundary) (``request_cancel`` update, or the ``cancel`` signal from the
-Temporal UI); after that the update is rejected with a clear message. Once confirmed,
-the booking is not undone: a failed confirmation notification goes to the DLQ instead.
+until confirmation starts (``request_cancel`` update, or the ``cancel`` signal from the
+Temporal UI); it takes effect at the next step boundary. After that the update is
+rejected with a clear message. Once confirmed, the booking is not undone: a failed
+confirmation notification goes to the DLQ instead.
 """
 
 from __future__ import annotations
