@@ -256,3 +256,32 @@ async def world(sessions: SessionMaker, resources: Resources, aws: AwsClients, e
         notifications=await QueueReader.subscribed_to(aws, resources.booking_notifications_topic),
         dead_letters=await QueueReader.of_queue(aws, resources.booking_dlq),
     )
+
+
+OPERATOR_TOKEN = "operator-secret"
+PARTNER_TOKENS = {"acme": "acme-secret", "globex": "globex-secret"}
+
+
+@pytest.fixture
+async def api(
+    dev_env: WorkflowEnvironment, settings: Settings, sessions: SessionMaker
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API in-process, on the dev server; ``Authorization`` set to an operator token."""
+    from worker.api.app import ApiServices, create_app
+    from worker.settings import hash_token
+
+    configured = settings.model_copy(
+        update={
+            "api": settings.api.model_copy(
+                update={
+                    "operator_token_hashes": [hash_token(OPERATOR_TOKEN)],
+                    "partner_token_hashes": {p: hash_token(t) for p, t in PARTNER_TOKENS.items()},
+                }
+            )
+        }
+    )
+    app = create_app(configured, ApiServices(dev_env.client, sessions, settings.worker.task_queue))
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://stepwise.test", headers=headers) as client:
+        yield client

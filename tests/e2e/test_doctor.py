@@ -39,7 +39,7 @@ async def test_doctor_names_the_precise_error_of_a_broken_dependency(
     deps = make_deps(dev_env.client, sessions, Resources(prefix="missing-"), aws, http, settings)
     async with create_worker(dev_env.client, settings, deps):
         result = await _doctor(dev_env, settings)
-    assert result.returncode == 1
+    assert result.returncode == 1, result.stderr
     lines = {line.split()[0]: line for line in result.stdout.strip().splitlines()}
     assert lines["postgres"].split()[1] == "OK"
     assert lines["s3"].split()[1] == "ERROR"

@@ -1,0 +1,28 @@
+"""Every committed history under tests/histories/ replays on today's workflow code.
+
+A failure here means a workflow change is not backwards compatible with executions that
+may be running: guard it with ``workflow.patched`` (or roll it out as a new worker
+version) rather than re-recording the history.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from workflows.catalog import WORKFLOWS
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    await Replayer(workflows=WORKFLOWS).replay_workflow(history)
+
+
+def test_there_are_histories_to_replay() -> None:
+    assert any(p.stem.startswith("booking_") for p in HISTORIES)

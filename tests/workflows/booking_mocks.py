@@ -1,0 +1,106 @@
+"""Name-matched stand-ins for the booking activities, for workflow-logic tests on the time-skipping server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.booking import (
+    BookingMessage,
+    BookingRef,
+    BookingRequest,
+    CancelBookingInput,
+    Confirmation,
+    MessageSent,
+    PaymentCollected,
+    PaymentInput,
+    Refunds,
+    SeatsInput,
+    SeatsOutcome,
+)
+
+
+@dataclass
+class MockBookingActivities:
+    """Records every call; ``failures`` maps an activity name to the error it raises."""
+
+    failures: dict[str, Exception] = field(default_factory=dict)
+    delays: dict[str, float] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+
+    async def _enter(self, name: str) -> None:
+        self.calls.append(name)
+        if name in self.delays:
+            await asyncio.sleep(self.delays[name])
+        if name in self.failures:
+            raise self.failures[name]
+
+    def activities(self) -> list[Callable[..., Any]]:
+        """The activity functions to register."""
+
+        @activity.defn(name="reserve_seats")
+        async def reserve_seats(seats: SeatsInput) -> SeatsOutcome:
+            await self._enter("reserve_seats")
+            return SeatsOutcome(seats.flight_ids)
+
+        @activity.defn(name="release_seats")
+        async def release_seats(seats: SeatsInput) -> SeatsOutcome:
+            await self._enter("release_seats")
+            return SeatsOutcome(seats.flight_ids)
+
+        @activity.defn(name="reserve_booking")
+        async def reserve_booking(request: BookingRequest) -> BookingRef:
+            await self._enter("reserve_booking")
+            return BookingRef(request.request_id)
+
+        @activity.defn(name="collect_payment")
+        async def collect_payment(payment: PaymentInput) -> PaymentCollected:
+            await self._enter("collect_payment")
+            return PaymentCollected("ch_mock")
+
+        @activity.defn(name="refund_payment")
+        async def refund_payment(booking: BookingRef) -> Refunds:
+            await self._enter("refund_payment")
+            return Refunds(["re_mock"])
+
+        @activity.defn(name="confirm_booking")
+        async def confirm_booking(booking: BookingRef) -> Confirmation:
+            await self._enter("confirm_booking")
+            return Confirmation("SW-MOCK")
+
+        @activity.defn(name="cancel_booking")
+        async def cancel_booking(cancel: CancelBookingInput) -> BookingRef:
+            await self._enter("cancel_booking")
+            return BookingRef(cancel.request.request_id)
+
+        @activity.defn(name="notify_customer")
+        async def notify_customer(message: BookingMessage) -> MessageSent:
+            await self._enter("notify_customer")
+            return MessageSent("m-1", True)
+
+        @activity.defn(name="send_to_dead_letter_queue")
+        async def send_to_dead_letter_queue(message: BookingMessage) -> MessageSent:
+            await self._enter("send_to_dead_letter_queue")
+            return MessageSent("m-2", True)
+
+        return [
+            reserve_seats,
+            release_seats,
+            reserve_booking,
+            collect_payment,
+            refund_payment,
+            confirm_booking,
+            cancel_booking,
+            notify_customer,
+            send_to_dead_letter_queue,
+        ]
+
+
+def reservation_error() -> ApplicationError:
+    """The article's BookingReservationException."""
+    return ApplicationError("database unavailable", type="BookingReservationError")
