@@ -43,7 +43,7 @@ from workflows.policies import (
     RESERVE_SEATS,
     StepPolicy,
 )
-from workflows.saga import Saga
+from workflows.saga import STEP_ERRORS, Saga
 
 STEPS_BEFORE_CONFIRMATION = ("reserve_seats", "reserve_booking", "collect_payment")
 
@@ -115,7 +115,7 @@ class BookingWorkflow:
             await self._reserve_booking()
             await self._collect_payment()
             await self._confirm_booking()
-        except (ActivityError, CustomerCancelled) as failure:
+        except (*STEP_ERRORS, CustomerCancelled) as failure:
             return await self._compensate_and_close(failure)
         await self._notify_confirmed()
         self._record_outcome("confirmed")
@@ -156,7 +156,7 @@ class BookingWorkflow:
         )
         try:
             await self._step("notify", BookingActivities.notify_customer, message, NOTIFY_CUSTOMER)
-        except ActivityError as failure:
+        except STEP_ERRORS as failure:
             # The booking stands; the missing notification is a dead letter, not a reason to undo it.
             await self._dead_letter("notify", describe(failure))
 
@@ -177,7 +177,7 @@ class BookingWorkflow:
 
     # --- failure path ----------------------------------------------------------------
 
-    async def _compensate_and_close(self, failure: ActivityError | CustomerCancelled) -> BookingResult:
+    async def _compensate_and_close(self, failure: Exception) -> BookingResult:
         self._failed_step = self._current_step
         self._current_step = None
         self._failure_reason = describe(failure)
@@ -207,7 +207,7 @@ class BookingWorkflow:
         message = BookingMessage(self._booking_id, "failed", f"Booking {self._booking_id} cancelled", json.dumps(body))
         try:
             await self._call(BookingActivities.notify_customer, message, NOTIFY_CUSTOMER)
-        except ActivityError as failure:
+        except STEP_ERRORS as failure:
             workflow.logger.error("failure notification not sent: %s", describe(failure))
 
     async def _dead_letter(self, failed_step: str, reason: str | None) -> None:
@@ -227,6 +227,8 @@ class BookingWorkflow:
         await self._call(BookingActivities.send_to_dead_letter_queue, message, BOOKING_DEAD_LETTER)
 
     async def _call(self, activity: Any, argument: Any, policy: StepPolicy) -> Any:
+        if policy.local:
+            return await workflow.execute_local_activity_method(activity, argument, **policy.activity_options())
         return await workflow.execute_activity_method(activity, argument, **policy.activity_options())
 
     # --- customer cancellation and progress -------------------------------------------

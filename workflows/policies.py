@@ -29,11 +29,15 @@ class StepPolicy:
     """Longest silence between heartbeats of a long-running attempt."""
     schedule_to_close: timedelta | None = None
     """Longest the step may take across all attempts."""
+    local: bool = False
+    """Run as a local activity: in the worker that runs the workflow task, without a task-queue
+    round trip. For short, idempotent steps only (no heartbeats; retried in-process, and
+    re-run if the worker dies mid-step)."""
 
     def activity_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``workflow.execute_activity`` and friends."""
+        """Keyword arguments for ``workflow.execute_activity`` / ``execute_local_activity``."""
         options: dict[str, Any] = {"start_to_close_timeout": self.start_to_close, "retry_policy": self.retry}
-        if self.heartbeat is not None:
+        if self.heartbeat is not None and not self.local:
             options["heartbeat_timeout"] = self.heartbeat
         if self.schedule_to_close is not None:
             options["schedule_to_close_timeout"] = self.schedule_to_close
@@ -79,6 +83,7 @@ _SHORT_RETRY = RetryPolicy(
 )
 
 RESERVE_SEATS = StepPolicy(
+    local=True,
     start_to_close=timedelta(seconds=10),
     retry=RetryPolicy(
         initial_interval=timedelta(seconds=1),
@@ -115,10 +120,10 @@ COLLECT_PAYMENT = StepPolicy(
 )
 """Collect Payment: provider 5xx/timeouts retried under the same Idempotency-Key; declines are final."""
 
-CONFIRM_BOOKING = StepPolicy(start_to_close=timedelta(seconds=5), retry=_SHORT_RETRY)
+CONFIRM_BOOKING = StepPolicy(start_to_close=timedelta(seconds=5), retry=_SHORT_RETRY, local=True)
 """Confirm Booking: a conditional Postgres update."""
 
-NOTIFY_CUSTOMER = StepPolicy(start_to_close=timedelta(seconds=10), retry=_SHORT_RETRY)
+NOTIFY_CUSTOMER = StepPolicy(start_to_close=timedelta(seconds=10), retry=_SHORT_RETRY, local=True)
 """Notify Booking Confirmed / Failed (SNS through the ledger)."""
 
 BOOKING_DEAD_LETTER = StepPolicy(

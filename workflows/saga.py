@@ -11,9 +11,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 Compensation = Callable[[], Awaitable[object]]
+
+STEP_ERRORS = (ActivityError, ApplicationError, TimeoutError)
+"""What a failed step raises: regular activities wrap the cause in ActivityError; local
+activities may raise the ApplicationError or TimeoutError itself."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class Saga:
         """Names of the registered compensations, in registration order."""
         return [name for name, _ in self._stack]
 
-    async def compensate(self, on_failure: Callable[[str, ActivityError], Awaitable[bool]] | None = None) -> None:
+    async def compensate(self, on_failure: Callable[[str, Exception], Awaitable[bool]] | None = None) -> None:
         """Run every compensation, newest first, each once.
 
         A compensation that exhausts its retries is passed to ``on_failure``, which may
@@ -55,10 +59,10 @@ class Saga:
             name, compensation = self._stack.pop()
             try:
                 await compensation()
-            except ActivityError as error:
+            except STEP_ERRORS as error:
                 resolved = on_failure is not None and await on_failure(name, error)
                 if not resolved:
-                    cause = error.cause or error
+                    cause = error.cause if isinstance(error, ActivityError) and error.cause else error
                     self.outcomes.append(CompensationOutcome(name, ok=False, error=str(cause)))
                     workflow.logger.error("compensation %s failed: %s", name, cause)
                     continue

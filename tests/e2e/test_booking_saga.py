@@ -59,7 +59,7 @@ async def test_a_full_flight_fails_with_flight_full_and_charges_nothing(
         failure = await _book(dev_env, settings, request)
 
     assert isinstance(failure, WorkflowFailureError)
-    assert isinstance(failure.cause, ApplicationError)
+    assert isinstance(failure.cause, ApplicationError), (repr(failure), repr(failure.cause), repr(failure.__cause__))
     assert failure.cause.type == "FlightFull"
     assert await world.capacity(flight) == 0
     booking = await world.booking(request.request_id)

@@ -3,6 +3,7 @@ compensation order, customer cancellation, and the progress query."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -142,13 +143,18 @@ async def test_customer_cancellation_before_confirmation_compensates(
 async def test_cancellation_after_confirmation_is_rejected_with_a_clear_message(
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:
-    mocks = MockBookingActivities(delays={"notify_customer": 2.0})
+    # A failed confirmation notification keeps the saga running (confirmed) while its
+    # dead letter is written: the moment to try a late cancellation.
+    mocks = MockBookingActivities(
+        failures={"notify_customer": ApplicationError("sns down", type="X", non_retryable=True)},
+        delays={"send_to_dead_letter_queue": 3.0},
+    )
     async with Worker(
         time_env.client, task_queue=task_queue, workflows=[BookingWorkflow], activities=mocks.activities()
     ):
         handle = await _start(time_env, task_queue)
-        while (await handle.query(BookingWorkflow.progress)).current_step != "notify":
-            await time_env.sleep(0.1)
+        while (await handle.query(BookingWorkflow.progress)).status != "CONFIRMED":
+            await asyncio.sleep(0.1)
         with pytest.raises(WorkflowUpdateFailedError) as rejected:
             await handle.execute_update(BookingWorkflow.request_cancel, CancelRequest())
         assert isinstance(rejected.value.cause, ApplicationError)
