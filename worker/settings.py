@@ -156,7 +156,9 @@ class Settings(BaseSettings):
     def require_database_url(self) -> str:
         """The Postgres URL, normalised to the asyncpg driver."""
         if self.database_url is None:
-            raise SettingsError("STEPWISE_DATABASE_URL: not set (run `stepwise dev` for an embedded one)")
+            raise SettingsError(
+                "STEPWISE_DATABASE_URL: not set (with `stepwise dev` running, `source .stepwise/env.sh`)"
+            )
         return normalise_database_url(self.database_url.get_secret_value())
 
 

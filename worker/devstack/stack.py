@@ -11,6 +11,7 @@ everything in reverse order; the state dir keeps the data for the next run.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -84,7 +85,14 @@ class DevStack:
         )
         self._spawn("worker", [python, "-m", "worker.cli", "worker"], env, self.settings.worker.health_port)
         self._spawn("api", [python, "-m", "worker.cli", "api"], env, self.settings.api.port)
+        self._write_env_script(env)
         self._describe(database_url)
+
+    def _write_env_script(self, env: dict[str, str]) -> None:
+        """`source .stepwise/env.sh` gives another shell the settings the children got."""
+        names = [k for k in sorted(env) if k.startswith(("STEPWISE_", "TEMPORAL_", "AWS_"))]
+        lines = [f"export {name}={shlex.quote(env[name])}" for name in names]
+        (self.state_dir / "env.sh").write_text("# written by `stepwise dev`\n" + "\n".join(lines) + "\n")
 
     def _child_env(self) -> dict[str, str]:
         dev = self.settings.dev
@@ -132,6 +140,7 @@ class DevStack:
             ("AWS endpoint", f"http://127.0.0.1:{dev.aws_port}"),
             ("Partner emulators", f"http://127.0.0.1:{dev.emulator_port}"),
             ("Logs", str(self.state_dir / "logs")),
+            ("CLI settings", f"source {self.state_dir / 'env.sh'}"),
         ]
 
     def table(self) -> str:
