@@ -13,6 +13,7 @@ from activities.aws import AwsActivities, AwsClients
 from activities.db import SessionMaker
 from activities.doctor import DoctorActivities
 from activities.resources import Resources
+from activities.step_control import StepControlActivities
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
     """Bound activity methods of every pipeline, ready for ``Worker(activities=...)``."""
     aws = AwsActivities(deps.aws)
     doctor = DoctorActivities(deps.aws, deps.sessions, deps.resources, deps.client)
+    step_control = StepControlActivities(deps.aws, deps.sessions, deps.resources)
     return [
         aws.call_aws,
         doctor.check_postgres,
@@ -48,4 +50,6 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         doctor.check_sqs,
         doctor.check_sns,
         doctor.check_temporal_visibility,
+        step_control.record_decision,
+        step_control.notify,
     ]

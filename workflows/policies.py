@@ -66,3 +66,23 @@ DOCTOR_CHECK = StepPolicy(
     retry=RetryPolicy(maximum_attempts=1),
 )
 """A diagnostic probe: one attempt, so the doctor reports the first error it meets."""
+
+STEP_CONTROL_AUDIT = StepPolicy(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=1)
+    ),
+)
+"""Writing a decision's audit row: retried until Postgres answers (a decision is never unaudited)."""
+
+STEP_CONTROL_NOTIFY = StepPolicy(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=10,
+        non_retryable_error_types=AWS_ERRORS_NOT_RETRIED,
+    ),
+)
+"""Telling operators a step waits: retried, but a lost notice never blocks the wait itself."""

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from worker.api import operations
+
+ROUTERS: list[APIRouter] = [operations.router]
