@@ -12,6 +12,9 @@ from temporalio.client import Client
 from activities.aws import AwsActivities, AwsClients
 from activities.db import SessionMaker
 from activities.doctor import DoctorActivities
+from activities.recon import ReconActivities
+from activities.recon_providers import LocalPostgresProvider, database_url_of
+from activities.recon_ssm import SsmProvider
 from activities.resources import Resources
 from activities.step_control import StepControlActivities
 
@@ -42,6 +45,15 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
     aws = AwsActivities(deps.aws)
     doctor = DoctorActivities(deps.aws, deps.sessions, deps.resources, deps.client)
     step_control = StepControlActivities(deps.aws, deps.sessions, deps.resources)
+    recon = ReconActivities(
+        deps.aws,
+        deps.sessions,
+        deps.resources,
+        {
+            "local-postgres": LocalPostgresProvider(database_url_of(deps.sessions), deps.aws),
+            "aws-ssm": SsmProvider(deps.aws),
+        },
+    )
     return [
         aws.call_aws,
         doctor.check_postgres,
@@ -52,4 +64,12 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         doctor.check_temporal_visibility,
         step_control.record_decision,
         step_control.notify,
+        recon.plan,
+        recon.record_run,
+        recon.provision,
+        recon.restore,
+        recon.run_report,
+        recon.teardown,
+        recon.compare,
+        recon.summarise,
     ]

@@ -162,6 +162,7 @@ class StepControl:
         *,
         id: str,
         on_exhausted: str = "park",
+        limiter: AbstractAsyncContextManager[Any] | None = None,
         attention: AttentionPolicy | None = None,
         result_type: type | None = None,
         **options: Any,
@@ -172,7 +173,13 @@ class StepControl:
             return await workflow.execute_child_workflow(child_run, arg, id=id, **options)
 
         return await self.run_call(
-            name, call, kind="child", on_exhausted=on_exhausted, attention=attention, result_type=result_type
+            name,
+            call,
+            kind="child",
+            on_exhausted=on_exhausted,
+            limiter=limiter,
+            attention=attention,
+            result_type=result_type,
         )
 
     async def run_call(
