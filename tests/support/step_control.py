@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.db import SessionMaker
 from activities.models import NotificationLedger, StepDecisionRecord
@@ -31,7 +32,13 @@ async def wait_waiting(handle: WorkflowHandle[Any, Any], step: str, timeout: flo
     """Poll the query until ``step`` waits for a decision; return its state."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        status = await step_status(handle)
+        try:
+            status = await step_status(handle)
+        except RPCError as error:  # a child workflow not started yet
+            if error.status != RPCStatusCode.NOT_FOUND or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+            continue
         if step in status.waiting:
             return next(s for s in status.steps if s.name == step)
         if asyncio.get_running_loop().time() > deadline:
