@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from worker.api import operations
+from worker.api import operations, recon
 
-ROUTERS: list[APIRouter] = [operations.router]
+ROUTERS: list[APIRouter] = [operations.router, recon.router]

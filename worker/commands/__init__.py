@@ -4,5 +4,7 @@ from __future__ import annotations
 
 import typer
 
-GROUPS: dict[str, typer.Typer] = {}
+from worker.commands import recon
+
+GROUPS: dict[str, typer.Typer] = {"recon": recon.app}
 """Command groups by name (`stepwise booking ...`)."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import search_attributes
@@ -19,11 +21,33 @@ from activities.recon_types import ReconciliationInput, ReconciliationStatus
 from activities.resources import Resources
 from activities.step_control import STEPS_QUERY, StepControlStatus
 from worker.devstack.seed import RECON_DEMO_PACKS, RECON_DEMO_SNAPSHOT
-from workflows.recon import PIPELINE, ReconciliationWorkflow, reconciliation_id
+from workflows.recon import PIPELINE, ReconciliationWorkflow, reconciliation_id, validate_input
 
 
 class ReconciliationNotFound(Exception):
     """Neither Temporal nor Postgres knows the run."""
+
+
+class InvalidReconciliationRequest(Exception):
+    """A request the workflow would refuse; the message starts with the field's name."""
+
+    @property
+    def field(self) -> str:
+        """The offending field."""
+        return str(self).split(":", 1)[0]
+
+
+def new_run_label() -> str:
+    """A run label from the current UTC time, e.g. ``r20261127-195501``."""
+    return datetime.datetime.now(datetime.UTC).strftime("r%Y%m%d-%H%M%S")
+
+
+def check_request(request: ReconciliationInput) -> None:
+    """The workflow's own input validation, at the edge."""
+    try:
+        validate_input(request)
+    except ApplicationError as error:
+        raise InvalidReconciliationRequest(error.message) from None
 
 
 def with_demo_defaults(request: ReconciliationInput, resources: Resources) -> ReconciliationInput:
@@ -37,6 +61,7 @@ def with_demo_defaults(request: ReconciliationInput, resources: Resources) -> Re
 
 async def start_reconciliation(client: Client, task_queue: str, request: ReconciliationInput) -> str:
     """Start the run (a repeated start of the same client and run returns the running one)."""
+    check_request(request)
     workflow_id = reconciliation_id(request.client_id, request.run)
     await client.start_workflow(
         ReconciliationWorkflow.run,
@@ -146,3 +171,17 @@ async def reconciliation_status(client: Client, sessions: SessionMaker, run_id: 
         signoff_by=(run.signoff_by or "") if run else "",
         signoff_reason=(run.signoff_reason or "") if run else "",
     )
+
+
+async def wait_for_decision_point(
+    client: Client, sessions: SessionMaker, run_id: str, timeout: float, poll: float = 1.0
+) -> ReconciliationView:
+    """Poll until the run asks for sign-off, waits for a human, or ends."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        view = await reconciliation_status(client, sessions, run_id)
+        if view.execution != "RUNNING" or view.phase in ("awaiting-signoff", "done", "aborted") or view.waiting:
+            return view
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"{run_id} still {view.phase or 'starting'} after {timeout:.0f}s")
+        await asyncio.sleep(poll)
