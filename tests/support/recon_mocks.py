@@ -7,6 +7,7 @@ comparisons run at once (measured, not assumed) and how many calls each activity
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,8 @@ class MockRecon:
         self.max_in_flight = 0
         self.calls: Counter[str] = Counter()
         self.notices: list[AttentionNotice] = []
+        self.compare_started: list[float] = []
+        self.compare_finished: list[float] = []
 
     @activity.defn(name="recon_plan")
     async def plan(self, request: PlanInput) -> ReconPlan:
@@ -75,6 +78,7 @@ class MockRecon:
     @activity.defn(name="recon_compare")
     async def compare(self, request: CompareInput) -> CompareResult:
         self.calls["compare"] += 1
+        self.compare_started.append(time.monotonic())
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -82,6 +86,7 @@ class MockRecon:
                 await asyncio.sleep(self.compare_seconds)
         finally:
             self.in_flight -= 1
+            self.compare_finished.append(time.monotonic())
         return CompareResult(request.report.name, "matched", 10, 0, 0, 0)
 
     @activity.defn(name="recon_summarise")
