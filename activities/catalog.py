@@ -14,7 +14,11 @@ from activities.booking import BookingActivities
 from activities.db import SessionMaker
 from activities.doctor import DoctorActivities
 from activities.payments import PaymentProvider
+from activities.recon import ReconActivities
+from activities.recon_providers import LocalPostgresProvider, database_url_of
+from activities.recon_ssm import SsmProvider
 from activities.resources import Resources
+from activities.step_control import StepControlActivities
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,16 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
     doctor = DoctorActivities(deps.aws, deps.sessions, deps.resources, deps.client)
     payments = PaymentProvider(deps.http, deps.partners.payment_url, deps.partners.payment_api_key)
     booking = BookingActivities(deps.aws, deps.sessions, deps.resources, payments)
+    step_control = StepControlActivities(deps.aws, deps.sessions, deps.resources)
+    recon = ReconActivities(
+        deps.aws,
+        deps.sessions,
+        deps.resources,
+        {
+            "local-postgres": LocalPostgresProvider(database_url_of(deps.sessions), deps.aws),
+            "aws-ssm": SsmProvider(deps.aws),
+        },
+    )
     return [
         booking.reserve_seats,
         booking.release_seats,
@@ -61,4 +75,14 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         doctor.check_sqs,
         doctor.check_sns,
         doctor.check_temporal_visibility,
+        step_control.record_decision,
+        step_control.notify,
+        recon.plan,
+        recon.record_run,
+        recon.provision,
+        recon.restore,
+        recon.run_report,
+        recon.teardown,
+        recon.compare,
+        recon.summarise,
     ]

@@ -17,4 +17,7 @@ NEEDS_ATTENTION = SearchAttributeKey.for_bool("StepwiseNeedsAttention")
 PARKED_STEP = SearchAttributeKey.for_keyword("StepwiseParkedStep")
 """Name of the parked step, while one is."""
 
-ALL = (PIPELINE, BUSINESS_KEY, NEEDS_ATTENTION, PARKED_STEP)
+ATTENTION_SINCE = SearchAttributeKey.for_datetime("StepwiseAttentionSince")
+"""When the oldest step still waiting started waiting: `stepwise attention` sorts by it."""
+
+ALL = (PIPELINE, BUSINESS_KEY, NEEDS_ATTENTION, PARKED_STEP, ATTENTION_SINCE)

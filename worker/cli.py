@@ -121,7 +121,9 @@ async def _doctor(timeout: float) -> DoctorReport:
 
 
 def _register_groups() -> None:
-    from worker.commands import GROUPS
+    from worker.commands import GROUPS, operations
+
+    operations.register(app)
 
     for name, group in GROUPS.items():
         app.add_typer(group, name=name)

@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.catalog import ActivityDeps
+from worker.attention_metrics import AttentionGauges
 from worker.health import HealthServer
 from worker.registry import activity_deps, create_worker
 from worker.settings import Settings
@@ -49,7 +50,8 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     configure_logging(settings.telemetry)
     configure_tracing(settings.telemetry, "stepwise-worker")
     metrics_bind = f"{settings.worker.host}:{settings.worker.metrics_port}"
-    client = await connect(settings, runtime=build_runtime(metrics_bind))
+    runtime = build_runtime(metrics_bind)
+    client = await connect(settings, runtime=runtime)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -66,10 +68,13 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             health.port,
             metrics_bind,
         )
+        gauges = asyncio.create_task(AttentionGauges(client, runtime.metric_meter).run(stop))
         try:
             async with worker:
                 await stop.wait()
                 log.info("shutting down: draining running activities")
         finally:
+            stop.set()
+            await gauges
             await health.stop()
     log.info("worker stopped")

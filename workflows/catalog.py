@@ -4,5 +4,13 @@ from __future__ import annotations
 
 from workflows.booking import BookingWorkflow
 from workflows.doctor import DoctorWorkflow
+from workflows.recon import ReconciliationWorkflow, VersionEnvironmentWorkflow
+from workflows.recon_campaign import ReconciliationCampaignWorkflow
 
-WORKFLOWS: list[type] = [BookingWorkflow, DoctorWorkflow]
+WORKFLOWS: list[type] = [
+    BookingWorkflow,
+    DoctorWorkflow,
+    ReconciliationWorkflow,
+    VersionEnvironmentWorkflow,
+    ReconciliationCampaignWorkflow,
+]

@@ -71,6 +71,76 @@ DOCTOR_CHECK = StepPolicy(
 )
 """A diagnostic probe: one attempt, so the doctor reports the first error it meets."""
 
+STEP_CONTROL_AUDIT = StepPolicy(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=1)
+    ),
+)
+"""Writing a decision's audit row: retried until Postgres answers (a decision is never unaudited)."""
+
+STEP_CONTROL_NOTIFY = StepPolicy(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=10,
+        non_retryable_error_types=AWS_ERRORS_NOT_RETRIED,
+    ),
+)
+"""Telling operators a step waits: retried, but a lost notice never blocks the wait itself."""
+
+RECON_NOT_RETRIED = [
+    *AWS_ERRORS_NOT_RETRIED,
+    "InvalidReconciliation",
+    "OperationFailed",
+    "SnapshotInvalid",
+    "ReportInvalid",
+]
+"""Reconciliation errors an operator must look at: retrying them unchanged cannot help."""
+
+RECON_BOOKKEEPING = StepPolicy(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=30),
+        maximum_attempts=10,
+        non_retryable_error_types=RECON_NOT_RETRIED,
+    ),
+)
+"""Planning, run records and summaries: small reads and writes of S3 and Postgres."""
+
+RECON_POLL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=1.0,
+    maximum_attempts=720,
+    non_retryable_error_types=RECON_NOT_RETRIED,
+)
+"""Retry-as-poll for environment operations: every 5 s for up to an hour (``OperationPending``)."""
+
+RECON_ENVIRONMENT = StepPolicy(start_to_close=timedelta(minutes=10), retry=RECON_POLL_RETRY)
+"""Provision and tear down an environment (local: seconds; SSM: one poll per attempt)."""
+
+RECON_RESTORE = StepPolicy(start_to_close=timedelta(hours=6), heartbeat=timedelta(seconds=60), retry=RECON_POLL_RETRY)
+"""Restore a snapshot: long (no 15-minute ceiling), heartbeats each committed batch."""
+
+RECON_REPORT = StepPolicy(start_to_close=timedelta(hours=1), heartbeat=timedelta(minutes=5), retry=RECON_POLL_RETRY)
+"""Run one report and store its CSV."""
+
+RECON_COMPARE = StepPolicy(
+    start_to_close=timedelta(minutes=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=5,
+        non_retryable_error_types=RECON_NOT_RETRIED,
+    ),
+)
+"""Compare one report pair (streams both CSVs from S3)."""
+
 
 # --- Booking saga (seed: "Building in resiliency, part 1", ProcessBooking) -------------
 

@@ -3,5 +3,16 @@
 from activities.models.base import Base
 from activities.models.booking import Booking, Payment
 from activities.models.common import DoctorProbe, NotificationLedger
+from activities.models.recon import ReconReportResult, ReconRun
+from activities.models.step_control import StepDecisionRecord
 
-__all__ = ["Base", "Booking", "DoctorProbe", "NotificationLedger", "Payment"]
+__all__ = [
+    "Base",
+    "Booking",
+    "DoctorProbe",
+    "NotificationLedger",
+    "Payment",
+    "ReconReportResult",
+    "ReconRun",
+    "StepDecisionRecord",
+]

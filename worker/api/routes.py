@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from worker.api import bookings
+from worker.api import bookings, operations, recon
 
 ROUTERS: list[APIRouter] = [
+    operations.router,
     bookings.router,
+    recon.router,
 ]

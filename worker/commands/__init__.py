@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from worker.commands import booking
+from worker.commands import booking, recon
 
 GROUPS: dict[str, typer.Typer] = {
     "booking": booking.app,
+    "recon": recon.app,
 }
 """Command groups by name (`stepwise booking ...`)."""

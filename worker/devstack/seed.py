@@ -6,6 +6,7 @@ that bookings have taken.
 
 from __future__ import annotations
 
+from importlib import resources as package_files
 from typing import Any
 
 import boto3
@@ -35,6 +36,35 @@ def seed_flights(resources: Resources, flights: dict[str, int], session: boto3.s
                 raise
 
 
+RECON_DEMO_PREFIX = "recon/demo/"
+"""Where the reconciliation demo lives in the reports bucket."""
+RECON_DEMO_SNAPSHOT = RECON_DEMO_PREFIX + "snapshot/loan-portfolio.sql"
+"""The demo loan-portfolio snapshot (plain SQL)."""
+RECON_DEMO_PACKS = RECON_DEMO_PREFIX + "report-packs/"
+"""The demo report packs: v1, and v2 whose interest_accrual rounds to whole units."""
+
+
+def seed_recon_demo(resources: Resources, session: boto3.session.Session | None = None) -> int:
+    """Upload the reconciliation demo (snapshot + report packs) shipped as package data.
+
+    The objects are the package's files byte for byte, so re-uploading is harmless.
+    """
+    s3: Any = (session or boto3.session.Session()).client("s3")
+    root = package_files.files("worker.devstack").joinpath("data", "recon")
+    uploaded = 0
+    pending = [(root, RECON_DEMO_PREFIX)]
+    while pending:
+        folder, prefix = pending.pop()
+        for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+            if entry.is_dir():
+                pending.append((entry, f"{prefix}{entry.name}/"))
+            else:
+                s3.put_object(Bucket=resources.reports_bucket, Key=prefix + entry.name, Body=entry.read_bytes())
+                uploaded += 1
+    return uploaded
+
+
 def seed_demo_data(resources: Resources) -> None:
     """Everything the README's quick tour uses."""
     seed_flights(resources, DEMO_FLIGHTS)
+    seed_recon_demo(resources)

@@ -1,0 +1,92 @@
+"""The Temporal server restarts (same SQLite file) while a reconciliation waits for sign-off;
+after the restart the operator's decision completes the run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+
+from activities.db import SessionMaker
+from activities.models import ReconRun
+from activities.recon_types import ReconciliationResult
+from activities.resources import Resources
+from activities.step_control import DECIDE_UPDATE, DecisionOutcome, StepDecision
+from tests.support.recon import databases_left, start_demo, wait_phase
+from worker.devstack.processes import ManagedProcess, free_port
+from worker.devstack.temporal_server import dev_server_command
+from worker.settings import Settings
+
+pytestmark = pytest.mark.fault
+
+
+class OwnDevServer:
+    """A `temporal server start-dev` of this test's own, on a SQLite file that survives restarts."""
+
+    def __init__(self, db_file: Path, log: Path) -> None:
+        self.port = free_port()
+        self.command = dev_server_command(db_file, self.port, free_port())
+        self.log = log
+        self.process: ManagedProcess | None = None
+
+    def start(self) -> None:
+        self.process = ManagedProcess("temporal", self.command, self.log).start()
+        self.process.wait_for_port(self.port, timeout=60)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    async def client(self) -> Client:
+        for _ in range(100):
+            try:
+                client = await Client.connect(f"127.0.0.1:{self.port}")
+                await client.count_workflows()
+                return client
+            except Exception:
+                await asyncio.sleep(0.2)
+        raise AssertionError("the restarted server never answered")
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[OwnDevServer]:
+    server = OwnDevServer(tmp_path / "temporal.db", tmp_path / "temporal.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_a_signoff_decided_after_a_server_restart_completes_the_run(
+    own_server: OwnDevServer,
+    settings: Settings,
+    resources: Resources,
+    stepwise_worker: Any,
+    sessions: SessionMaker,
+) -> None:
+    client = await own_server.client()
+    async with stepwise_worker(client):
+        handle = await start_demo(client, settings.worker.task_queue, resources)
+        await wait_phase(handle, "awaiting-signoff")
+
+    await asyncio.to_thread(own_server.stop)
+    await asyncio.to_thread(own_server.start)
+
+    client = await own_server.client()
+    handle = client.get_workflow_handle(handle.id, result_type=ReconciliationResult)
+    async with stepwise_worker(client):
+        await wait_phase(handle, "awaiting-signoff")
+        await handle.execute_update(
+            DECIDE_UPDATE,
+            StepDecision("signoff", "approve", operator="ada", reason="after restart"),
+            result_type=DecisionOutcome,
+        )
+        result = await handle.result()
+    assert result.outcome == "approved" and result.signoff_reason == "after restart"
+    async with sessions() as session:
+        run = await session.get(ReconRun, handle.id)
+    assert run is not None and run.status == "APPROVED"
+    assert await databases_left(sessions, handle.id) == []

@@ -1,0 +1,120 @@
+"""Name-matched stand-ins for the reconciliation's activities, for pure workflow-logic tests.
+
+They keep no state outside this object except what the tests measure: how many
+comparisons run at once (measured, not assumed) and how many calls each activity got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+
+from activities.recon_types import (
+    CompareInput,
+    CompareResult,
+    EnvironmentInfo,
+    EnvironmentRef,
+    PlanInput,
+    ReconPlan,
+    ReportOutput,
+    ReportSpec,
+    RestoreInput,
+    RestoreResult,
+    RunRecord,
+    RunReportInput,
+    RunSummary,
+    SummaryInput,
+)
+from activities.step_control import AttentionNotice, DecisionAudit, NoticeSent
+
+
+class MockRecon:
+    """Every activity the reconciliation calls; ``compare_seconds`` of sleep per comparison."""
+
+    def __init__(self, reports: int, compare_seconds: float = 0.0) -> None:
+        self.reports = [ReportSpec(f"report_{i:04d}", ["id"], f"report_{i:04d}.sql") for i in range(reports)]
+        self.compare_seconds = compare_seconds
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.calls: Counter[str] = Counter()
+        self.notices: list[AttentionNotice] = []
+        self.compare_started: list[float] = []
+        self.compare_finished: list[float] = []
+
+    @activity.defn(name="recon_plan")
+    async def plan(self, request: PlanInput) -> ReconPlan:
+        self.calls["plan"] += 1
+        return ReconPlan(reports=self.reports)
+
+    @activity.defn(name="recon_record_run")
+    async def record_run(self, record: RunRecord) -> None:
+        self.calls[f"record:{record.status}"] += 1
+
+    @activity.defn(name="recon_provision")
+    async def provision(self, env: EnvironmentRef) -> EnvironmentInfo:
+        self.calls["provision"] += 1
+        return EnvironmentInfo(environment_id=f"env-{env.version}")
+
+    @activity.defn(name="recon_restore")
+    async def restore(self, request: RestoreInput) -> RestoreResult:
+        self.calls["restore"] += 1
+        return RestoreResult(statements=1, resumed_from=0)
+
+    @activity.defn(name="recon_run_report")
+    async def run_report(self, request: RunReportInput) -> ReportOutput:
+        self.calls["report"] += 1
+        name = request.report.name
+        return ReportOutput(name, f"s3://bucket/{request.environment.version}/{name}.csv", 10)
+
+    @activity.defn(name="recon_teardown")
+    async def teardown(self, env: EnvironmentRef) -> None:
+        self.calls["teardown"] += 1
+
+    @activity.defn(name="recon_compare")
+    async def compare(self, request: CompareInput) -> CompareResult:
+        self.calls["compare"] += 1
+        self.compare_started.append(time.monotonic())
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.compare_seconds:
+                await asyncio.sleep(self.compare_seconds)
+        finally:
+            self.in_flight -= 1
+            self.compare_finished.append(time.monotonic())
+        return CompareResult(request.report.name, "matched", 10, 0, 0, 0)
+
+    @activity.defn(name="recon_summarise")
+    async def summarise(self, request: SummaryInput) -> RunSummary:
+        self.calls["summarise"] += 1
+        total = len(self.reports)
+        return RunSummary(total, total - len(request.skipped), 0, len(request.skipped), "s3://b/s.md", "s3://b/s.csv")
+
+    @activity.defn(name="step_control_notify")
+    async def notify(self, notice: AttentionNotice) -> NoticeSent:
+        self.notices.append(notice)
+        return NoticeSent(message_id=f"m-{len(self.notices)}", duplicate=False)
+
+    @activity.defn(name="step_control_record_decision")
+    async def record_decision(self, audit: DecisionAudit) -> None:
+        self.calls[f"audit:{audit.action}"] += 1
+
+    def activities(self) -> list[Callable[..., Any]]:
+        """Everything to register on a worker."""
+        return [
+            self.plan,
+            self.record_run,
+            self.provision,
+            self.restore,
+            self.run_report,
+            self.teardown,
+            self.compare,
+            self.summarise,
+            self.notify,
+            self.record_decision,
+        ]

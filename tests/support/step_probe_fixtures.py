@@ -1,0 +1,63 @@
+"""Fixtures for tests of step control through the probe workflow (loaded by tests/conftest.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import search_attributes
+from activities.aws import AwsClients
+from activities.db import SessionMaker
+from activities.resources import Resources
+from activities.step_control import StepControlActivities
+from tests.workflows.step_probe import ProbeActivities, ProbeChildWorkflow, ProbeInput, ProbeResult, StepProbeWorkflow
+
+
+@pytest.fixture
+def probe() -> ProbeActivities:
+    """The probe's activities: arm a step to make it fail, read its run counts."""
+    return ProbeActivities()
+
+
+@pytest.fixture
+async def probe_worker(
+    dev_env: WorkflowEnvironment,
+    task_queue: str,
+    probe: ProbeActivities,
+    aws: AwsClients,
+    sessions: SessionMaker,
+    resources: Resources,
+) -> AsyncIterator[Worker]:
+    """A worker with the probe workflow and the real step-control activities."""
+    control = StepControlActivities(aws, sessions, resources)
+    async with Worker(
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=[StepProbeWorkflow, ProbeChildWorkflow],
+        activities=[probe.step, probe.cleanup, control.record_decision, control.notify],
+    ) as worker:
+        yield worker
+
+
+async def start_probe(client: Client, task_queue: str, request: ProbeInput) -> WorkflowHandle[Any, ProbeResult]:
+    """Start a probe execution tagged with pipeline ``probe``."""
+    workflow_id = f"probe-{uuid.uuid4()}"
+    return await client.start_workflow(
+        StepProbeWorkflow.run,
+        request,
+        id=workflow_id,
+        task_queue=task_queue,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(search_attributes.PIPELINE, "probe"),
+                SearchAttributePair(search_attributes.BUSINESS_KEY, workflow_id),
+            ]
+        ),
+    )

@@ -1,0 +1,72 @@
+"""Reconciliations over HTTP: start one, read its status (operator role)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from activities.recon_types import ReconciliationInput
+from activities.resources import Resources
+from worker.api.app import ApiServices
+from worker.api.auth import Operator
+from worker.services.recon import (
+    InvalidReconciliationRequest,
+    ReconciliationNotFound,
+    new_run_label,
+    reconciliation_status,
+    start_reconciliation,
+    with_demo_defaults,
+)
+
+router = APIRouter(tags=["reconciliation"])
+
+
+class ReconciliationRequest(BaseModel):
+    """Reconcile a client's baseline and candidate versions."""
+
+    client_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,49}$", description="Client id.")
+    baseline: str = Field(min_length=1, max_length=50, description="Version in production.")
+    candidate: str = Field(min_length=1, max_length=50, description="Version to migrate to.")
+    run: str = Field(default="", max_length=50, description="Run label (default: from the time).")
+    reports: list[str] = Field(default_factory=list, description="Reports to compare (default: all).")
+    max_parallel_comparisons: int = Field(default=5, ge=1, le=100)
+    max_parallel_reports: int = Field(default=5, ge=1, le=100)
+    tolerance: str = Field(default="0.005", pattern=r"^\d+(\.\d+)?$", description="Numeric tolerance.")
+    signoff_required: bool = True
+    snapshot_uri: str = Field(default="", description="s3:// SQL dump (default: the demo snapshot).")
+    report_packs_uri: str = Field(default="", description="s3:// report packs (default: the demo packs).")
+    provider: str = Field(default="local-postgres", pattern="^(local-postgres|aws-ssm)$")
+    provider_options: dict[str, str] = Field(default_factory=dict)
+
+
+@router.post("/reconciliations", status_code=202)
+async def start(body: ReconciliationRequest, request: Request, caller: Operator) -> Any:
+    """Start a reconciliation; 202 with its id and status URL (a repeat returns the same run)."""
+    services: ApiServices = request.app.state.services
+    resources = Resources(prefix=request.app.state.settings.aws.name_prefix)
+    values = body.model_dump()
+    values["run"] = values["run"] or new_run_label()
+    reconciliation = with_demo_defaults(ReconciliationInput(**values), resources)
+    try:
+        run_id = await start_reconciliation(services.client, services.task_queue, reconciliation)
+    except InvalidReconciliationRequest as error:
+        return JSONResponse(
+            {"detail": str(error), "errors": [{"field": error.field, "message": str(error).split(": ", 1)[-1]}]},
+            status_code=422,
+        )
+    return {"run_id": run_id, "status_url": f"/reconciliations/{run_id}"}
+
+
+@router.get("/reconciliations/{run_id}")
+async def status(run_id: str, request: Request, caller: Operator) -> dict[str, Any]:
+    """Phase, per-report results, steps waiting for a human, sign-off."""
+    services: ApiServices = request.app.state.services
+    try:
+        view = await reconciliation_status(services.client, services.sessions, run_id)
+    except ReconciliationNotFound as error:
+        raise HTTPException(404, str(error)) from None
+    return dataclasses.asdict(view)

@@ -1,0 +1,59 @@
+"""Gauges of executions waiting for a human, polled from visibility by the worker process.
+
+Counters of parks and decisions come from the workflows themselves; how many are
+waiting *now*, and for how long, only visibility knows. One worker per fleet is
+enough to export these, but every worker doing it is harmless (the same values).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from temporalio.client import Client
+from temporalio.common import MetricMeter
+
+from worker.services.operations import list_attention
+
+log = logging.getLogger("stepwise.attention")
+
+
+class AttentionGauges:
+    """``stepwise_attention_waiting{pipeline}`` and ``stepwise_attention_oldest_waiting_seconds{pipeline}``."""
+
+    def __init__(self, client: Client, meter: MetricMeter, *, interval_seconds: float = 30.0) -> None:
+        self._client = client
+        self._interval = interval_seconds
+        self._waiting = meter.create_gauge("stepwise_attention_waiting", "Executions waiting for a human")
+        self._oldest = meter.create_gauge_float(
+            "stepwise_attention_oldest_waiting_seconds", "How long the oldest waiting execution has waited", "s"
+        )
+        self._pipelines: set[str] = set()
+
+    async def poll_once(self) -> dict[str, int]:
+        """Read visibility once and set the gauges; return the count per pipeline."""
+        items = await list_attention(self._client, query_timeout=0.0)
+        counts: dict[str, int] = {}
+        oldest: dict[str, float] = {}
+        for item in items:
+            pipeline = item.pipeline or "unknown"
+            counts[pipeline] = counts.get(pipeline, 0) + 1
+            oldest[pipeline] = max(oldest.get(pipeline, 0.0), item.waiting_seconds)
+        # Pipelines seen before but now empty go back to zero instead of keeping a stale value.
+        self._pipelines |= set(counts)
+        for pipeline in sorted(self._pipelines):
+            attributes = {"pipeline": pipeline}
+            self._waiting.set(counts.get(pipeline, 0), attributes)
+            self._oldest.set(oldest.get(pipeline, 0.0), attributes)
+        return counts
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll every interval until ``stop`` is set; a failed poll is logged and retried."""
+        while not stop.is_set():
+            try:
+                await self.poll_once()
+            except Exception as error:
+                log.warning("attention poll failed: %s: %s", type(error).__name__, error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._interval)

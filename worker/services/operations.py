@@ -1,0 +1,149 @@
+"""Operator services shared by `stepwise attention|decide` and the API's /attention and decisions.
+
+The attention list comes from Temporal visibility (``StepwiseNeedsAttention``), so it
+spans every pipeline; each entry is completed with the parked step's error from the
+execution's status query when a worker answers in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities import search_attributes
+from activities.step_control import (
+    ACTIONS,
+    DECIDE_UPDATE,
+    STEPS_QUERY,
+    DecisionOutcome,
+    StepControlStatus,
+    StepDecision,
+)
+
+ATTENTION_QUERY = "StepwiseNeedsAttention = true AND ExecutionStatus = 'Running'"
+"""Visibility query of executions waiting for a human."""
+
+
+class DecisionRejected(Exception):
+    """The workflow's validator refused the decision; the message says why."""
+
+
+class ExecutionNotFound(Exception):
+    """No running execution has that workflow id."""
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    """One execution waiting for a human."""
+
+    workflow_id: str
+    """Execution to decide on."""
+    run_id: str
+    """Its current run."""
+    workflow_type: str
+    """Workflow class name."""
+    pipeline: str
+    """StepwisePipeline search attribute."""
+    business_key: str
+    """StepwiseBusinessKey search attribute."""
+    step: str
+    """The step waiting longest."""
+    waiting_since: datetime.datetime | None
+    """When it started waiting."""
+    waiting_seconds: float
+    """How long it has waited so far."""
+    error_type: str = ""
+    """The step's last error type (empty for a gate, or when no worker answered)."""
+    error: str = ""
+    """The step's last error message."""
+    allowed_actions: tuple[str, ...] = ()
+    """What the operator may do."""
+    waiting_steps: tuple[str, ...] = ()
+    """Every step of the execution waiting now."""
+
+
+async def list_attention(client: Client, *, query_timeout: float = 3.0, limit: int = 1000) -> list[AttentionItem]:
+    """Executions waiting for a human across all pipelines, oldest first.
+
+    With ``query_timeout`` > 0 each entry also carries its step's last error, read from
+    the execution's status query (skipped when no worker answers in time).
+    """
+    now = datetime.datetime.now(datetime.UTC)
+    items: list[AttentionItem] = []
+    async for execution in client.list_workflows(ATTENTION_QUERY, limit=limit):
+        attributes = execution.typed_search_attributes
+        since = attributes.get(search_attributes.ATTENTION_SINCE)
+        items.append(
+            AttentionItem(
+                workflow_id=execution.id,
+                run_id=execution.run_id,
+                workflow_type=execution.workflow_type,
+                pipeline=attributes.get(search_attributes.PIPELINE) or "",
+                business_key=attributes.get(search_attributes.BUSINESS_KEY) or "",
+                step=attributes.get(search_attributes.PARKED_STEP) or "",
+                waiting_since=since,
+                waiting_seconds=(now - since).total_seconds() if since else 0.0,
+            )
+        )
+    items.sort(key=lambda item: (item.waiting_since or now, item.workflow_id))
+    if query_timeout <= 0:
+        return items
+    return list(await asyncio.gather(*(_with_error(client, item, query_timeout) for item in items)))
+
+
+async def _with_error(client: Client, item: AttentionItem, timeout: float) -> AttentionItem:
+    try:
+        status: StepControlStatus = await asyncio.wait_for(
+            client.get_workflow_handle(item.workflow_id, run_id=item.run_id).query(
+                STEPS_QUERY, result_type=StepControlStatus
+            ),
+            timeout,
+        )
+    except Exception:  # no worker answered in time: list the execution without its error
+        return item
+    state = next((s for s in status.steps if s.name == item.step), None)
+    if state is None:
+        return item
+    return AttentionItem(
+        **{
+            **item.__dict__,
+            "error_type": state.last_error_type,
+            "error": state.last_error,
+            "allowed_actions": tuple(state.allowed_actions),
+            "waiting_steps": tuple(status.waiting),
+        }
+    )
+
+
+def check_decision(decision: StepDecision) -> None:
+    """Edge validation shared by the CLI and the API (the workflow checks the rest)."""
+    if decision.action not in ACTIONS:
+        raise DecisionRejected(f"action: must be one of {', '.join(ACTIONS)} (got {decision.action!r})")
+    if not decision.operator.strip():
+        raise DecisionRejected("operator: required")
+    if not decision.step.strip():
+        raise DecisionRejected("step: required")
+
+
+async def send_decision(client: Client, workflow_id: str, decision: StepDecision) -> DecisionOutcome:
+    """Deliver a decision as an update; raise :class:`DecisionRejected` or :class:`ExecutionNotFound`."""
+    check_decision(decision)
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        outcome: DecisionOutcome = await handle.execute_update(DECIDE_UPDATE, decision, result_type=DecisionOutcome)
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
+        raise DecisionRejected(message) from None
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise ExecutionNotFound(f"no running execution {workflow_id!r}") from None
+        if error.status == RPCStatusCode.INVALID_ARGUMENT and "update" in error.message.lower():
+            raise DecisionRejected(f"{workflow_id} does not accept decisions: {error.message}") from None
+        raise
+    return outcome

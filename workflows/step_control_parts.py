@@ -1,0 +1,231 @@
+"""The pieces :mod:`workflows.step_control` is built from: step records, parks, side effects.
+
+Kept apart so the component's module reads as the run/park/decide loop only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError, FailureError, TimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import search_attributes
+    from activities.step_control import (
+        AttentionNotice,
+        DecisionAudit,
+        StepControlActivities,
+        StepDecision,
+        StepState,
+    )
+
+from workflows.policies import STEP_CONTROL_AUDIT, STEP_CONTROL_NOTIFY
+
+
+@dataclass
+class Park:
+    """A step waiting for a decision."""
+
+    step: str
+    key: str
+    """``<step>#<n>``: the n-th time this step waits; decisions are idempotent per key."""
+    actions: tuple[str, ...]
+    since: datetime
+    claimed: bool = False
+    """A decision was accepted (its audit may still be being written)."""
+    decision: StepDecision | None = None
+    """The decision, once audited: the waiting step wakes on it."""
+
+
+@dataclass
+class StepRecord:
+    """What step control knows about one step."""
+
+    name: str
+    kind: str
+    status: str = "running"
+    runs: int = 0
+    attempts: int = 0
+    last_error_type: str = ""
+    last_error: str = ""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    substituted: bool = False
+    decided_by: str = ""
+    decision: str = ""
+
+    def begin(self, now: datetime) -> None:
+        """A run starts."""
+        self.runs += 1
+        self.status = "running"
+        if self.started_at is None:
+            self.started_at = now
+
+    def fail(self, error_type: str, message: str, attempts: int) -> None:
+        """A run failed after ``attempts`` activity attempts."""
+        self.status = "failed"
+        self.attempts += max(attempts, 1)
+        self.last_error_type = error_type
+        self.last_error = message
+
+    def finish(self, status: str, now: datetime, *, substituted: bool = False) -> None:
+        """The step ended (succeeded, skipped, aborted, approved, rejected)."""
+        self.status = status
+        self.finished_at = now
+        self.substituted = substituted
+        if status == "succeeded":
+            self.attempts = max(self.attempts + 1, self.runs)
+
+    def state(self, park: Park | None) -> StepState:
+        """The query's view of this step."""
+        return StepState(
+            name=self.name,
+            kind=self.kind,
+            status=self.status,
+            runs=self.runs,
+            attempts=self.attempts,
+            last_error_type=self.last_error_type,
+            last_error=self.last_error,
+            started_at=_iso(self.started_at),
+            finished_at=_iso(self.finished_at),
+            waiting_since=_iso(park.since if park else None),
+            allowed_actions=list(park.actions) if park and not park.claimed else [],
+            decided_by=self.decided_by,
+            decision=self.decision,
+            substituted=self.substituted,
+        )
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def describe_failure(error: BaseException) -> tuple[str, str]:
+    """(type, message) of the innermost cause of an activity or child failure."""
+    cause: BaseException = error
+    while isinstance(cause, FailureError) and cause.cause is not None:
+        cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        return cause.type or "ApplicationError", cause.message
+    if isinstance(cause, TimeoutError):
+        return "Timeout", f"{cause.type.name if cause.type else 'timeout'}: {cause.message}"
+    if isinstance(cause, FailureError):
+        return type(cause).__name__, cause.message
+    return type(cause).__name__, str(cause)
+
+
+def find_abort(error: BaseException, aborted_type: str) -> ApplicationError | None:
+    """The ``StepAborted`` error somewhere in a failure's cause chain (an abort in a child)."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type == aborted_type:
+            return cause
+        cause = cause.cause if isinstance(cause, FailureError) else None
+    return None
+
+
+def step_label(name: str) -> str:
+    """Metric label of a step: the part before ``:`` (report names stay out of labels)."""
+    return name.split(":", 1)[0]
+
+
+class SideEffects:
+    """Audit, notices, visibility and metrics of one execution's step control."""
+
+    def __init__(self, pipeline: str) -> None:
+        self.pipeline = pipeline
+        self._marked: tuple[str, datetime] | None = None
+        self._ever_marked = False
+
+    async def audit(self, decision: StepDecision, via: str, outcome: str, rejection: str | None) -> None:
+        """Write the decision's audit row (retried until Postgres answers)."""
+        info = workflow.info()
+        await workflow.execute_activity_method(
+            StepControlActivities.record_decision,
+            DecisionAudit(
+                audit_id=str(workflow.uuid4()),
+                workflow_id=info.workflow_id,
+                run_id=info.run_id,
+                pipeline=self.pipeline,
+                step=decision.step,
+                action=decision.action,
+                operator=decision.operator,
+                reason=decision.reason,
+                via=via,
+                outcome=outcome,
+                rejection=rejection,
+                decided_at=workflow.now().isoformat(),
+            ),
+            **STEP_CONTROL_AUDIT.activity_options(),
+        )
+
+    async def notify(self, key: str, audience: str, subject: str, body: str) -> None:
+        """Publish a notice once per key; a notice that cannot be sent is logged, not fatal."""
+        from temporalio.exceptions import ActivityError
+
+        info = workflow.info()
+        try:
+            await workflow.execute_activity_method(
+                StepControlActivities.notify,
+                AttentionNotice(
+                    key=f"attention:{info.workflow_id}:{key}", audience=audience, subject=subject, body=body
+                ),
+                **STEP_CONTROL_NOTIFY.activity_options(),
+            )
+        except ActivityError as error:
+            workflow.logger.warning("attention notice %s not sent: %s", key, error.cause or error)
+
+    def parked_notice(self, record: StepRecord) -> tuple[str, str]:
+        """Subject and body telling operators a step parked."""
+        workflow_id = workflow.info().workflow_id
+        subject = f"[stepwise] {self.pipeline}: {record.name} needs attention"
+        body = (
+            f"Execution {workflow_id} ({self.pipeline}): step {record.name} failed after "
+            f"{record.attempts} attempt(s) with {record.last_error_type}: {record.last_error}\n"
+            f"Decide with: stepwise decide {workflow_id} {record.name} retry|skip|abort "
+            "--operator NAME --reason TEXT"
+        )
+        return subject, body
+
+    def mark_attention(self, oldest: tuple[str, datetime] | None) -> None:
+        """Upsert the attention search attributes when they change."""
+        if oldest == self._marked or (oldest is None and not self._ever_marked):
+            return
+        self._marked = oldest
+        if oldest is None:
+            workflow.upsert_search_attributes(
+                [
+                    search_attributes.NEEDS_ATTENTION.value_set(False),
+                    search_attributes.PARKED_STEP.value_unset(),
+                    search_attributes.ATTENTION_SINCE.value_unset(),
+                ]
+            )
+            return
+        self._ever_marked = True
+        workflow.upsert_search_attributes(
+            [
+                search_attributes.NEEDS_ATTENTION.value_set(True),
+                search_attributes.PARKED_STEP.value_set(oldest[0]),
+                search_attributes.ATTENTION_SINCE.value_set(oldest[1]),
+            ]
+        )
+
+    def count_parked(self, step: str) -> None:
+        """stepwise_steps_parked_total{pipeline,step}."""
+        workflow.metric_meter().create_counter(
+            "stepwise_steps_parked_total", "Steps that parked waiting for an operator"
+        ).add(1, {"pipeline": self.pipeline, "step": step_label(step)})
+
+    def count_decision(self, action: str) -> None:
+        """stepwise_decisions_total{pipeline,action}."""
+        workflow.metric_meter().create_counter("stepwise_decisions_total", "Operator decisions accepted").add(
+            1, {"pipeline": self.pipeline, "action": action}
+        )
+
+    def observe_wait(self, step: str, seconds: float) -> None:
+        """stepwise_step_parked_seconds{pipeline,step}: how long a step waited."""
+        workflow.metric_meter().create_histogram_float(
+            "stepwise_step_parked_seconds", "Time a step waited for a decision", "s"
+        ).record(seconds, {"pipeline": self.pipeline, "step": step_label(step)})
