@@ -10,6 +10,11 @@ until confirmation starts (``request_cancel`` update, or the ``cancel`` signal f
 Temporal UI); it takes effect at the next step boundary. After that the update is
 rejected with a clear message. Once confirmed, the booking is not undone: a failed
 confirmation notification goes to the DLQ instead.
+
+Every step runs under step control (``workflows.step_control``): forward steps fail the
+saga when their retries are exhausted (that is what the compensations are for), while a
+compensation or the dead-letter write that exhausts its retries *parks* for an operator
+(retry / skip / abort by update or signal) instead of being lost.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from workflows.policies import (
     StepPolicy,
 )
 from workflows.saga import STEP_ERRORS, Saga
+from workflows.step_control import StepControl, StepControlled
 
 STEPS_BEFORE_CONFIRMATION = ("reserve_seats", "reserve_booking", "collect_payment")
 
@@ -93,11 +99,12 @@ class CustomerCancelled(Exception):
 
 
 @workflow.defn
-class BookingWorkflow:
+class BookingWorkflow(StepControlled):
     """One booking, from seat to notification, compensated on failure."""
 
     @workflow.init
     def __init__(self, request: BookingRequest) -> None:
+        self.steps = StepControl("booking")
         self._request = request
         self._saga = Saga()
         self._status = "RUNNING"
@@ -119,13 +126,16 @@ class BookingWorkflow:
             return await self._compensate_and_close(failure)
         await self._notify_confirmed()
         self._record_outcome("confirmed")
+        await self.steps.settle()
         return self._result()
 
     # --- forward steps ---------------------------------------------------------------
 
     async def _reserve_seats(self) -> None:
         seats = SeatsInput(self._booking_id, self._request.flight_ids)
-        self._saga.register("release_seats", lambda: self._call(BookingActivities.release_seats, seats, COMPENSATION))
+        self._saga.register(
+            "release_seats", lambda: self._undo("release_seats", BookingActivities.release_seats, seats)
+        )
         await self._step("reserve_seats", BookingActivities.reserve_seats, seats, RESERVE_SEATS)
 
     async def _reserve_booking(self) -> None:
@@ -135,7 +145,7 @@ class BookingWorkflow:
     async def _collect_payment(self) -> None:
         booking = BookingRef(self._booking_id)
         self._saga.register(
-            "refund_payment", lambda: self._call(BookingActivities.refund_payment, booking, COMPENSATION)
+            "refund_payment", lambda: self._undo("refund_payment", BookingActivities.refund_payment, booking)
         )
         payment = PaymentInput(
             self._booking_id, self._request.amount, self._request.currency, self._request.payment_token
@@ -170,7 +180,7 @@ class BookingWorkflow:
         if self._cancel_reason is not None:
             raise CustomerCancelled(self._cancel_reason)
         self._current_step = name
-        result = await self._call(activity, argument, policy)
+        result = await self._call(name, activity, argument, policy, on_exhausted="fail")
         self._completed.append(name)
         self._current_step = None
         return result
@@ -189,6 +199,7 @@ class BookingWorkflow:
         await self._notify_failed()
         await self._dead_letter(self._failed_step or "unknown", self._failure_reason)
         self._record_outcome(outcome)
+        await self.steps.settle()
         if isinstance(failure, CustomerCancelled):
             return self._result()
         raise ApplicationError(
@@ -200,13 +211,15 @@ class BookingWorkflow:
 
     async def _cancel_booking(self) -> None:
         cancel = CancelBookingInput(self._request, self._failed_step or "unknown", self._failure_reason or "")
-        await self._call(BookingActivities.cancel_booking, cancel, COMPENSATION)
+        await self._undo("cancel_booking", BookingActivities.cancel_booking, cancel)
 
     async def _notify_failed(self) -> None:
         body = {"booking_id": self._booking_id, "status": "CANCELLED", "reason": self._failure_reason}
         message = BookingMessage(self._booking_id, "failed", f"Booking {self._booking_id} cancelled", json.dumps(body))
         try:
-            await self._call(BookingActivities.notify_customer, message, NOTIFY_CUSTOMER)
+            await self._call(
+                "notify_failure", BookingActivities.notify_customer, message, NOTIFY_CUSTOMER, on_exhausted="fail"
+            )
         except STEP_ERRORS as failure:
             workflow.logger.error("failure notification not sent: %s", describe(failure))
 
@@ -224,12 +237,18 @@ class BookingWorkflow:
         message = BookingMessage(
             self._booking_id, "dead-letter", f"Booking {self._booking_id} failed", json.dumps(story)
         )
-        await self._call(BookingActivities.send_to_dead_letter_queue, message, BOOKING_DEAD_LETTER)
+        await self._call("dead_letter", BookingActivities.send_to_dead_letter_queue, message, BOOKING_DEAD_LETTER)
 
-    async def _call(self, activity: Any, argument: Any, policy: StepPolicy) -> Any:
+    async def _undo(self, name: str, activity: Any, argument: Any) -> Any:
+        """A compensation: retried generously, then parked for an operator rather than lost."""
+        return await self._call(name, activity, argument, COMPENSATION)
+
+    async def _call(
+        self, name: str, activity: Any, argument: Any, policy: StepPolicy, *, on_exhausted: str = "park"
+    ) -> Any:
         if policy.local:
-            return await workflow.execute_local_activity_method(activity, argument, **policy.activity_options())
-        return await workflow.execute_activity_method(activity, argument, **policy.activity_options())
+            return await self.steps.run_local(name, activity, argument, policy=policy, on_exhausted=on_exhausted)
+        return await self.steps.run(name, activity, argument, policy=policy, on_exhausted=on_exhausted)
 
     # --- customer cancellation and progress -------------------------------------------
 
