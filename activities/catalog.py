@@ -12,6 +12,7 @@ from temporalio.client import Client
 from activities.aws import AwsActivities, AwsClients
 from activities.db import SessionMaker
 from activities.doctor import DoctorActivities
+from activities.media import MediaActivities
 from activities.resources import Resources
 
 
@@ -40,7 +41,14 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
     """Bound activity methods of every pipeline, ready for ``Worker(activities=...)``."""
     aws = AwsActivities(deps.aws)
     doctor = DoctorActivities(deps.aws, deps.sessions, deps.resources, deps.client)
+    media = MediaActivities(deps.aws, deps.sessions, deps.resources)
     return [
+        media.copy_media,
+        media.start_transcription,
+        media.await_transcript,
+        media.translate_transcript,
+        media.post_process_media,
+        media.record_media_failure,
         aws.call_aws,
         doctor.check_postgres,
         doctor.check_s3,

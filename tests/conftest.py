@@ -117,6 +117,10 @@ def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     while not server.started:
         threading.Event().wait(0.05)
     app.state.url = f"http://127.0.0.1:{port}"
+    # As in the dev stack: moto lacks Translate and never writes Transcribe's transcript,
+    # so boto3 reaches those two through the emulators (its per-service endpoints).
+    os.environ["AWS_ENDPOINT_URL_TRANSLATE"] = f"{app.state.url}/translate"
+    os.environ["AWS_ENDPOINT_URL_TRANSCRIBE"] = f"{app.state.url}/transcribe"
     yield app
     server.should_exit = True
     thread.join(10)
@@ -226,3 +230,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 _ = asyncio
+
+
+OPERATOR_TOKEN = "operator-secret"
+PARTNER_TOKENS = {"acme": "acme-secret", "globex": "globex-secret"}
+
+
+@pytest.fixture
+async def api(
+    dev_env: WorkflowEnvironment, settings: Settings, sessions: SessionMaker
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API in-process, on the dev server; ``Authorization`` set to an operator token."""
+    from worker.api.app import ApiServices, create_app
+    from worker.settings import hash_token
+
+    configured = settings.model_copy(
+        update={
+            "api": settings.api.model_copy(
+                update={
+                    "operator_token_hashes": [hash_token(OPERATOR_TOKEN)],
+                    "partner_token_hashes": {p: hash_token(t) for p, t in PARTNER_TOKENS.items()},
+                }
+            )
+        }
+    )
+    app = create_app(configured, ApiServices(dev_env.client, sessions, settings.worker.task_queue))
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://stepwise.test", headers=headers) as client:
+        yield client

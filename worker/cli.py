@@ -129,16 +129,25 @@ def _register_groups() -> None:
 
 def main() -> None:
     """Entry point: run the CLI, turning every failure into one line."""
+    code = _run_cli()
+    # Leave without interpreter finalisation: the Temporal SDK's native threads may still be
+    # writing to stderr, and a daemon thread holding that lock aborts a normal shutdown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _run_cli() -> int:
     _register_groups()
     command = typer.main.get_command(app)
     try:
         result = command.main(args=sys.argv[1:], prog_name="stepwise", standalone_mode=False)
     except (typer.Exit, click.exceptions.Exit) as done:
-        sys.exit(done.exit_code)
+        return int(done.exit_code)
     except (typer.Abort, click.exceptions.Abort, KeyboardInterrupt):
-        sys.exit(130)
+        return 130
     except (CliError, SettingsError) as error:
-        _fail(str(error), getattr(error, "exit_code", 2))
+        return _fail(str(error), getattr(error, "exit_code", 2))
     except Exception as error:
         if os.environ.get("STEPWISE_DEBUG"):
             raise
@@ -146,16 +155,16 @@ def main() -> None:
             # Click's usage errors (Typer vendors its own Click, so match by interface).
             if type(error).__name__ == "NoArgsIsHelpError":
                 typer.echo(error.format_message())
-                sys.exit(0)
-            _fail(error.format_message(), error.exit_code)
-        _fail(f"{type(error).__name__}: {error}", 1)
-    sys.exit(result if isinstance(result, int) else 0)
+                return 0
+            return _fail(error.format_message(), error.exit_code)
+        return _fail(f"{type(error).__name__}: {error}", 1)
+    return result if isinstance(result, int) else 0
 
 
-def _fail(message: str, exit_code: int) -> None:
+def _fail(message: str, exit_code: int) -> int:
     lines = [line for line in message.strip().splitlines() if line.strip()]
     typer.echo(f"stepwise: {lines[0] if lines else 'failed'}", err=True)
-    sys.exit(exit_code)
+    return exit_code
 
 
 if __name__ == "__main__":

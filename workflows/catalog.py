@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from workflows.doctor import DoctorWorkflow
+from workflows.media import MediaWorkflow
 
-WORKFLOWS: list[type] = [DoctorWorkflow]
+WORKFLOWS: list[type] = [DoctorWorkflow, MediaWorkflow]

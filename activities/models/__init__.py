@@ -3,5 +3,6 @@
 from activities.models.base import Base
 from activities.models.booking import Booking, Payment
 from activities.models.common import DoctorProbe, NotificationLedger
+from activities.models.media import MediaJob, MediaTranslation
 
-__all__ = ["Base", "Booking", "DoctorProbe", "NotificationLedger", "Payment"]
+__all__ = ["Base", "Booking", "DoctorProbe", "MediaJob", "MediaTranslation", "NotificationLedger", "Payment"]

@@ -40,7 +40,6 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> FastA
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if services is not None:
-            app.state.services = services
             yield
             return
         engine = create_engine(settings.require_database_url(), pool_size=settings.database_pool_size)
@@ -58,6 +57,8 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> FastA
         lifespan=lifespan,
     )
     app.state.settings = settings
+    if services is not None:
+        app.state.services = services
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     _add_health(app)
     from worker.api.routes import ROUTERS

@@ -4,4 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from worker.api import media
+
+ROUTERS: list[APIRouter] = [
+    media.router,
+]

@@ -4,5 +4,9 @@ from __future__ import annotations
 
 import typer
 
-GROUPS: dict[str, typer.Typer] = {}
+from worker.commands import media
+
+GROUPS: dict[str, typer.Typer] = {
+    "media": media.app,
+}
 """Command groups by name (`stepwise booking ...`)."""
