@@ -14,7 +14,10 @@ however many times it goes round.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import re
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
@@ -27,6 +30,7 @@ from activities.media_results import ResultWriter
 from activities.media_types import (
     INVALID_REQUEST,
     JOB_CONFLICT,
+    JOB_ID_PATTERN,
     MEDIA_NOT_FOUND,
     MEDIA_TOO_LARGE,
     NOT_READY,
@@ -213,13 +217,36 @@ class MediaActivities:
 
     @activity.defn
     async def record_media_failure(self, failure: RecordFailureInput) -> FailureRecorded:
-        """Mark the job FAILED in Postgres and send its story to the media dead-letter queue once."""
+        """Mark the job FAILED in Postgres and send its whole story to the media dead-letter queue once.
+
+        The dead-letter message keeps the request exactly as submitted (rejected input is
+        quarantined there, never dropped); the Postgres row is written when the job id fits
+        its column, with over-long codes cut to theirs.
+        """
         request = failure.request
         workflow_id = media_workflow_id(request.job_id)
+        if re.match(JOB_ID_PATTERN, request.job_id):
+            await self._save_failure(failure)
+        story = {
+            "event": "media.failed",
+            "workflow_id": workflow_id,
+            **asdict(request),
+            "failed_step": failure.failed_step,
+            "error_type": failure.error_type,
+            "reason": failure.reason,
+        }
+        key = f"{workflow_id}:failed" if len(workflow_id) <= 250 else f"media-sha256-{_digest(workflow_id)}:failed"
+        # The ledger's subject column holds 100 characters.
+        subject = f"Media job {request.job_id} failed"[:100]
+        sent = await self._notifier.send_once(key, self._resources.media_dlq, subject, json.dumps(story))
+        return FailureRecorded(dead_letter_id=sent.message_id)
+
+    async def _save_failure(self, failure: RecordFailureInput) -> None:
+        request = failure.request
         values: dict[str, Any] = {
             "status": "FAILED",
-            "failed_step": failure.failed_step,
-            "failure_type": failure.error_type,
+            "failed_step": failure.failed_step[:50],
+            "failure_type": failure.error_type[:100],
             "failure_reason": failure.reason,
         }
         async with self._sessions.begin() as session:
@@ -227,26 +254,15 @@ class MediaActivities:
                 insert(MediaJob)
                 .values(
                     job_id=request.job_id,
-                    workflow_id=workflow_id,
+                    workflow_id=media_workflow_id(request.job_id),
                     media_uri=request.media_uri,
-                    language_code=request.language_code,
-                    target_languages=list(request.target_languages),
+                    language_code=request.language_code[:10],
+                    target_languages=[code[:10] for code in request.target_languages],
                     **values,
                 )
                 .on_conflict_do_update(index_elements=[MediaJob.job_id], set_=values)
             )
-        story = {
-            "event": "media.failed",
-            "job_id": request.job_id,
-            "workflow_id": workflow_id,
-            "media_uri": request.media_uri,
-            "language_code": request.language_code,
-            "target_languages": list(request.target_languages),
-            "failed_step": failure.failed_step,
-            "error_type": failure.error_type,
-            "reason": failure.reason,
-        }
-        sent = await self._notifier.send_once(
-            f"{workflow_id}:failed", self._resources.media_dlq, f"Media job {request.job_id} failed", json.dumps(story)
-        )
-        return FailureRecorded(dead_letter_id=sent.message_id)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -99,7 +99,7 @@ class ResultWriter:
         sent = await self._notifier.publish_once(
             f"{media_workflow_id(job.job_id)}:completed",
             self._resources.media_notifications_topic,
-            f"Media job {job.job_id} transcribed and translated",
+            f"Media job {job.job_id} transcribed and translated"[:100],  # the ledger's subject column
             json.dumps({"event": "media.completed", **self._manifest(request, summaries)}),
         )
         return MediaJobResult(

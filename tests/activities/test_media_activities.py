@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from activities.media_types import (
     AwaitTranscriptInput,
     CopyMediaInput,
     PostProcessInput,
+    RecordFailureInput,
     StartTranscriptionInput,
     TranscriptRef,
     TranslateInput,
@@ -222,3 +224,24 @@ async def test_post_processing_twice_stores_once_and_notifies_once(
     messages = [m for m in await notifications.drain() if m.get("job_id") == request.job_id]
     assert len(messages) == 1
     assert messages[0]["translations"]["fr"]["text_uri"].endswith("/translations/fr.txt")
+
+
+async def test_rejected_input_is_quarantined_in_the_dead_letter_queue_even_when_it_fits_no_column(
+    media: MediaActivities, aws: AwsClients, resources: Resources, sessions: SessionMaker
+) -> None:
+    dead_letters = await QueueReader.of_queue(aws, resources.media_dlq)
+    fits = media_request("s3://stepwise-media/x.wav", language_code="english-please")
+    too_long = media_request("not-a-uri", job_id="j" * 270 + uuid.uuid4().hex)
+    for request in (fits, too_long):
+        failure = RecordFailureInput(request, "validate", "InvalidMediaRequest", "media_uri: expected s3://bucket/key")
+        await ActivityEnvironment().run(media.record_media_failure, failure)
+        await _attempt(2).run(media.record_media_failure, failure)  # a retry sends nothing twice
+    stories = [m for m in await dead_letters.drain() if m.get("job_id") in (fits.job_id, too_long.job_id)]
+    assert {s["job_id"]: (s["language_code"], s["media_uri"]) for s in stories} == {
+        fits.job_id: ("english-please", "s3://stepwise-media/x.wav"),
+        too_long.job_id: ("en-US", "not-a-uri"),
+    }
+    assert len(stories) == 2
+    async with sessions() as session:
+        row = await session.get(MediaJob, fits.job_id)
+    assert row is not None and (row.status, row.failed_step, row.language_code) == ("FAILED", "validate", "english-pl")

@@ -70,13 +70,13 @@ def status(
 
 async def _start(request: MediaJobRequest, wait: bool) -> media.MediaJobView:
     config = settings()
+    aws = AwsClients()
     try:
+        # Checked before connecting, so a bad request fails fast even with Temporal down.
         media.check_request(request)
-    except media.MediaRequestInvalid as error:
-        raise CliError(f"{OPTION_NAMES.get(error.field, error.field)}: {error.message}") from None
-    client = await _client()
-    try:
-        submitted = await media.submit_media_job(client, config.worker.task_queue, AwsClients(), request)
+        await media.check_media_exists(aws, request.media_uri)
+        client = await _client()
+        submitted = await media.submit_media_job(client, config.worker.task_queue, aws, request)
     except media.MediaRequestInvalid as error:
         raise CliError(f"{OPTION_NAMES.get(error.field, error.field)}: {error.message}") from None
     except media.MediaJobConflict as conflict:

@@ -80,6 +80,7 @@ class TranscribeGapFiller:
         self._moto_url = moto_url
         self._lock = threading.Lock()
         self.polls_per_status = 1
+        self._transition_set = False
         self.failed: dict[str, str] = {}
         self.written: set[str] = set()
         self.router = APIRouter()
@@ -94,8 +95,9 @@ class TranscribeGapFiller:
         return self._moto_url or os.environ["AWS_ENDPOINT_URL"]
 
     async def configure(self, settings: TranscribeSettings) -> TranscribeSettings:
-        """Change how fast jobs advance (takes effect for the next StartTranscriptionJob)."""
+        """Change how fast jobs advance (from the next request on)."""
         self.polls_per_status = settings.polls_per_status
+        self._transition_set = False
         return settings
 
     async def handle(self, request: Request) -> Response:
@@ -104,11 +106,13 @@ class TranscribeGapFiller:
         body = await request.body()
         headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
         async with httpx.AsyncClient(base_url=self.moto_url, timeout=30) as moto:
-            if operation == "StartTranscriptionJob":
+            # Set before every new job too: moto's state manager is global and may be reset.
+            if operation == "StartTranscriptionJob" or not self._transition_set:
                 transition = {"progression": "manual", "times": self.polls_per_status}
                 await moto.post(
                     "/moto-api/state-manager/set-transition", json={"model_name": MODEL_NAME, "transition": transition}
                 )
+                self._transition_set = True
             answer = await moto.post("/", content=body, headers=headers)
         content = answer.content
         if answer.status_code == 200 and operation in ("StartTranscriptionJob", "GetTranscriptionJob"):
@@ -128,6 +132,10 @@ class TranscribeGapFiller:
             job.pop("Transcript", None)
 
     def _complete(self, job: dict[str, Any]) -> None:
+        if "Transcript" not in job:
+            # Completed before this process configured moto (a replayed recording): moto never
+            # set the output location, and the transcript was written when the job first completed.
+            return
         s3: Any = boto3.client("s3", endpoint_url=self.moto_url)
         media = urlparse(job["Media"]["MediaFileUri"])
         text = _find_sidecar(s3, media.netloc, media.path.lstrip("/"))
