@@ -1,15 +1,20 @@
 """MediaWorkflow: transcribe a media file and translate its transcript (DESIGN §5.3).
 
-    copy media -> start transcription -> wait for the transcript -> translate -> post-process
-    (GetSampleVideo) (StartTranscriptionJob) (Wait/Get/Choice      (TranslateText,  (verify, flag,
-                                              + GetTranscriptionText) every language) store, notify)
+    copy_media           the article's GetSampleVideo: S3 CopyObject into the processing bucket
+    start_transcription  StartTranscriptionJob, named after the workflow id
+    wait_for_transcript  Wait / GetTranscriptionJob / Choice, then GetTranscriptionText
+    translate            TranslateText into every target language, in parallel
+    post_process         verify every segment, flag machine translations, store, notify
 
 The article's polling loop is one activity whose retry policy is the loop (backoff 1.0,
 interval = the poll interval, bounded by the maximum wait), so the history has the same
 length whether Transcribe takes a minute or a day; unlike the article's loop, a FAILED
-job ends the pipeline at once with Transcribe's reason. Each step is one short method
-running one activity, so step control can wrap each call. A failed job is recorded in
-Postgres and its story sent to the media dead-letter queue before the workflow fails.
+job ends the pipeline at once with Transcribe's reason. Reading the transcript is the
+poll's last act and all languages share one translate activity (checkpointed per
+segment), so a job is five activities and 35 history events however long it waits and
+however many languages it asks for. Each step is one short method running one activity,
+so step control can wrap each call. A failed job is recorded in Postgres and its story
+sent to the media dead-letter queue before the workflow fails.
 """
 
 from __future__ import annotations
