@@ -13,6 +13,7 @@ from activities.aws import AwsActivities, AwsClients
 from activities.booking import BookingActivities
 from activities.db import SessionMaker
 from activities.doctor import DoctorActivities
+from activities.media import MediaActivities
 from activities.payments import PaymentProvider
 from activities.recon import ReconActivities
 from activities.recon_providers import LocalPostgresProvider, database_url_of
@@ -58,6 +59,7 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
             "aws-ssm": SsmProvider(deps.aws),
         },
     )
+    media = MediaActivities(deps.aws, deps.sessions, deps.resources)
     return [
         booking.reserve_seats,
         booking.release_seats,
@@ -68,6 +70,12 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         booking.cancel_booking,
         booking.notify_customer,
         booking.send_to_dead_letter_queue,
+        media.copy_media,
+        media.start_transcription,
+        media.await_transcript,
+        media.translate_transcript,
+        media.post_process_media,
+        media.record_media_failure,
         aws.call_aws,
         doctor.check_postgres,
         doctor.check_s3,

@@ -119,6 +119,10 @@ def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     while not server.started:
         threading.Event().wait(0.05)
     app.state.url = f"http://127.0.0.1:{port}"
+    # As in the dev stack: moto lacks Translate and never writes Transcribe's transcript,
+    # so boto3 reaches those two through the emulators (its per-service endpoints).
+    os.environ["AWS_ENDPOINT_URL_TRANSLATE"] = f"{app.state.url}/translate"
+    os.environ["AWS_ENDPOINT_URL_TRANSCRIBE"] = f"{app.state.url}/transcribe"
     yield app
     server.should_exit = True
     thread.join(10)

@@ -3,6 +3,7 @@
 from activities.models.base import Base
 from activities.models.booking import Booking, Payment
 from activities.models.common import DoctorProbe, NotificationLedger
+from activities.models.media import MediaJob, MediaTranslation
 from activities.models.recon import ReconReportResult, ReconRun
 from activities.models.step_control import StepDecisionRecord
 
@@ -10,6 +11,8 @@ __all__ = [
     "Base",
     "Booking",
     "DoctorProbe",
+    "MediaJob",
+    "MediaTranslation",
     "NotificationLedger",
     "Payment",
     "ReconReportResult",

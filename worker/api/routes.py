@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from worker.api import bookings, operations, recon
+from worker.api import bookings, media, operations, recon
 
 ROUTERS: list[APIRouter] = [
     operations.router,
     bookings.router,
+    media.router,
     recon.router,
 ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from worker.commands import booking, recon
+from worker.commands import booking, media, recon
 
 GROUPS: dict[str, typer.Typer] = {
     "booking": booking.app,
+    "media": media.app,
     "recon": recon.app,
 }
 """Command groups by name (`stepwise booking ...`)."""

@@ -1,4 +1,4 @@
-"""Demo data the dev stack puts in place: flights, and a well-known operator token.
+"""Demo data the dev stack puts in place: flights, the demo media file, and a well-known operator token.
 
 Seeding is idempotent and never overwrites: a restarted dev stack keeps the seats
 that bookings have taken.
@@ -64,7 +64,43 @@ def seed_recon_demo(resources: Resources, session: boto3.session.Session | None 
     return uploaded
 
 
+DEMO_MEDIA_KEY = "demo/realtime-b2b.wav"
+"""The demo media in the media bucket: one second of audio whose transcript (spoken in the
+dev stack's Transcribe emulation) is the B2B article's paragraph on real-time transactions."""
+
+TRANSCRIPT_SIDECAR_SUFFIX = ".transcript.txt"
+"""What the dev stack's Transcribe emulation "hears" in ``<key>`` is the text of ``<key>.transcript.txt``."""
+
+
+def demo_media_uri(resources: Resources) -> str:
+    """``s3://`` URI of the demo media."""
+    return f"s3://{resources.media_bucket}/{DEMO_MEDIA_KEY}"
+
+
+def seed_demo_media(resources: Resources, session: boto3.session.Session | None = None) -> str:
+    """Upload the demo media and its transcript sidecar unless they are there; return the media URI."""
+    s3: Any = (session or boto3.session.Session()).client("s3")
+    data = package_files.files("worker.devstack") / "data"
+    name = DEMO_MEDIA_KEY.rsplit("/", 1)[-1]
+    uploads = {
+        DEMO_MEDIA_KEY: ((data / name).read_bytes(), "audio/wav"),
+        DEMO_MEDIA_KEY + TRANSCRIPT_SIDECAR_SUFFIX: (
+            (data / (name + TRANSCRIPT_SIDECAR_SUFFIX)).read_bytes(),
+            "text/plain; charset=utf-8",
+        ),
+    }
+    for key, (body, content_type) in uploads.items():
+        try:
+            s3.head_object(Bucket=resources.media_bucket, Key=key)
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            s3.put_object(Bucket=resources.media_bucket, Key=key, Body=body, ContentType=content_type)
+    return demo_media_uri(resources)
+
+
 def seed_demo_data(resources: Resources) -> None:
     """Everything the README's quick tour uses."""
     seed_flights(resources, DEMO_FLIGHTS)
     seed_recon_demo(resources)
+    seed_demo_media(resources)

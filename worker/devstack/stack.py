@@ -27,7 +27,7 @@ from activities.resources import Resources
 from worker.devstack.aws import EMULATOR_ENV, apply_resources, moto_process
 from worker.devstack.postgres import start_embedded_postgres
 from worker.devstack.processes import ManagedProcess, StartError, port_open
-from worker.devstack.seed import DEV_OPERATOR_TOKEN, seed_demo_data
+from worker.devstack.seed import DEV_OPERATOR_TOKEN, demo_media_uri, seed_demo_data
 from worker.devstack.temporal_server import dev_server_command
 from worker.migrate import upgrade_head
 from worker.settings import Settings, hash_token
@@ -102,6 +102,10 @@ class DevStack:
         env.update(
             {
                 "AWS_ENDPOINT_URL": f"http://127.0.0.1:{dev.aws_port}",
+                # moto lacks Translate and never writes Transcribe's transcript: the emulators
+                # fill exactly those gaps, reached through boto3's per-service endpoints.
+                "AWS_ENDPOINT_URL_TRANSLATE": f"http://127.0.0.1:{dev.emulator_port}/translate",
+                "AWS_ENDPOINT_URL_TRANSCRIBE": f"http://127.0.0.1:{dev.emulator_port}/transcribe",
                 "TEMPORAL_ADDRESS": f"127.0.0.1:{dev.temporal_port}",
                 "STEPWISE_PARTNERS__PAYMENT_URL": f"http://127.0.0.1:{dev.emulator_port}/payments",
                 "STEPWISE_PARTNERS__ENRICHMENT_URL": f"http://127.0.0.1:{dev.emulator_port}/enrichment",
@@ -139,6 +143,7 @@ class DevStack:
             ("PostgreSQL", _redact(database_url)),
             ("AWS endpoint", f"http://127.0.0.1:{dev.aws_port}"),
             ("Partner emulators", f"http://127.0.0.1:{dev.emulator_port}"),
+            ("Demo media", demo_media_uri(Resources(prefix=self.settings.aws.name_prefix))),
             ("Logs", str(self.state_dir / "logs")),
             ("CLI settings", f"source {self.state_dir / 'env.sh'}"),
         ]

@@ -1,8 +1,11 @@
 """Deterministic emulators of the partner systems (EMULATION: development and tests only).
 
-One FastAPI app serves every emulator under its own prefix (``/payments``, ...);
-each keeps its state in memory and, when given a state dir, in a JSON file so a
-restarted dev stack remembers what partners already did.
+One FastAPI app serves every emulator under its own prefix (``/payments``, ...), and
+fills the gaps of the AWS emulator: Amazon Translate (``/translate``, which moto lacks)
+and the transcript files moto's Transcribe never writes (``/transcribe``, in front of
+moto). The partner emulators keep their state in memory and, when given a state dir,
+in a JSON file so a restarted dev stack remembers what partners already did; the AWS
+gap-fillers derive everything from moto's state, so they need none.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from worker.devstack.emulators.payments import PaymentProvider
+from worker.devstack.emulators.transcribe import TranscribeGapFiller
+from worker.devstack.emulators.translate import TranslateEmulator
 
 
 def create_emulator_app(state_dir: Path | None = None) -> FastAPI:
@@ -20,4 +25,10 @@ def create_emulator_app(state_dir: Path | None = None) -> FastAPI:
     payments = PaymentProvider(state_file=state_dir / "payments.json" if state_dir else None)
     app.include_router(payments.router, prefix="/payments")
     app.state.payments = payments
+    translate = TranslateEmulator()
+    app.include_router(translate.router, prefix="/translate")
+    app.state.translate = translate
+    transcribe = TranscribeGapFiller()
+    app.include_router(transcribe.router, prefix="/transcribe")
+    app.state.transcribe = transcribe
     return app

@@ -1,0 +1,251 @@
+"""Media job operations for the API and the CLI: check at the edge, start, read status.
+
+Everything is checked before anything starts: the URI's shape, the object's existence
+(HEAD), the language codes. A job's workflow id is ``media-<job id>``: submitting the
+same job twice finds the first workflow (running or finished) instead of starting a
+second; the same id with a different request is a conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities import search_attributes
+from activities.aws import AwsClients
+from activities.db import SessionMaker
+from activities.languages import TRANSCRIBE_LANGUAGES, TRANSLATE_LANGUAGES, translate_source_language
+from activities.media_types import JOB_ID_PATTERN, PIPELINE, MediaJobRequest, media_workflow_id
+from activities.models import MediaJob, MediaTranslation
+from activities.s3_uri import InvalidS3Uri, parse_s3_uri
+from workflows.media import MediaProgress, MediaWorkflow
+
+MIN_POLL_INTERVAL_SECONDS = 1.0
+MAX_WAIT_LIMIT_SECONDS = 7 * 24 * 3600.0
+
+
+class MediaRequestInvalid(ValueError):
+    """A request the pipeline cannot run; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class MediaJobNotFound(LookupError):
+    """No record and no workflow with this job id."""
+
+
+class MediaJobConflict(ValueError):
+    """The job id was used before for a different request."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The job a submission maps to."""
+
+    job_id: str
+    workflow_id: str
+    created: bool
+    """False when the job id was already known (nothing new was started)."""
+
+
+@dataclass(frozen=True)
+class MediaJobView:
+    """A job's record (once finished) and, while it runs, its progress."""
+
+    job_id: str
+    workflow_id: str
+    status: str
+    """RUNNING, COMPLETED or FAILED (or the workflow's own status if it was terminated)."""
+    workflow_status: str | None = None
+    current_step: str | None = None
+    completed_steps: list[str] = field(default_factory=list)
+    poll_attempt: int | None = None
+    """While waiting for Transcribe: the number of the current GetTranscriptionJob attempt."""
+    media_uri: str | None = None
+    language_code: str | None = None
+    target_languages: list[str] = field(default_factory=list)
+    transcript_uri: str | None = None
+    transcript: str | None = None
+    polls: int | None = None
+    manifest_uri: str | None = None
+    translations: list[dict[str, Any]] = field(default_factory=list)
+    failed_step: str | None = None
+    failure_reason: str | None = None
+
+    @property
+    def final(self) -> bool:
+        """The job has ended."""
+        return self.workflow_status not in (None, "RUNNING")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def check_request(request: MediaJobRequest) -> None:
+    """Raise :class:`MediaRequestInvalid` for the first field that cannot work."""
+    if not re.match(JOB_ID_PATTERN, request.job_id):
+        raise MediaRequestInvalid("job_id", f"must be 1-100 letters, digits, '.', '_' or '-' (got {request.job_id!r})")
+    try:
+        parse_s3_uri(request.media_uri)
+    except InvalidS3Uri as error:
+        raise MediaRequestInvalid("media_uri", str(error)) from None
+    if request.language_code not in TRANSCRIBE_LANGUAGES:
+        raise MediaRequestInvalid("language", f"{request.language_code!r} is not an Amazon Transcribe language code")
+    source = translate_source_language(request.language_code)
+    if source is None:
+        raise MediaRequestInvalid("language", f"Amazon Translate cannot translate from {request.language_code}")
+    _check_targets(request.target_languages, source)
+    if request.poll_interval_seconds < MIN_POLL_INTERVAL_SECONDS:
+        raise MediaRequestInvalid("poll_interval_seconds", f"must be at least {MIN_POLL_INTERVAL_SECONDS:g}")
+    if not request.poll_interval_seconds <= request.max_wait_seconds <= MAX_WAIT_LIMIT_SECONDS:
+        raise MediaRequestInvalid(
+            "max_wait_seconds", f"must be between the poll interval and {MAX_WAIT_LIMIT_SECONDS:g} seconds"
+        )
+
+
+def _check_targets(targets: list[str], source: str) -> None:
+    if not targets:
+        raise MediaRequestInvalid("targets", "at least one target language is required")
+    for target in targets:
+        if target not in TRANSLATE_LANGUAGES:
+            raise MediaRequestInvalid("targets", f"{target!r} is not an Amazon Translate language code")
+        if target == source:
+            raise MediaRequestInvalid("targets", f"{target!r} is the language of the speech")
+    if len(set(targets)) != len(targets):
+        raise MediaRequestInvalid("targets", "each target language may appear once")
+
+
+async def check_media_exists(aws: AwsClients, media_uri: str) -> None:
+    """HEAD the media object; a missing or unreadable object is an invalid request."""
+    location = parse_s3_uri(media_uri)
+    try:
+        await aws.call("s3", "head_object", Bucket=location.bucket, Key=location.key)
+    except ApplicationError as error:
+        if error.type == "AwsNotFound":
+            raise MediaRequestInvalid("media_uri", f"no object at {media_uri}") from None
+        if error.type == "AwsAccessDenied":
+            raise MediaRequestInvalid("media_uri", f"access to {media_uri} is denied") from None
+        raise
+
+
+def fingerprint(request: MediaJobRequest) -> str:
+    """A digest of the request's content, kept in the workflow's memo to detect reused job ids."""
+    return hashlib.sha256(json.dumps(asdict(request), sort_keys=True).encode()).hexdigest()
+
+
+async def submit_media_job(client: Client, task_queue: str, aws: AwsClients, request: MediaJobRequest) -> Submitted:
+    """Check the request, then start the job or find the one its id already started."""
+    check_request(request)
+    await check_media_exists(aws, request.media_uri)
+    workflow_id = media_workflow_id(request.job_id)
+    digest = fingerprint(request)
+    try:
+        await client.start_workflow(
+            MediaWorkflow.run,
+            request,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            memo={"fingerprint": digest},
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(search_attributes.PIPELINE, PIPELINE),
+                    SearchAttributePair(search_attributes.BUSINESS_KEY, request.job_id),
+                ]
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        description = await client.get_workflow_handle(workflow_id).describe()
+        if await description.memo_value("fingerprint", default=None) != digest:
+            raise MediaJobConflict(f"job id {request.job_id!r} was already used for a different request") from None
+        return Submitted(request.job_id, workflow_id, created=False)
+    return Submitted(request.job_id, workflow_id, created=True)
+
+
+async def media_job_status(client: Client, sessions: SessionMaker, job_id: str) -> MediaJobView:
+    """The job's record and live progress; :class:`MediaJobNotFound` if neither exists."""
+    async with sessions() as session:
+        row = await session.get(MediaJob, job_id)
+        translations = (
+            await session.scalars(
+                select(MediaTranslation)
+                .where(MediaTranslation.job_id == job_id)
+                .order_by(MediaTranslation.language_code)
+            )
+        ).all()
+    live = await _live(client, media_workflow_id(job_id))
+    if row is None and live is None:
+        raise MediaJobNotFound(f"no media job {job_id!r}")
+    view: dict[str, Any] = {"job_id": job_id, "workflow_id": media_workflow_id(job_id), "status": "RUNNING"}
+    if live is not None:
+        view.update(live)
+    if row is not None:
+        view.update(_record(row, list(translations)))
+    return MediaJobView(**view)
+
+
+async def _live(client: Client, workflow_id: str) -> dict[str, Any] | None:
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        description = await handle.describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    status = description.status.name if description.status else None
+    live: dict[str, Any] = {"workflow_status": status}
+    if description.status != WorkflowExecutionStatus.RUNNING:
+        if status not in ("COMPLETED", "FAILED"):
+            live["status"] = status
+        return live
+    progress: MediaProgress = await handle.query(MediaWorkflow.progress)
+    live.update(current_step=progress.current_step, completed_steps=progress.completed_steps)
+    for pending in description.raw_description.pending_activities:
+        if pending.activity_type.name == "await_transcript":
+            live["poll_attempt"] = pending.attempt
+    return live
+
+
+def _record(row: MediaJob, translations: list[MediaTranslation]) -> dict[str, Any]:
+    return {
+        "status": row.status,
+        "media_uri": row.media_uri,
+        "language_code": row.language_code,
+        "target_languages": list(row.target_languages),
+        "transcript_uri": row.transcript_uri,
+        "transcript": row.transcript,
+        "polls": row.polls,
+        "manifest_uri": row.manifest_uri,
+        "failed_step": row.failed_step,
+        "failure_reason": row.failure_reason,
+        "translations": [
+            {
+                "language": t.language_code,
+                "text_uri": t.text_uri,
+                "segments_uri": t.segments_uri,
+                "segments": t.segment_count,
+                "machine_translated_segments": t.machine_translated_segments,
+                "text": t.translated_text,
+            }
+            for t in translations
+        ],
+    }
