@@ -1,4 +1,4 @@
-"""Every committed history under tests/histories/ replays on today's workflow code.
+"""The committed booking histories under tests/histories/ replay on today's workflow code.
 
 A failure here means a workflow change is not backwards compatible with executions that
 may be running: guard it with ``workflow.patched`` (or roll it out as a new worker
@@ -15,7 +15,9 @@ from temporalio.worker import Replayer
 
 from workflows.catalog import WORKFLOWS
 
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+# The media and reconciliation histories have replay tests of their own (they need their
+# recorded workflow ids); these are the ones replayable under any id.
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("booking_*.json"))
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -225,8 +225,10 @@ class StepControl:
                 else:
                     result = await call()
             except FailureError as error:
-                # Local activities raise their ApplicationError directly; cancellation is not a failure.
-                if isinstance(error, CancelledError | TerminatedError):
+                # Local activities raise their ApplicationError directly. Cancellation (of the
+                # workflow, or of this step by a sibling's abort) is not a failure to park.
+                if isinstance(error, CancelledError | TerminatedError) or isinstance(error.cause, CancelledError):
+                    record.finish("cancelled", workflow.now())
                     raise
                 abort = find_abort(error, ABORTED)
                 if abort is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -67,6 +68,8 @@ class ProbeActivities:
     @activity.defn(name="step_probe")
     async def step(self, call: ProbeCall) -> ProbeOutput:
         self.runs[call.step] = self.runs.get(call.step, 0) + 1
+        if call.step.startswith("slow:"):
+            await asyncio.sleep(5)
         if call.step in self.armed:
             raise ApplicationError(
                 f"injected fault in {call.step}", type="InjectedFault", non_retryable=call.step not in self.retryable

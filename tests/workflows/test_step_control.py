@@ -6,6 +6,7 @@ through the ledger to SNS on the AWS emulator); only its own steps are test acti
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -224,3 +225,19 @@ async def test_a_gate_is_approved_by_update(
     await _decide(handle, StepDecision("signoff", "approve", operator="ada", reason="looks right"))
     result = await handle.result()
     assert result.approved is True and result.gate_operator == "ada"
+
+
+async def test_a_cancelled_workflow_does_not_park_its_running_step(
+    dev_env: WorkflowEnvironment, task_queue: str, probe: ProbeActivities, probe_worker: Worker
+) -> None:
+    handle = await start_probe(dev_env.client, task_queue, ProbeInput(steps=["slow:x", "b"]))
+    for _ in range(50):
+        if probe.runs.get("slow:x"):
+            break
+        await asyncio.sleep(0.1)
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    states = {s.name: s.status for s in (await step_status(handle)).steps}
+    assert states == {"slow:x": "cancelled"}
+    assert probe.cleanups == 1 and "b" not in probe.runs
