@@ -86,7 +86,7 @@ def instrument_clients() -> None:
 
     BotocoreInstrumentor().instrument()  # type: ignore[no-untyped-call]
     HTTPXClientInstrumentor().instrument()
-    AsyncPGInstrumentor().instrument()
+    AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
 
 
 class JsonFormatter(logging.Formatter):
