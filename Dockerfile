@@ -18,8 +18,8 @@ COPY pyproject.toml README.md ./
 COPY worker ./worker
 COPY workflows ./workflows
 COPY activities ./activities
-RUN /opt/stepwise/bin/pip install --no-cache-dir . \
-    && /opt/stepwise/bin/python -m compileall -q /opt/stepwise/lib
+# pip compiles the packages' bytecode here: the pods' root filesystem is read-only.
+RUN /opt/stepwise/bin/pip install --no-cache-dir .
 # Alembic's scripts live beside the installed packages, where `stepwise migrate` looks first.
 COPY migrations ./migrations
 RUN cp -r migrations "$(/opt/stepwise/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/migrations"
