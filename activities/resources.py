@@ -97,6 +97,11 @@ class Resources:
         ]
 
     @property
+    def dead_letter_queues(self) -> list[str]:
+        """Every dead-letter queue: the worker exports their depth (``stepwise_dlq_depth``) for the alerts."""
+        return [self.booking_dlq, self.media_dlq, self.b2b_intake_dlq]
+
+    @property
     def topics(self) -> list[str]:
         """Every SNS topic."""
         return [

@@ -19,6 +19,10 @@ from worker.services.operations import list_attention
 log = logging.getLogger("stepwise.attention")
 
 
+KNOWN_PIPELINES = ("booking", "media", "recon", "b2b")
+"""Pipelines exported at zero from the first poll on."""
+
+
 class AttentionGauges:
     """``stepwise_attention_waiting{pipeline}`` and ``stepwise_attention_oldest_waiting_seconds{pipeline}``."""
 
@@ -29,7 +33,8 @@ class AttentionGauges:
         self._oldest = meter.create_gauge_float(
             "stepwise_attention_oldest_waiting_seconds", "How long the oldest waiting execution has waited", "s"
         )
-        self._pipelines: set[str] = set()
+        # Known pipelines start at zero so the gauges exist (and alerts evaluate) before anything waits.
+        self._pipelines: set[str] = set(KNOWN_PIPELINES)
 
     async def poll_once(self) -> dict[str, int]:
         """Read visibility once and set the gauges; return the count per pipeline."""

@@ -1,9 +1,11 @@
 """The worker process: `stepwise worker`.
 
 Start-up builds everything once (runtime with the Prometheus endpoint, traced client,
-engine, AWS and HTTP clients, activity instances). SIGTERM or SIGINT drains: the worker
-stops polling, running activities get ``graceful_shutdown_seconds`` to finish (after
-which they are cancelled and see it on their next heartbeat), then the process exits 0.
+engine, AWS and HTTP clients, activity instances) and starts the monitors
+(``worker.monitors``: dead-letter queue depth, business counters at zero). SIGTERM or
+SIGINT drains: the monitors stop, the worker stops polling, running activities get
+``graceful_shutdown_seconds`` to finish (after which they are cancelled and see it on
+their next heartbeat), then the process exits 0.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from temporalio.worker import Worker
 from activities.catalog import ActivityDeps
 from worker.attention_metrics import AttentionGauges
 from worker.health import HealthServer
+from worker.monitors import worker_monitors
 from worker.registry import activity_deps, create_worker
 from worker.settings import Settings
 from worker.telemetry import build_runtime, configure_logging, configure_tracing
@@ -69,8 +72,15 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             metrics_bind,
         )
         gauges = asyncio.create_task(AttentionGauges(client, runtime.metric_meter).run(stop))
+        monitors = worker_monitors(
+            runtime.metric_meter,
+            deps.aws,
+            deps.resources.dead_letter_queues,
+            namespace=client.namespace,
+            task_queue=settings.worker.task_queue,
+        )
         try:
-            async with worker:
+            async with worker, monitors:
                 await stop.wait()
                 log.info("shutting down: draining running activities")
         finally:

@@ -1,8 +1,8 @@
 """Tracing, logs and the Temporal runtime's metrics, configured once per process.
 
 * Traces: OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (or tracing=otlp), the
-  console on request, otherwise off. botocore, SQLAlchemy/asyncpg and httpx are
-  instrumented here; FastAPI in the API; Temporal through its ``TracingInterceptor``.
+  console on request, otherwise off. botocore, asyncpg and httpx are instrumented
+  here; FastAPI in the API; Temporal through its ``TracingInterceptor``.
 * Logs: one JSON object a line carrying workflow id, run id, activity and trace id.
 * Metrics: the Temporal ``Runtime`` serves Prometheus on the worker's metrics port; the
   SDK's metrics and Stepwise's business metrics (emitted through Temporal's replay-safe
@@ -74,14 +74,19 @@ def configure_tracing(
 
 
 def instrument_clients() -> None:
-    """Instrument botocore, SQLAlchemy (which sees asyncpg) and httpx."""
+    """Instrument botocore, asyncpg (every SQL statement SQLAlchemy sends) and httpx.
+
+    Postgres is traced at the driver: the asyncpg instrumentation patches asyncpg's classes,
+    so it sees engines created before it and does not depend on SQLAlchemy's version (the
+    SQLAlchemy instrumentation refuses SQLAlchemy 2.1 and only sees engines created after it).
+    """
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
     from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
     BotocoreInstrumentor().instrument()  # type: ignore[no-untyped-call]
     HTTPXClientInstrumentor().instrument()
-    SQLAlchemyInstrumentor().instrument(enable_commenter=False)
+    AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
 
 
 class JsonFormatter(logging.Formatter):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
@@ -58,13 +59,14 @@ async def test_health_and_readiness_report_each_dependency(
 async def test_sigterm_lets_the_running_activity_finish_then_exits_zero(
     dev_env: WorkflowEnvironment, settings: Settings, resources: object, aws_endpoint: str, tmp_path: Path
 ) -> None:
-    # The SQS probe goes through a proxy that holds its first request for 4 s: a long activity.
+    # The DynamoDB probe goes through a proxy that holds its first request for 4 s: a long activity.
+    # (DynamoDB, not SQS: the worker's DLQ monitor sends SQS requests of its own at start.)
     proxy = AwsFaultProxy(upstream=aws_endpoint, faults=[Fault(count=1, delay_seconds=4)]).start()
     env = stack_env(
         dev_env,
         settings,
         AWS_ENDPOINT_URL=aws_endpoint,
-        AWS_ENDPOINT_URL_SQS=proxy.url,
+        AWS_ENDPOINT_URL_DYNAMODB=proxy.url,
         STEPWISE_WORKER__HEALTH_PORT=str(free_port()),
         STEPWISE_WORKER__METRICS_PORT=str(free_port()),
         STEPWISE_WORKER__GRACEFUL_SHUTDOWN_SECONDS="30",
@@ -81,15 +83,19 @@ async def test_sigterm_lets_the_running_activity_finish_then_exits_zero(
         while proxy.requests_seen == 0 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert proxy.requests_seen > 0, (tmp_path / "worker.log").read_text()
-        # Let the quick probes finish so the SQS probe is the one activity in flight.
+        # Let the quick probes finish so the DynamoDB probe is the one activity in flight.
         await asyncio.sleep(1)
         worker.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
         exit_code = await asyncio.to_thread(worker.wait, 60)
+        drained_in = time.monotonic() - signalled
     finally:
         if worker.poll() is None:
             worker.kill()
         proxy.stop()
     assert exit_code == 0, (tmp_path / "worker.log").read_text()
+    # Kubernetes would SIGKILL a pod still draining after its grace period (k8s/worker-deployment.yaml).
+    assert drained_in < worker_grace_period_seconds()
     history = await handle.fetch_history()
     completed = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED]
     scheduled = {
@@ -98,5 +104,12 @@ async def test_sigterm_lets_the_running_activity_finish_then_exits_zero(
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     }
     finished = {scheduled[e.activity_task_completed_event_attributes.scheduled_event_id] for e in completed}
-    assert "doctor_sqs" in finished, (tmp_path / "worker.log").read_text()
+    assert "doctor_dynamodb" in finished, (tmp_path / "worker.log").read_text()
     await handle.terminate("test over")
+
+
+def worker_grace_period_seconds() -> int:
+    """terminationGracePeriodSeconds of the worker Deployment in k8s/."""
+    manifest = Path(__file__).resolve().parents[2] / "k8s" / "worker-deployment.yaml"
+    grace: int = yaml.safe_load(manifest.read_text())["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    return grace

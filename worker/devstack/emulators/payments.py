@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,7 @@ class PaymentProvider:
             }
             status = 402
         else:
-            charge_id = f"ch_{len(self.charges) + 1:06d}"
+            charge_id = f"ch_{uuid.uuid4().hex[:20]}"  # unique across emulator restarts, like a provider's
             response = {
                 "id": charge_id,
                 "status": "succeeded",
@@ -120,7 +121,7 @@ class PaymentProvider:
                 raise HTTPException(404, f"no such charge: {body.charge_id}")
             refund = self.refunds.get(body.charge_id)
             if refund is None:
-                refund = {"id": f"re_{len(self.refunds) + 1:06d}", "charge_id": body.charge_id, "status": "succeeded"}
+                refund = {"id": f"re_{uuid.uuid4().hex[:20]}", "charge_id": body.charge_id, "status": "succeeded"}
                 self.refunds[body.charge_id] = refund
                 charge["refunded"] = True
                 self._save()
