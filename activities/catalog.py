@@ -10,6 +10,8 @@ import httpx
 from temporalio.client import Client
 
 from activities.aws import AwsActivities, AwsClients
+from activities.b2b import B2BTransactionActivities
+from activities.b2b_batch import B2BBatchActivities
 from activities.db import SessionMaker
 from activities.doctor import DoctorActivities
 from activities.resources import Resources
@@ -40,6 +42,8 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
     """Bound activity methods of every pipeline, ready for ``Worker(activities=...)``."""
     aws = AwsActivities(deps.aws)
     doctor = DoctorActivities(deps.aws, deps.sessions, deps.resources, deps.client)
+    b2b = B2BTransactionActivities(deps.aws, deps.sessions, deps.resources, deps.http, deps.partners.enrichment_url)
+    b2b_batch = B2BBatchActivities(deps.aws, deps.sessions, deps.client)
     return [
         aws.call_aws,
         doctor.check_postgres,
@@ -48,4 +52,12 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         doctor.check_sqs,
         doctor.check_sns,
         doctor.check_temporal_visibility,
+        b2b.format_transaction,
+        b2b.enrich_transaction,
+        b2b.store_transaction,
+        b2b.settle_transaction,
+        b2b_batch.register_batch,
+        b2b_batch.split_batch,
+        b2b_batch.dispatch_chunk,
+        b2b_batch.report_batch,
     ]

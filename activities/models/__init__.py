@@ -1,7 +1,17 @@
 """SQLAlchemy models: the single source of Stepwise's schema (Alembic autogenerates from here)."""
 
+from activities.models.b2b import B2BBatch, B2BQuarantine, B2BTransaction
 from activities.models.base import Base
 from activities.models.booking import Booking, Payment
 from activities.models.common import DoctorProbe, NotificationLedger
 
-__all__ = ["Base", "Booking", "DoctorProbe", "NotificationLedger", "Payment"]
+__all__ = [
+    "B2BBatch",
+    "B2BQuarantine",
+    "B2BTransaction",
+    "Base",
+    "Booking",
+    "DoctorProbe",
+    "NotificationLedger",
+    "Payment",
+]
