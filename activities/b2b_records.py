@@ -9,6 +9,7 @@ quarantine rows have deterministic keys.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.models import B2BQuarantine, B2BTransaction
 
 FINAL_STATUSES = frozenset({"STORED", "QUARANTINED", "FAILED"})
+PARTNER_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def valid_partner_id(partner_id: str) -> bool:
+    """Partner ids are short lowercase slugs; ``batch-...`` is reserved (batch workflow ids)."""
+    return bool(PARTNER_ID_PATTERN.match(partner_id)) and not partner_id.startswith("batch-")
 
 
 def transaction_workflow_id(partner_id: str, transaction_id: str) -> str:

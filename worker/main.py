@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 from activities.catalog import ActivityDeps
 from worker.health import HealthServer
+from worker.intake import intake_for
 from worker.registry import activity_deps, create_worker
 from worker.settings import Settings
 from worker.telemetry import build_runtime, configure_logging, configure_tracing
@@ -67,7 +68,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             metrics_bind,
         )
         try:
-            async with worker:
+            async with worker, intake_for(client, settings, deps):
                 await stop.wait()
                 log.info("shutting down: draining running activities")
         finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from worker.devstack.emulators.enrichment import EnrichmentApi
 from worker.devstack.emulators.payments import PaymentProvider
 
 
@@ -20,4 +21,7 @@ def create_emulator_app(state_dir: Path | None = None) -> FastAPI:
     payments = PaymentProvider(state_file=state_dir / "payments.json" if state_dir else None)
     app.include_router(payments.router, prefix="/payments")
     app.state.payments = payments
+    enrichment = EnrichmentApi()
+    app.include_router(enrichment.router, prefix="/enrichment")
+    app.state.enrichment = enrichment
     return app
