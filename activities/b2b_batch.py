@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -283,28 +283,34 @@ class B2BBatchActivities:
         return report
 
 
-async def run_transaction(client: Client, submission: Submission, task_queue: str) -> None:
-    """Start (or re-attach to) a transaction's workflow and wait until it closes."""
-    workflow_id = transaction_workflow_id(submission.partner_id, submission.transaction_id)
+async def start_transaction(client: Client, submission: Submission, task_queue: str) -> WorkflowHandle[Any, Any] | None:
+    """Start the transaction's workflow, or attach to it if running; None if it already closed."""
     request = TransactionInput(
         submission.partner_id, submission.transaction_id, submission.message, submission.source, submission.batch_id
     )
     try:
-        handle = await client.start_workflow(
+        return await client.start_workflow(
             "B2BTransactionWorkflow",
             request,
-            id=workflow_id,
+            id=transaction_workflow_id(submission.partner_id, submission.transaction_id),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=transaction_search_attributes(submission.partner_id, submission.transaction_id),
         )
     except WorkflowAlreadyStartedError:
-        return  # it ran to completion before: its outcome is in Postgres
+        return None  # it ran to completion before: its outcome is in Postgres
+
+
+async def run_transaction(client: Client, submission: Submission, task_queue: str) -> None:
+    """Start (or re-attach to) a transaction's workflow and wait until it closes."""
+    handle = await start_transaction(client, submission, task_queue)
+    if handle is None:
+        return
     try:
         await handle.result()
     except Exception as error:  # its failure is recorded in Postgres by the workflow itself
-        activity.logger.info("transaction %s ended with %s", workflow_id, type(error).__name__)
+        activity.logger.info("transaction %s ended with %s", handle.id, type(error).__name__)
 
 
 def transaction_search_attributes(partner_id: str, transaction_id: str) -> TypedSearchAttributes:

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from worker.api import b2b
+
+ROUTERS: list[APIRouter] = [b2b.router]

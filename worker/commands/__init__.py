@@ -4,5 +4,7 @@ from __future__ import annotations
 
 import typer
 
-GROUPS: dict[str, typer.Typer] = {}
+from worker.commands import b2b
+
+GROUPS: dict[str, typer.Typer] = {"b2b": b2b.app}
 """Command groups by name (`stepwise booking ...`)."""

@@ -1,0 +1,1 @@
+"""Operations shared by the HTTP API and the CLI: start a pipeline, read its status, act on it."""
