@@ -128,6 +128,12 @@ class B2BTransactionActivities:
     @activity.defn(name="b2b_format_transaction")
     async def format_transaction(self, request: TransactionInput) -> FormattedTransaction:
         """Turn the note into two user ids; a note of any other shape is non-retryable ``MalformedTransaction``."""
+        submission = Submission(
+            request.partner_id, request.transaction_id, request.message, request.source, request.batch_id
+        )
+        async with self._sessions.begin() as session:
+            # Admitted already by the API or the batch; this covers a start from elsewhere.
+            await admit(session, [submission])
         users = parse_note(request.message)
         if users is None:
             raise ApplicationError(
@@ -137,11 +143,6 @@ class B2BTransactionActivities:
                 non_retryable=True,
             )
         async with self._sessions.begin() as session:
-            # Admitted already by the API or the batch; this covers a start from elsewhere.
-            submission = Submission(
-                request.partner_id, request.transaction_id, request.message, request.source, request.batch_id
-            )
-            await admit(session, [submission])
             await append_status(
                 session,
                 request.partner_id,

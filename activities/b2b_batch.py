@@ -53,6 +53,7 @@ from activities.db import SessionMaker
 from activities.models import B2BBatch, B2BQuarantine, B2BTransaction
 
 REPORT_REJECTED_LIMIT = 10_000
+HEARTBEAT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -222,16 +223,26 @@ class B2BBatchActivities:
 
     async def _run_all(self, submissions: Sequence[Submission], max_in_flight: int) -> None:
         slots = asyncio.Semaphore(max_in_flight)
+        task_queue = activity.info().task_queue
         done = 0
 
         async def run(submission: Submission) -> None:
             nonlocal done
             async with slots:
-                await run_transaction(self._client, submission, activity.info().task_queue)
+                await run_transaction(self._client, submission, task_queue)
                 done += 1
-                activity.heartbeat(done)
 
-        await asyncio.gather(*(run(s) for s in submissions))
+        async def heartbeat() -> None:
+            # Waiting on slow transactions is still progress: keep telling the server we are alive.
+            while True:
+                activity.heartbeat(done)
+                await asyncio.sleep(HEARTBEAT_SECONDS)
+
+        beating = asyncio.create_task(heartbeat())
+        try:
+            await asyncio.gather(*(run(s) for s in submissions))
+        finally:
+            beating.cancel()
 
     @activity.defn(name="b2b_report_batch")
     async def report_batch(self, request: ReportInput) -> BatchReport:
