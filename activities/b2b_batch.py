@@ -249,15 +249,12 @@ class B2BBatchActivities:
         """Count outcomes in Postgres, write the report to S3 and close the batch row."""
         file, split = request.file, request.split
         async with self._sessions() as session:
-            counts = dict(
-                (
-                    await session.execute(
-                        select(B2BTransaction.status, func.count())
-                        .where(B2BTransaction.batch_id == file.batch_id)
-                        .group_by(B2BTransaction.status)
-                    )
-                ).tuples()
+            grouped = await session.execute(
+                select(B2BTransaction.status, func.count())
+                .where(B2BTransaction.batch_id == file.batch_id)
+                .group_by(B2BTransaction.status)
             )
+            counts: dict[str, int] = {status: count for status, count in grouped}
             rejected = await _rejected_records(session, file.batch_id)
         status = "QUARANTINED" if split.rejected_code else "COMPLETED"
         key = report_key(file.partner_id, file.batch_id)

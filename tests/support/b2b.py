@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -25,10 +26,12 @@ from activities.db import SessionMaker
 from activities.models import B2BBatch, B2BTransaction
 from activities.resources import Resources
 from tests.conftest import make_deps
+from worker.api.app import ApiServices, create_app
 from worker.devstack.aws import apply_resources
+from worker.devstack.processes import free_port
 from worker.intake import B2BIntake
 from worker.registry import create_worker
-from worker.settings import Settings
+from worker.settings import Settings, hash_token
 
 
 def new_partner() -> str:
@@ -158,3 +161,30 @@ async def b2b_worker(
                 yield worker
         else:
             yield worker
+
+
+def with_tokens(settings: Settings, operator: str, partners: dict[str, str], **b2b: Any) -> Settings:
+    """Settings whose API knows these tokens (stored as digests, as deployed)."""
+    api = settings.api.model_copy(
+        update={
+            "operator_token_hashes": [hash_token(operator)],
+            "partner_token_hashes": {partner: hash_token(token) for partner, token in partners.items()},
+        }
+    )
+    return settings.model_copy(update={"api": api, "b2b": settings.b2b.model_copy(update=b2b)})
+
+
+@asynccontextmanager
+async def api_server(settings: Settings, client: Client, sessions: SessionMaker) -> AsyncIterator[str]:
+    """The real API served over HTTP on a free port, in this event loop; yields its base URL."""
+    app = create_app(settings, ApiServices(client, sessions, settings.worker.task_queue))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
