@@ -105,20 +105,22 @@ class B2BIntake:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Poll in the background while the block runs.
+        """Poll in the background while the block runs; on exit, finish the current receive.
 
-        On exit the loop is cancelled at once: a message it had received but not deleted
-        becomes visible again after the queue's visibility timeout and is handled then
-        (starting its batch is idempotent). The receive's thread itself ends within
-        ``intake_wait_seconds``.
+        Finishing (rather than abandoning) the receive in flight matters: messages it
+        returns would otherwise stay invisible for the queue's visibility timeout. It
+        costs at most ``intake_wait_seconds`` at shutdown.
         """
-        task = asyncio.create_task(self.run(asyncio.Event()), name="b2b-intake")
+        stop = asyncio.Event()
+        task = asyncio.create_task(self.run(stop), name="b2b-intake")
         try:
             yield
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            stop.set()
+            try:
+                await asyncio.wait_for(task, self._settings.intake_wait_seconds + 15)
+            except TimeoutError:
+                log.warning("b2b intake did not stop in time; unhandled messages will be redelivered")
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set; a failing receive is logged and retried after a pause."""

@@ -119,8 +119,8 @@ class B2BSettings(BaseModel):
 
     intake_enabled: bool = True
     """Long-poll the b2b-intake queue inside the worker process (every worker competes for messages)."""
-    intake_wait_seconds: int = Field(default=20, ge=0, le=20)
-    """SQS long-poll wait per receive (20 is SQS's maximum)."""
+    intake_wait_seconds: int = Field(default=10, ge=0, le=20)
+    """SQS long-poll wait per receive (SQS allows up to 20); shutdown waits for the receive in flight."""
     chunk_size: int = Field(default=500, ge=1, le=5000)
     """Records per chunk object a batch file is split into (one dispatch step per chunk)."""
     max_in_flight: int = Field(default=50, ge=1, le=1000)

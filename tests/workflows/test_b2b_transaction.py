@@ -21,7 +21,7 @@ from activities.b2b_records import transaction_workflow_id
 from activities.db import SessionMaker
 from activities.models import B2BQuarantine
 from activities.resources import Resources
-from tests.support.b2b import new_partner, note, transactions_of, trail
+from tests.support.b2b import new_partner, note, trail, transactions_of
 from worker.devstack.emulators.enrichment import describe_user
 from worker.settings import Settings
 from workflows.b2b import B2BTransactionWorkflow, TransactionResult
