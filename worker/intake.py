@@ -41,6 +41,7 @@ from worker.settings import B2BSettings, Settings
 from workflows.b2b_batch import B2BBatchWorkflow, BatchRun
 
 log = logging.getLogger("stepwise.intake")
+RETRY_VISIBILITY_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ class B2BIntake:
                     await self.start_batch(partner, found)
                 except RPCError as error:
                     log.warning("b2b intake: starting a batch for %s failed (%s); will retry", found.key, error)
+                    await self._retry_soon(message)
                     return False
         await self._aws.call(
             "sqs", "delete_message", QueueUrl=await self._url(), ReceiptHandle=message["ReceiptHandle"]
@@ -198,6 +200,19 @@ class B2BIntake:
                 ]
             ),
         )
+
+    async def _retry_soon(self, message: dict[str, Any]) -> None:
+        """Make a message whose start failed visible again in a few seconds, not the queue's default."""
+        try:
+            await self._aws.call(
+                "sqs",
+                "change_message_visibility",
+                QueueUrl=await self._url(),
+                ReceiptHandle=message["ReceiptHandle"],
+                VisibilityTimeout=RETRY_VISIBILITY_SECONDS,
+            )
+        except ApplicationError as error:
+            log.warning("b2b intake: %s", error.message)
 
     async def _url(self) -> str:
         if self._queue_url is None:
