@@ -9,49 +9,20 @@ continue-as-new chain, with every chunk dispatched exactly once.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 
-from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.b2b_batch import BatchReport, ChunkOutcome, ChunkRef, ReportInput
-from activities.b2b_split import BatchFile, SplitResult
+from activities.b2b_batch import BatchReport
+from activities.b2b_split import BatchFile
+from tests.workflows.b2b_mocks import MockBatchSteps
 from workflows.b2b_batch import B2BBatchWorkflow, BatchRun
 
 RECORDS = 300_000
 CHUNK = 500
 HISTORY_WARNING = 10_240
-
-
-class MockBatchSteps:
-    """Stand-ins for the batch activities, recording which chunks were dispatched."""
-
-    def __init__(self) -> None:
-        self.dispatched: Counter[int] = Counter()
-
-    @activity.defn(name="b2b_register_batch")
-    async def register_batch(self, file: BatchFile) -> None:
-        return None
-
-    @activity.defn(name="b2b_split_batch")
-    async def split_batch(self, file: BatchFile) -> SplitResult:
-        return SplitResult(RECORDS, RECORDS, 0, 0, RECORDS // file.chunk_size)
-
-    @activity.defn(name="b2b_dispatch_chunk")
-    async def dispatch_chunk(self, chunk: ChunkRef) -> ChunkOutcome:
-        self.dispatched[chunk.index] += 1
-        return ChunkOutcome(started=chunk.file.chunk_size, already_received=0, conflicts=0)
-
-    @activity.defn(name="b2b_report_batch")
-    async def report_batch(self, request: ReportInput) -> BatchReport:
-        split = request.split
-        return BatchReport(
-            request.file.batch_id, request.file.partner_id, "COMPLETED", split.records, split.accepted, 0, 0, 0, 0,
-            sum(self.dispatched.values()) * request.file.chunk_size, 0, 0,
-        )  # fmt: skip
 
 
 async def _history_lengths(env: WorkflowEnvironment, handle: WorkflowHandle[BatchReport, BatchReport]) -> list[int]:
@@ -71,14 +42,14 @@ async def _history_lengths(env: WorkflowEnvironment, handle: WorkflowHandle[Batc
 
 
 async def _run_batch(env: WorkflowEnvironment, history_budget: int) -> tuple[BatchReport, list[int], MockBatchSteps]:
-    steps = MockBatchSteps()
+    steps = MockBatchSteps(chunks=RECORDS // CHUNK)
     task_queue = f"tq-{uuid.uuid4()}"
     file = BatchFile("acme", uuid.uuid4().hex[:24], "bucket", "b2b-inbound/acme/big.xml", "etag", CHUNK, 50)
     async with Worker(
         env.client,
         task_queue=task_queue,
         workflows=[B2BBatchWorkflow],
-        activities=[steps.register_batch, steps.split_batch, steps.dispatch_chunk, steps.report_batch],
+        activities=steps.activities(),
         max_concurrent_activities=1,
     ):
         handle = await env.client.start_workflow(
@@ -95,8 +66,7 @@ async def _run_batch(env: WorkflowEnvironment, history_budget: int) -> tuple[Bat
 async def test_a_300000_record_batch_stays_far_below_the_history_warning(time_env: WorkflowEnvironment) -> None:
     report, lengths, steps = await _run_batch(time_env, history_budget=8000)
     assert report.stored == RECORDS
-    assert set(steps.dispatched) == set(range(RECORDS // CHUNK))
-    assert set(steps.dispatched.values()) == {1}
+    assert steps.dispatched == list(range(RECORDS // CHUNK))  # each chunk once, in order
     assert max(lengths) < HISTORY_WARNING, lengths
 
 
@@ -104,6 +74,5 @@ async def test_continue_as_new_carries_progress_and_dispatches_every_chunk_once(
     report, lengths, steps = await _run_batch(time_env, history_budget=500)
     assert len(lengths) >= 7, lengths  # 600 chunks at ~6 events each, in runs of <= ~500 events
     assert max(lengths) < 600, lengths
-    assert sorted(steps.dispatched) == list(range(RECORDS // CHUNK))
-    assert set(steps.dispatched.values()) == {1}
+    assert steps.dispatched == list(range(RECORDS // CHUNK))
     assert report.stored == RECORDS
