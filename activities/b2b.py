@@ -128,13 +128,19 @@ class B2BTransactionActivities:
     @activity.defn(name="b2b_format_transaction")
     async def format_transaction(self, request: TransactionInput) -> FormattedTransaction:
         """Turn the note into two user ids; a note of any other shape is non-retryable ``MalformedTransaction``."""
-        submission = Submission(
-            request.partner_id, request.transaction_id, request.message, request.source, request.batch_id
-        )
-        async with self._sessions.begin() as session:
-            # Admitted already by the API or the batch; this covers a start from elsewhere.
-            await admit(session, [submission])
         users = parse_note(request.message)
+        async with self._sessions.begin() as session:
+            if users is not None and await self._mark_formatted(session, request, users):
+                return FormattedTransaction(
+                    request.partner_id, request.transaction_id, users[0], users[1], request.source, request.batch_id
+                )
+            # Not admitted yet (started other than by the API or a batch): admit, then decide.
+            submission = Submission(
+                request.partner_id, request.transaction_id, request.message, request.source, request.batch_id
+            )
+            await admit(session, [submission])
+            if users is not None:
+                await self._mark_formatted(session, request, users)
         if users is None:
             raise ApplicationError(
                 f"transaction {request.transaction_id}: note is not "
@@ -142,17 +148,14 @@ class B2BTransactionActivities:
                 type="MalformedTransaction",
                 non_retryable=True,
             )
-        async with self._sessions.begin() as session:
-            await append_status(
-                session,
-                request.partner_id,
-                request.transaction_id,
-                "FORMATTED",
-                from_user_id=users[0],
-                to_user_id=users[1],
-            )
         return FormattedTransaction(
             request.partner_id, request.transaction_id, users[0], users[1], request.source, request.batch_id
+        )
+
+    async def _mark_formatted(self, session: Any, request: TransactionInput, users: tuple[str, str]) -> bool:
+        """FORMATTED with the user ids; False if the transaction has no row (or was formatted before)."""
+        return await append_status(
+            session, request.partner_id, request.transaction_id, "FORMATTED", from_user_id=users[0], to_user_id=users[1]
         )
 
     @activity.defn(name="b2b_enrich_transaction")
