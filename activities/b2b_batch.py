@@ -110,6 +110,17 @@ class BatchReport:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class BatchFailure:
+    """A batch that stopped because a step exhausted its retries."""
+
+    batch_id: str
+    step: str
+    """The step that failed (``split``, ``dispatch-3``...)."""
+    reason: str
+    """Readable reason, kept on the batch row."""
+
+
 class B2BBatchActivities:
     """The batch steps, bound to the worker's clients."""
 
@@ -289,6 +300,16 @@ class B2BBatchActivities:
                 .values(status=status, report_key=key, report=asdict(report))
             )
         return report
+
+    @activity.defn(name="b2b_fail_batch")
+    async def fail_batch(self, failure: BatchFailure) -> None:
+        """Mark the batch FAILED with the step and reason (its transactions keep their own outcomes)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(B2BBatch)
+                .where(B2BBatch.batch_id == failure.batch_id)
+                .values(status="FAILED", reason=f"{failure.step}: {failure.reason}")
+            )
 
 
 async def start_transaction(client: Client, submission: Submission, task_queue: str) -> WorkflowHandle[Any, Any] | None:

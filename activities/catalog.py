@@ -60,4 +60,5 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         b2b_batch.split_batch,
         b2b_batch.dispatch_chunk,
         b2b_batch.report_batch,
+        b2b_batch.fail_batch,
     ]

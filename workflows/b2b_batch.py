@@ -4,6 +4,8 @@
                    |
                    +-- file unusable (not well-formed, DTD/entities, bad encoding)
                        -> quarantined whole by the split; report QUARANTINED, nothing started
+    a step that exhausts its retries -> batch row FAILED with the step and reason,
+                                        workflow fails with ``BatchFailed``
 
 History holds only references: the split returns a chunk count, each dispatch step one
 chunk index and a handful of counts, so a file of any size costs about six events per
@@ -17,12 +19,27 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.b2b_batch import B2BBatchActivities, BatchReport, ChunkOutcome, ChunkRef, ReportInput
+    from activities.b2b_batch import (
+        B2BBatchActivities,
+        BatchFailure,
+        BatchReport,
+        ChunkOutcome,
+        ChunkRef,
+        ReportInput,
+    )
     from activities.b2b_split import BatchFile, SplitResult
 
-from workflows.policies import B2B_DISPATCH_CHUNK, B2B_REGISTER_BATCH, B2B_REPORT, B2B_SPLIT, StepPolicy
+from workflows.policies import (
+    B2B_DISPATCH_CHUNK,
+    B2B_REGISTER_BATCH,
+    B2B_REPORT,
+    B2B_SETTLE,
+    B2B_SPLIT,
+    StepPolicy,
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,13 @@ class B2BBatchWorkflow:
     async def run(self, run: BatchRun) -> BatchReport:
         self._run = run
         self._progress = run.progress
+        try:
+            return await self._process()
+        except ActivityError as failure:
+            raise await self._fail(failure) from None
+
+    async def _process(self) -> BatchReport:
+        run = self._run
         if self._progress is None:
             await self._register()
             self._progress = BatchProgress(await self._split())
@@ -122,6 +146,23 @@ class B2BBatchWorkflow:
         result = await workflow.execute_activity_method(activity, argument, **policy.activity_options())
         self._step = "idle"
         return result
+
+    async def _fail(self, failure: ActivityError) -> ApplicationError:
+        """Record the failed step on the batch row; the error the workflow then fails with."""
+        cause = failure.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or failure)
+        step = self._step
+        await self._run_step(
+            "record-failure",
+            B2BBatchActivities.fail_batch,
+            BatchFailure(self._run.file.batch_id, step, message),
+            B2B_SETTLE,
+        )
+        return ApplicationError(
+            f"batch {self._run.file.batch_id} of {self._run.file.partner_id} failed at {step}: {message}",
+            type="BatchFailed",
+            non_retryable=True,
+        )
 
     def _history_is_long(self) -> bool:
         info = workflow.info()

@@ -114,7 +114,7 @@ B2B_SETTLE = StepPolicy(
         maximum_attempts=20,
     ),
 )
-"""Recording that a transaction ended unstored: must not be lost, so retried for ~15 minutes."""
+"""Recording that a transaction or a batch ended unfinished: must not be lost, so retried ~15 minutes."""
 
 B2B_REGISTER_BATCH = StepPolicy(start_to_close=timedelta(seconds=15), retry=_B2B_STEP_RETRY)
 """The batch row."""

@@ -21,12 +21,11 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -35,6 +34,7 @@ from activities.aws import AwsClients
 from activities.b2b_split import batch_id_for, batch_workflow_id
 from activities.b2b_xml import TransactionFileParser
 from activities.db import SessionMaker
+from tests.benchmarks.noop_workflow import BenchNoopWorkflow, noop
 from tests.support.b2b import (
     b2b_worker,
     finished_batch,
@@ -57,22 +57,6 @@ IN_FLIGHT = 50
 LATENCY_SAMPLES = 60
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1800)]
-
-
-@activity.defn(name="bench_noop")
-async def noop(value: int) -> int:
-    """The baseline's one activity."""
-    return value
-
-
-@workflow.defn(sandboxed=False)
-class BenchNoopWorkflow:
-    """One workflow, one no-op activity: the cheapest unit of Temporal work."""
-
-    @workflow.run
-    async def run(self, value: int) -> int:
-        result: int = await workflow.execute_activity(noop, value, start_to_close_timeout=timedelta(seconds=10))
-        return result
 
 
 async def _baseline_per_second(client: Client, task_queue: str) -> float:

@@ -18,7 +18,7 @@ from activities.b2b import (
     TransactionInput,
     parse_note,
 )
-from activities.b2b_batch import BatchReport, ChunkOutcome, ChunkRef, ReportInput
+from activities.b2b_batch import BatchFailure, BatchReport, ChunkOutcome, ChunkRef, ReportInput
 from activities.b2b_split import BatchFile, SplitResult
 
 
@@ -64,10 +64,12 @@ class MockBatchSteps:
 
     chunks: int = 2
     rejected: str | None = None
+    dispatch_error: ApplicationError | None = None
     dispatched: list[int] = field(default_factory=list)
+    failures: list[BatchFailure] = field(default_factory=list)
 
     def activities(self) -> list[Callable[..., Any]]:
-        return [self.register_batch, self.split_batch, self.dispatch_chunk, self.report_batch]
+        return [self.register_batch, self.split_batch, self.dispatch_chunk, self.report_batch, self.fail_batch]
 
     @activity.defn(name="b2b_register_batch")
     async def register_batch(self, file: BatchFile) -> None:
@@ -82,6 +84,8 @@ class MockBatchSteps:
 
     @activity.defn(name="b2b_dispatch_chunk")
     async def dispatch_chunk(self, chunk: ChunkRef) -> ChunkOutcome:
+        if self.dispatch_error is not None and chunk.index == 1:
+            raise self.dispatch_error
         self.dispatched.append(chunk.index)
         return ChunkOutcome(started=chunk.file.chunk_size, already_received=0, conflicts=0)
 
@@ -94,3 +98,7 @@ class MockBatchSteps:
             file.batch_id, file.partner_id, status, split.records, split.accepted, 0, 0, 0, 0, stored, 0, 0,
             None, split.rejected_reason,
         )  # fmt: skip
+
+    @activity.defn(name="b2b_fail_batch")
+    async def fail_batch(self, failure: BatchFailure) -> None:
+        self.failures.append(failure)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -76,3 +78,20 @@ async def test_continue_as_new_carries_progress_and_dispatches_every_chunk_once(
     assert max(lengths) < 600, lengths
     assert steps.dispatched == list(range(RECORDS // CHUNK))
     assert report.stored == RECORDS
+
+
+async def test_a_step_that_exhausts_its_retries_marks_the_batch_failed(time_env: WorkflowEnvironment) -> None:
+    steps = MockBatchSteps(chunks=3, dispatch_error=ApplicationError("S3 gone", type="AwsNotFound", non_retryable=True))
+    task_queue = f"tq-{uuid.uuid4()}"
+    file = BatchFile("acme", uuid.uuid4().hex[:24], "bucket", "b2b-inbound/acme/f.xml", "etag", 10, 5)
+    async with Worker(
+        time_env.client, task_queue=task_queue, workflows=[B2BBatchWorkflow], activities=steps.activities()
+    ):
+        handle = await time_env.client.start_workflow(
+            B2BBatchWorkflow.run, BatchRun(file), id=f"b2b-batch-acme-{file.batch_id}", task_queue=task_queue
+        )
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+    assert isinstance(failed.value.cause, ApplicationError) and failed.value.cause.type == "BatchFailed"
+    assert [(f.step, f.reason) for f in steps.failures] == [("dispatch-1", "S3 gone")]
+    assert steps.dispatched == [0]
