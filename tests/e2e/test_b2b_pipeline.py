@@ -86,10 +86,13 @@ async def test_the_samples_are_stored_and_visible_only_to_their_partner(
         api_server(api_settings, dev_env.client, sessions) as base,
     ):
         uploaded = await _cli(
-            dev_env, b2b_settings, "b2b", "upload", str(samples_dir / "transactions.xml"), "--partner", partner
+            dev_env,
+            b2b_settings,
+            *("b2b", "upload", str(samples_dir / "transactions.xml"), "--partner", partner, "--wait", "60"),
         )
         assert uploaded.returncode == 0, uploaded.stderr
         batch_id = re.search(r"batch ([0-9a-f]{24})", uploaded.stdout).group(1)  # type: ignore[union-attr]
+        assert "COMPLETED" in uploaded.stdout and "stored 11" in uploaded.stdout, uploaded.stdout
         batch = await finished_batch(sessions, batch_id)
 
         sample = (samples_dir / "realtime-transaction.txt").read_text().strip()
