@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
@@ -158,6 +158,11 @@ class B2BTransactionActivities:
             session, request.partner_id, request.transaction_id, "FORMATTED", from_user_id=users[0], to_user_id=users[1]
         )
 
+    async def _has_status(self, settlement: Settlement, status: str) -> bool:
+        async with self._sessions() as session:
+            row = await session.get(B2BTransaction, (settlement.partner_id, settlement.transaction_id))
+        return row is not None and any(entry["status"] == status for entry in row.history)
+
     @activity.defn(name="b2b_enrich_transaction")
     async def enrich_transaction(self, transaction: FormattedTransaction) -> EnrichedTransaction:
         """Ask the enrichment API about both users; 5xx and timeouts retry, 4xx is ``EnrichmentRejected``."""
@@ -225,7 +230,18 @@ class B2BTransactionActivities:
 
     @activity.defn(name="b2b_settle_transaction")
     async def settle_transaction(self, settlement: Settlement) -> SettlementResult:
-        """Record a transaction that ends unstored; a QUARANTINED one also gets a quarantine row."""
+        """Record a transaction that ends unstored.
+
+        A QUARANTINED one also gets a quarantine row; a FAILED one is also sent to the
+        ``b2b-dlq`` queue (at least once: the message carries the transaction's key, and a
+        retry after a send whose status write failed may send it again).
+        """
+        if settlement.status == "FAILED" and not await self._has_status(settlement, "FAILED"):
+            await send_dead_letter(
+                self._aws,
+                self._resources.b2b_dlq,
+                {"kind": "transaction", "partner_id": settlement.partner_id, **asdict(settlement)},
+            )
         async with self._sessions.begin() as session:
             moved = await append_status(
                 session, settlement.partner_id, settlement.transaction_id, settlement.status, reason=settlement.reason
@@ -247,6 +263,12 @@ class B2BTransactionActivities:
                     ],
                 )
         return SettlementResult(moved)
+
+
+async def send_dead_letter(aws: AwsClients, queue: str, story: dict[str, Any]) -> None:
+    """Put the whole story of a terminal failure on a dead-letter queue."""
+    url = (await aws.call("sqs", "get_queue_url", QueueName=queue))["QueueUrl"]
+    await aws.call("sqs", "send_message", QueueUrl=url, MessageBody=json.dumps(story, sort_keys=True, default=str))
 
 
 def _error_text(response: httpx.Response) -> str:

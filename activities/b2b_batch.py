@@ -36,7 +36,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities import search_attributes
 from activities.aws import AwsClients
-from activities.b2b import TransactionInput
+from activities.b2b import TransactionInput, send_dead_letter
 from activities.b2b_records import FINAL_STATUSES, Submission, admit, quarantine, transaction_workflow_id
 from activities.b2b_split import (
     BatchFile,
@@ -51,6 +51,7 @@ from activities.b2b_split import (
 from activities.b2b_xml import FileRejected, TransactionFileParser
 from activities.db import SessionMaker
 from activities.models import B2BBatch, B2BQuarantine, B2BTransaction
+from activities.resources import Resources
 
 REPORT_REJECTED_LIMIT = 10_000
 HEARTBEAT_SECONDS = 5.0
@@ -124,9 +125,10 @@ class BatchFailure:
 class B2BBatchActivities:
     """The batch steps, bound to the worker's clients."""
 
-    def __init__(self, aws: AwsClients, sessions: SessionMaker, client: Client) -> None:
+    def __init__(self, aws: AwsClients, sessions: SessionMaker, resources: Resources, client: Client) -> None:
         self._aws = aws
         self._sessions = sessions
+        self._resources = resources
         self._client = client
 
     @activity.defn(name="b2b_register_batch")
@@ -303,7 +305,15 @@ class B2BBatchActivities:
 
     @activity.defn(name="b2b_fail_batch")
     async def fail_batch(self, failure: BatchFailure) -> None:
-        """Mark the batch FAILED with the step and reason (its transactions keep their own outcomes)."""
+        """Mark the batch FAILED with the step and reason and send it to ``b2b-dlq`` (at least once).
+
+        Its transactions keep their own outcomes.
+        """
+        async with self._sessions() as session:
+            row = await session.get(B2BBatch, failure.batch_id)
+        if row is not None and row.status != "FAILED":
+            story = {"kind": "batch", "partner_id": row.partner_id, "object_key": row.object_key, **asdict(failure)}
+            await send_dead_letter(self._aws, self._resources.b2b_dlq, story)
         async with self._sessions.begin() as session:
             await session.execute(
                 update(B2BBatch)

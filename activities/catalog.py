@@ -43,7 +43,7 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
     aws = AwsActivities(deps.aws)
     doctor = DoctorActivities(deps.aws, deps.sessions, deps.resources, deps.client)
     b2b = B2BTransactionActivities(deps.aws, deps.sessions, deps.resources, deps.http, deps.partners.enrichment_url)
-    b2b_batch = B2BBatchActivities(deps.aws, deps.sessions, deps.client)
+    b2b_batch = B2BBatchActivities(deps.aws, deps.sessions, deps.resources, deps.client)
     return [
         aws.call_aws,
         doctor.check_postgres,

@@ -43,6 +43,7 @@ class Resources:
     booking_dlq: str = field(init=False)
     b2b_intake_queue: str = field(init=False)
     b2b_intake_dlq: str = field(init=False)
+    b2b_dlq: str = field(init=False)
     media_dlq: str = field(init=False)
     booking_notifications_topic: str = field(init=False)
     media_notifications_topic: str = field(init=False)
@@ -62,6 +63,7 @@ class Resources:
             "booking_dlq": "booking-dlq",
             "b2b_intake_queue": "b2b-intake",
             "b2b_intake_dlq": "b2b-intake-dlq",
+            "b2b_dlq": "b2b-dlq",
             "media_dlq": "media-dlq",
             "booking_notifications_topic": "booking-notifications",
             "media_notifications_topic": "media-notifications",
@@ -94,6 +96,7 @@ class Resources:
             QueueSpec(self.media_dlq),
             QueueSpec(self.b2b_intake_dlq),
             QueueSpec(self.b2b_intake_queue, dead_letter_queue=self.b2b_intake_dlq),
+            QueueSpec(self.b2b_dlq),
         ]
 
     @property

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.aws import AwsClients
@@ -154,3 +156,35 @@ async def test_storing_twice_writes_the_item_once(
     )
     assert item["Item"]["fromUserId"]["S"] == "1"  # the first write stands
     assert trail((await transactions_of(sessions, partner))["T-5"]).count("STORED") == 1
+
+
+async def test_an_enrichment_outage_fails_the_transaction_recorded_and_dead_lettered(
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    stepwise_worker: Any,
+    sessions: SessionMaker,
+    aws: AwsClients,
+    resources: Resources,
+    emulators: Any,
+) -> None:
+    partner = new_partner()
+    emulators.state.enrichment.fail_next = 1000  # every attempt answers 503
+    try:
+        async with stepwise_worker(time_env.client):  # time skips over the retry backoff
+            handle = await _run(time_env, settings, TransactionInput(partner, "T-6", note(1, 2)))
+            with pytest.raises(WorkflowFailureError) as failed:
+                await handle.result()
+    finally:
+        emulators.state.enrichment.fail_next = 0
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "EnrichmentUnavailable"
+    assert await _attempts(handle, "b2b_enrich_transaction") == 8
+    row = (await transactions_of(sessions, partner))["T-6"]
+    assert trail(row) == ["RECEIVED", "FORMATTED", "FAILED"]
+    assert row.reason == "enrich: enrichment API answered 503"
+    url = (await aws.call("sqs", "get_queue_url", QueueName=resources.b2b_dlq))["QueueUrl"]
+    received = await aws.call("sqs", "receive_message", QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    stories = [json.loads(m["Body"]) for m in received.get("Messages", [])]
+    assert {"kind": "transaction", "partner_id": partner, "transaction_id": "T-6", "status": "FAILED"}.items() <= next(
+        s for s in stories if s.get("partner_id") == partner
+    ).items()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,8 @@ async def submit_transaction(
     if admission.verdict == "conflict":
         raise TransactionConflict(f"transaction {submission.transaction_id} already exists with different content")
     if admission.status not in FINAL_STATUSES:
+        if admission.batch_id is not None:  # received in a file first: run it as that batch's record
+            submission = replace(submission, source="batch", batch_id=admission.batch_id)
         await start_transaction(client, submission, task_queue)
     return admission
 
