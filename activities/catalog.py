@@ -10,6 +10,8 @@ import httpx
 from temporalio.client import Client
 
 from activities.aws import AwsActivities, AwsClients
+from activities.b2b import B2BTransactionActivities
+from activities.b2b_batch import B2BBatchActivities
 from activities.booking import BookingActivities
 from activities.db import SessionMaker
 from activities.doctor import DoctorActivities
@@ -60,6 +62,8 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         },
     )
     media = MediaActivities(deps.aws, deps.sessions, deps.resources)
+    b2b = B2BTransactionActivities(deps.aws, deps.sessions, deps.resources, deps.http, deps.partners.enrichment_url)
+    b2b_batch = B2BBatchActivities(deps.aws, deps.sessions, deps.resources, deps.client)
     return [
         booking.reserve_seats,
         booking.release_seats,
@@ -93,4 +97,13 @@ def build_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         recon.teardown,
         recon.compare,
         recon.summarise,
+        b2b.format_transaction,
+        b2b.enrich_transaction,
+        b2b.store_transaction,
+        b2b.settle_transaction,
+        b2b_batch.register_batch,
+        b2b_batch.split_batch,
+        b2b_batch.dispatch_chunk,
+        b2b_batch.report_batch,
+        b2b_batch.fail_batch,
     ]

@@ -43,6 +43,7 @@ class Resources:
     booking_dlq: str = field(init=False)
     b2b_intake_queue: str = field(init=False)
     b2b_intake_dlq: str = field(init=False)
+    b2b_dlq: str = field(init=False)
     media_dlq: str = field(init=False)
     booking_notifications_topic: str = field(init=False)
     media_notifications_topic: str = field(init=False)
@@ -62,6 +63,7 @@ class Resources:
             "booking_dlq": "booking-dlq",
             "b2b_intake_queue": "b2b-intake",
             "b2b_intake_dlq": "b2b-intake-dlq",
+            "b2b_dlq": "b2b-dlq",
             "media_dlq": "media-dlq",
             "booking_notifications_topic": "booking-notifications",
             "media_notifications_topic": "media-notifications",
@@ -94,12 +96,13 @@ class Resources:
             QueueSpec(self.media_dlq),
             QueueSpec(self.b2b_intake_dlq),
             QueueSpec(self.b2b_intake_queue, dead_letter_queue=self.b2b_intake_dlq),
+            QueueSpec(self.b2b_dlq),
         ]
 
     @property
     def dead_letter_queues(self) -> list[str]:
         """Every dead-letter queue: the worker exports their depth (``stepwise_dlq_depth``) for the alerts."""
-        return [self.booking_dlq, self.media_dlq, self.b2b_intake_dlq]
+        return [self.booking_dlq, self.media_dlq, self.b2b_intake_dlq, self.b2b_dlq]
 
     @property
     def topics(self) -> list[str]:

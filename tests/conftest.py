@@ -172,6 +172,8 @@ def settings(database_url: str, task_queue: str, emulators: Any) -> Settings:
         {
             "database_url": database_url,
             "worker": {"task_queue": task_queue, "graceful_shutdown_seconds": 5},
+            # The B2B intake polls a shared queue; tests that exercise it turn it on with their own queue.
+            "b2b": {"intake_enabled": False},
             "partners": {
                 "payment_url": f"{emulators.state.url}/payments",
                 "enrichment_url": f"{emulators.state.url}/enrichment",

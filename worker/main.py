@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from activities.catalog import ActivityDeps
 from worker.attention_metrics import AttentionGauges
 from worker.health import HealthServer
+from worker.intake import intake_for
 from worker.monitors import worker_monitors
 from worker.registry import activity_deps, create_worker
 from worker.settings import Settings
@@ -80,7 +81,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             task_queue=settings.worker.task_queue,
         )
         try:
-            async with worker, monitors:
+            async with worker, monitors, intake_for(client, settings, deps):
                 await stop.wait()
                 log.info("shutting down: draining running activities")
         finally:

@@ -114,6 +114,23 @@ class PartnerSettings(BaseModel):
     """Per-request timeout for partner HTTP calls."""
 
 
+class B2BSettings(BaseModel):
+    """The B2B pipeline: file intake, batch dispatch and the partners' request rate."""
+
+    intake_enabled: bool = True
+    """Long-poll the b2b-intake queue inside the worker process (every worker competes for messages)."""
+    intake_wait_seconds: int = Field(default=10, ge=0, le=20)
+    """SQS long-poll wait per receive (SQS allows up to 20); shutdown waits for the receive in flight."""
+    chunk_size: int = Field(default=500, ge=1, le=5000)
+    """Records per chunk object a batch file is split into (one dispatch step per chunk)."""
+    max_in_flight: int = Field(default=50, ge=1, le=1000)
+    """Transaction workflows a batch keeps running at once."""
+    rate_per_second: float = Field(default=10.0, gt=0)
+    """Requests per second each partner may make to the B2B API (token refill rate)."""
+    burst: int = Field(default=20, ge=1)
+    """Requests a partner may make at once before being limited (token bucket size)."""
+
+
 class DevSettings(BaseModel):
     """The embedded stack of `stepwise dev` and the tests."""
 
@@ -151,6 +168,7 @@ class Settings(BaseSettings):
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     aws: AwsResourceSettings = Field(default_factory=AwsResourceSettings)
     partners: PartnerSettings = Field(default_factory=PartnerSettings)
+    b2b: B2BSettings = Field(default_factory=B2BSettings)
     dev: DevSettings = Field(default_factory=DevSettings)
 
     def require_database_url(self) -> str:

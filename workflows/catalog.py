@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from workflows.b2b import B2BTransactionWorkflow
+from workflows.b2b_batch import B2BBatchWorkflow
 from workflows.booking import BookingWorkflow
 from workflows.doctor import DoctorWorkflow
 from workflows.media import MediaWorkflow
@@ -9,6 +11,8 @@ from workflows.recon import ReconciliationWorkflow, VersionEnvironmentWorkflow
 from workflows.recon_campaign import ReconciliationCampaignWorkflow
 
 WORKFLOWS: list[type] = [
+    B2BBatchWorkflow,
+    B2BTransactionWorkflow,
     BookingWorkflow,
     DoctorWorkflow,
     MediaWorkflow,

@@ -1,5 +1,6 @@
 """SQLAlchemy models: the single source of Stepwise's schema (Alembic autogenerates from here)."""
 
+from activities.models.b2b import B2BBatch, B2BQuarantine, B2BTransaction
 from activities.models.base import Base
 from activities.models.booking import Booking, Payment
 from activities.models.common import DoctorProbe, NotificationLedger
@@ -8,6 +9,9 @@ from activities.models.recon import ReconReportResult, ReconRun
 from activities.models.step_control import StepDecisionRecord
 
 __all__ = [
+    "B2BBatch",
+    "B2BQuarantine",
+    "B2BTransaction",
     "Base",
     "Booking",
     "DoctorProbe",

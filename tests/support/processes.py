@@ -24,6 +24,8 @@ def stack_env(env: WorkflowEnvironment, settings: Settings, **extra: str) -> dic
             "STEPWISE_PARTNERS__PAYMENT_URL": settings.partners.payment_url,
             "STEPWISE_PARTNERS__ENRICHMENT_URL": settings.partners.enrichment_url,
             "STEPWISE_TELEMETRY__LOG_FORMAT": "json",
+            # The B2B intake polls a shared queue; tests that exercise it switch it back on.
+            "STEPWISE_B2B__INTAKE_ENABLED": "false",
         }
     )
     child.update(extra)

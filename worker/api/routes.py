@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from worker.api import bookings, media, operations, recon
+from worker.api import b2b, bookings, media, operations, recon
 
 ROUTERS: list[APIRouter] = [
     operations.router,
     bookings.router,
     media.router,
     recon.router,
+    b2b.router,
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from worker.commands import booking, media, recon
+from worker.commands import b2b, booking, media, recon
 
 GROUPS: dict[str, typer.Typer] = {
+    "b2b": b2b.app,
     "booking": booking.app,
     "media": media.app,
     "recon": recon.app,

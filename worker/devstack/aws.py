@@ -70,5 +70,48 @@ def apply_resources(resources: Resources, session: boto3.session.Session | None 
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queue.max_receive_count)}
             )
         sqs.create_queue(QueueName=queue.name, Attributes=attributes)
+    apply_b2b_intake_notification(resources, s3, sqs)
     sns: Any = session.client("sns")
     return {topic: sns.create_topic(Name=topic)["TopicArn"] for topic in resources.topics}
+
+
+B2B_INTAKE_NOTIFICATION_ID = "stepwise-b2b-intake"
+B2B_INBOUND_PREFIX = "b2b-inbound/"
+
+
+def apply_b2b_intake_notification(resources: Resources, s3: Any, sqs: Any) -> None:
+    """Route ObjectCreated events under ``b2b-inbound/`` of the B2B bucket to the intake queue.
+
+    Other notification entries of the bucket are kept; ours is replaced by its id, so
+    applying twice leaves one entry. The queue policy lets S3 (this bucket only) send.
+    """
+    queue_url = sqs.get_queue_url(QueueName=resources.b2b_intake_queue)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bucket_arn = f"arn:aws:s3:::{resources.b2b_bucket}"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "S3SendsB2BIntake",
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnLike": {"aws:SourceArn": bucket_arn}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
+    current = s3.get_bucket_notification_configuration(Bucket=resources.b2b_bucket)
+    current.pop("ResponseMetadata", None)
+    queues = [q for q in current.get("QueueConfigurations", []) if q.get("Id") != B2B_INTAKE_NOTIFICATION_ID]
+    queues.append(
+        {
+            "Id": B2B_INTAKE_NOTIFICATION_ID,
+            "QueueArn": queue_arn,
+            "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": B2B_INBOUND_PREFIX}]}},
+        }
+    )
+    current["QueueConfigurations"] = queues
+    s3.put_bucket_notification_configuration(Bucket=resources.b2b_bucket, NotificationConfiguration=current)

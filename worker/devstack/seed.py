@@ -17,6 +17,12 @@ from activities.resources import Resources
 DEV_OPERATOR_TOKEN = "stepwise-dev-operator"
 """Bearer token of the operator role on the embedded stack only."""
 
+DEV_PARTNER_ID = "acme"
+"""The demo trading partner of the B2B pipeline."""
+
+DEV_PARTNER_TOKEN = "stepwise-dev-partner-acme"
+"""Bearer token of the demo partner on the embedded stack only."""
+
 DEMO_FLIGHTS = {"FL-100": 150, "FL-200": 2}
 """Flight id -> seats left: FL-100 has plenty, FL-200 is nearly full."""
 

@@ -10,6 +10,7 @@ everything in reverse order; the state dir keeps the data for the next run.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -27,7 +28,7 @@ from activities.resources import Resources
 from worker.devstack.aws import EMULATOR_ENV, apply_resources, moto_process
 from worker.devstack.postgres import start_embedded_postgres
 from worker.devstack.processes import ManagedProcess, StartError, port_open
-from worker.devstack.seed import DEV_OPERATOR_TOKEN, demo_media_uri, seed_demo_data
+from worker.devstack.seed import DEV_OPERATOR_TOKEN, DEV_PARTNER_ID, DEV_PARTNER_TOKEN, demo_media_uri, seed_demo_data
 from worker.devstack.temporal_server import dev_server_command
 from worker.migrate import upgrade_head
 from worker.settings import Settings, hash_token
@@ -114,6 +115,8 @@ class DevStack:
         )
         if "STEPWISE_API__OPERATOR_TOKEN_HASHES" not in env:
             env["STEPWISE_API__OPERATOR_TOKEN_HASHES"] = f'["{hash_token(DEV_OPERATOR_TOKEN)}"]'
+        if "STEPWISE_API__PARTNER_TOKEN_HASHES" not in env:
+            env["STEPWISE_API__PARTNER_TOKEN_HASHES"] = json.dumps({DEV_PARTNER_ID: hash_token(DEV_PARTNER_TOKEN)})
         return env
 
     def _postgres_url(self) -> str:
@@ -137,6 +140,7 @@ class DevStack:
             ("HTTP API", f"http://127.0.0.1:{api.port}"),
             ("API docs", f"http://127.0.0.1:{api.port}/docs"),
             ("API operator token", DEV_OPERATOR_TOKEN),
+            (f"API partner token ({DEV_PARTNER_ID})", DEV_PARTNER_TOKEN),
             ("Worker metrics", f"http://127.0.0.1:{worker.metrics_port}/metrics"),
             ("Worker health", f"http://127.0.0.1:{worker.health_port}/readyz"),
             ("API metrics", f"http://127.0.0.1:{api.port}/metrics"),

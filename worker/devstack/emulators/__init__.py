@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from worker.devstack.emulators.enrichment import EnrichmentApi
 from worker.devstack.emulators.payments import PaymentProvider
 from worker.devstack.emulators.transcribe import TranscribeGapFiller
 from worker.devstack.emulators.translate import TranslateEmulator
@@ -31,4 +32,7 @@ def create_emulator_app(state_dir: Path | None = None) -> FastAPI:
     transcribe = TranscribeGapFiller()
     app.include_router(transcribe.router, prefix="/transcribe")
     app.state.transcribe = transcribe
+    enrichment = EnrichmentApi()
+    app.include_router(enrichment.router, prefix="/enrichment")
+    app.state.enrichment = enrichment
     return app

@@ -1,0 +1,233 @@
+"""The B2B file intake: S3 ObjectCreated events on the b2b-intake queue -> batch workflows.
+
+Runs inside the worker process (``STEPWISE_B2B__INTAKE_ENABLED``); every worker of the
+fleet long-polls the same queue, SQS handing each message to one of them. One
+``B2BBatchWorkflow`` is started per object version, with an id derived from partner +
+key + ETag and a conflict policy that makes a redelivered event start nothing new. A
+message is deleted only after Temporal acknowledged the start (or said it exists), so a
+crash between the two redelivers the event instead of losing the file. A message that
+cannot be attributed to a partner is left alone: after the queue's receive limit SQS
+moves it to ``b2b-intake-dlq``, where an operator finds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext, suppress
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from activities import search_attributes
+from activities.aws import AwsClients
+from activities.b2b_records import valid_partner_id
+from activities.b2b_split import INBOUND_PREFIX, BatchFile, batch_id_for, batch_workflow_id
+from activities.catalog import ActivityDeps
+from activities.resources import Resources
+from worker.settings import B2BSettings, Settings
+from workflows.b2b_batch import B2BBatchWorkflow, BatchRun
+
+log = logging.getLogger("stepwise.intake")
+RETRY_VISIBILITY_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class InboundObject:
+    """One created object named by an S3 event."""
+
+    bucket: str
+    key: str
+    """Decoded key (events carry it URL-encoded)."""
+    etag: str
+    """ETag without quotes."""
+
+
+def partner_of(key: str) -> str | None:
+    """The partner whose folder ``b2b-inbound/<partner>/...`` holds the key, if any."""
+    if not key.startswith(INBOUND_PREFIX):
+        return None
+    parts = key[len(INBOUND_PREFIX) :].split("/", 1)
+    if len(parts) != 2 or not parts[1] or not valid_partner_id(parts[0]):
+        return None
+    return parts[0]
+
+
+def objects_in(body: str) -> list[InboundObject] | None:
+    """The created objects an event message names; [] for S3's test event; None if unreadable."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(event, dict):
+        return None
+    if event.get("Event") == "s3:TestEvent":
+        return []
+    records = event.get("Records")
+    if not isinstance(records, list):
+        return None
+    found = []
+    for record in records:
+        try:
+            if not str(record["eventName"]).startswith("ObjectCreated"):
+                continue
+            s3 = record["s3"]
+            key = unquote_plus(str(s3["object"]["key"]))
+            found.append(InboundObject(str(s3["bucket"]["name"]), key, str(s3["object"].get("eTag", "")).strip('"')))
+        except (KeyError, TypeError):
+            return None
+    return found
+
+
+class B2BIntake:
+    """Long-polls the intake queue and starts batch workflows; ``running()`` ties it to a process."""
+
+    def __init__(
+        self, client: Client, aws: AwsClients, resources: Resources, task_queue: str, settings: B2BSettings
+    ) -> None:
+        self._client = client
+        self._aws = aws
+        self._resources = resources
+        self._task_queue = task_queue
+        self._settings = settings
+        self._queue_url: str | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Poll in the background while the block runs; on exit, finish the current receive.
+
+        Finishing (rather than abandoning) the receive in flight matters: messages it
+        returns would otherwise stay invisible for the queue's visibility timeout. It
+        costs at most ``intake_wait_seconds`` at shutdown.
+        """
+        stop = asyncio.Event()
+        task = asyncio.create_task(self.run(stop), name="b2b-intake")
+        try:
+            yield
+        finally:
+            stop.set()
+            try:
+                await asyncio.wait_for(task, self._settings.intake_wait_seconds + 15)
+            except TimeoutError:
+                log.warning("b2b intake did not stop in time; unhandled messages will be redelivered")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until ``stop`` is set; a failing receive is logged and retried after a pause."""
+        log.info("b2b intake polling %s", self._resources.b2b_intake_queue)
+        while not stop.is_set():
+            try:
+                await self.poll_once()
+            except ApplicationError as error:
+                log.warning("b2b intake: %s", error.message)
+                await _pause(stop, 5)
+
+    async def poll_once(self) -> int:
+        """Receive up to 10 messages and handle them; return how many were deleted."""
+        url = await self._url()
+        response = await self._aws.call(
+            "sqs",
+            "receive_message",
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=self._settings.intake_wait_seconds,
+        )
+        handled = await asyncio.gather(*(self._handle(m) for m in response.get("Messages", [])))
+        return sum(handled)
+
+    async def _handle(self, message: dict[str, Any]) -> bool:
+        objects = objects_in(message.get("Body", ""))
+        if objects is None:
+            log.warning("b2b intake: unreadable message %s left for the dead-letter queue", message.get("MessageId"))
+            return False
+        for found in objects:
+            partner = partner_of(found.key)
+            if partner is None and found.key.startswith(INBOUND_PREFIX):
+                log.warning("b2b intake: %s names no partner folder; left for the dead-letter queue", found.key)
+                return False
+            if partner is not None:
+                try:
+                    await self.start_batch(partner, found)
+                except RPCError as error:
+                    log.warning("b2b intake: starting a batch for %s failed (%s); will retry", found.key, error)
+                    await self._retry_soon(message)
+                    return False
+        await self._aws.call(
+            "sqs", "delete_message", QueueUrl=await self._url(), ReceiptHandle=message["ReceiptHandle"]
+        )
+        return True
+
+    async def start_batch(self, partner_id: str, found: InboundObject) -> str:
+        """Start the object's batch workflow unless it exists; return the batch id."""
+        batch_id = batch_id_for(partner_id, found.key, found.etag)
+        file = BatchFile(
+            partner_id,
+            batch_id,
+            found.bucket,
+            found.key,
+            found.etag,
+            self._settings.chunk_size,
+            self._settings.max_in_flight,
+        )
+        with suppress(WorkflowAlreadyStartedError):  # this object version's batch already ran
+            await self._start(file)
+        return batch_id
+
+    async def _start(self, file: BatchFile) -> None:
+        partner_id, batch_id = file.partner_id, file.batch_id
+        await self._client.start_workflow(
+            B2BBatchWorkflow.run,
+            BatchRun(file),
+            id=batch_workflow_id(partner_id, batch_id),
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(search_attributes.PIPELINE, "b2b"),
+                    SearchAttributePair(search_attributes.BUSINESS_KEY, f"{partner_id}/batch/{batch_id}"),
+                ]
+            ),
+        )
+
+    async def _retry_soon(self, message: dict[str, Any]) -> None:
+        """Make a message whose start failed visible again in a few seconds, not the queue's default."""
+        try:
+            await self._aws.call(
+                "sqs",
+                "change_message_visibility",
+                QueueUrl=await self._url(),
+                ReceiptHandle=message["ReceiptHandle"],
+                VisibilityTimeout=RETRY_VISIBILITY_SECONDS,
+            )
+        except ApplicationError as error:
+            log.warning("b2b intake: %s", error.message)
+
+    async def _url(self) -> str:
+        if self._queue_url is None:
+            response = await self._aws.call("sqs", "get_queue_url", QueueName=self._resources.b2b_intake_queue)
+            self._queue_url = str(response["QueueUrl"])
+        return self._queue_url
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+def intake_for(client: Client, settings: Settings, deps: ActivityDeps) -> AbstractAsyncContextManager[None]:
+    """The worker process's intake (a no-op when ``STEPWISE_B2B__INTAKE_ENABLED`` is false)."""
+    if not settings.b2b.intake_enabled:
+        return nullcontext()
+    return B2BIntake(client, deps.aws, deps.resources, settings.worker.task_queue, settings.b2b).running()
