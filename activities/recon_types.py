@@ -37,7 +37,9 @@ class ReconciliationInput:
     signoff_required: bool = True
     """Wait for an operator's approve/reject at the end."""
     attention: AttentionPolicy = DEFAULT_ATTENTION
-    """Remind/escalate/default policy of parked steps and of the sign-off gate."""
+    """Remind/escalate/default policy of parked steps (default action: retry, skip or abort)."""
+    signoff_attention: AttentionPolicy = DEFAULT_ATTENTION
+    """Remind/escalate/default policy of the sign-off gate (default action: approve or reject)."""
     provider: str = "local-postgres"
     """Environment provider: ``local-postgres`` or ``aws-ssm``."""
     provider_options: dict[str, str] = field(default_factory=dict)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class StepPolicy:
     """Run as a local activity: in the worker that runs the workflow task, without a task-queue
     round trip. For short, idempotent steps only (no heartbeats; retried in-process, and
     re-run if the worker dies mid-step)."""
+    wait_for_cancellation: bool = False
+    """On cancellation, wait until the attempt has really stopped (a teardown must not race it)."""
 
     def activity_options(self) -> dict[str, Any]:
         """Keyword arguments for ``workflow.execute_activity`` / ``execute_local_activity``."""
@@ -41,6 +44,8 @@ class StepPolicy:
             options["heartbeat_timeout"] = self.heartbeat
         if self.schedule_to_close is not None:
             options["schedule_to_close_timeout"] = self.schedule_to_close
+        if self.wait_for_cancellation:
+            options["cancellation_type"] = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
         return options
 
 
@@ -120,13 +125,23 @@ RECON_POLL_RETRY = RetryPolicy(
 )
 """Retry-as-poll for environment operations: every 5 s for up to an hour (``OperationPending``)."""
 
-RECON_ENVIRONMENT = StepPolicy(start_to_close=timedelta(minutes=10), retry=RECON_POLL_RETRY)
+RECON_ENVIRONMENT = StepPolicy(start_to_close=timedelta(minutes=10), retry=RECON_POLL_RETRY, wait_for_cancellation=True)
 """Provision and tear down an environment (local: seconds; SSM: one poll per attempt)."""
 
-RECON_RESTORE = StepPolicy(start_to_close=timedelta(hours=6), heartbeat=timedelta(seconds=60), retry=RECON_POLL_RETRY)
+RECON_RESTORE = StepPolicy(
+    start_to_close=timedelta(hours=6),
+    heartbeat=timedelta(seconds=60),
+    retry=RECON_POLL_RETRY,
+    wait_for_cancellation=True,
+)
 """Restore a snapshot: long (no 15-minute ceiling), heartbeats each committed batch."""
 
-RECON_REPORT = StepPolicy(start_to_close=timedelta(hours=1), heartbeat=timedelta(minutes=5), retry=RECON_POLL_RETRY)
+RECON_REPORT = StepPolicy(
+    start_to_close=timedelta(hours=1),
+    heartbeat=timedelta(minutes=5),
+    retry=RECON_POLL_RETRY,
+    wait_for_cancellation=True,
+)
 """Run one report and store its CSV."""
 
 RECON_COMPARE = StepPolicy(

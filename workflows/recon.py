@@ -331,7 +331,7 @@ class ReconciliationWorkflow(StepControlled):
             "signoff",
             subject=f"[stepwise] reconciliation {run_id}: sign-off requested",
             body=body,
-            attention=request.attention,
+            attention=request.signoff_attention,
             audience="signoff",
         )
         outcome = "approved" if decision.approved else "rejected"

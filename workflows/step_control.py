@@ -368,6 +368,10 @@ class StepControl:
         elif stage == "escalate":
             await self._effects.notify(f"{park.key}:escalate", "operators", f"Escalated: {subject}", waited)
         elif attention is not None and attention.default_action and not park.claimed:
+            if attention.default_action not in park.actions:
+                # A policy written for gates (approve/reject) does not decide a parked step.
+                workflow.logger.warning("default action %s does not apply to %s", attention.default_action, park.step)
+                return
             decision = StepDecision(
                 step=park.step, action=attention.default_action, operator=TIMEOUT_OPERATOR, reason=waited
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -105,3 +106,24 @@ async def test_a_report_streams_to_a_csv_ordered_by_its_key_and_teardown_drops_t
             text("SELECT count(*) FROM pg_database WHERE datname = :n"), {"n": environment_name(env)}
         )
     assert left == 0
+
+
+async def test_restore_interrupted_between_batches_resumes_without_duplicates(
+    env_ref: Any, aws: AwsClients, resources: Resources
+) -> None:
+    env, provider = env_ref
+    key = f"recon/tests/{env.run_id}-interrupted.sql"
+    uri = f"s3://{resources.reports_bucket}/{key}"
+    await aws.call("s3", "put_object", Bucket=resources.reports_bucket, Key=key, Body=_snapshot())
+    await provider.provision(env)
+
+    # The attempt is cancelled right after its first committed batch, as when its worker dies.
+    interrupted = ActivityEnvironment()
+    interrupted.on_heartbeat = lambda *details: interrupted.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await interrupted.run(provider.restore, env, uri)
+    assert await _count(provider, env) == RESTORE_BATCH - 1
+
+    result = await ActivityEnvironment().run(provider.restore, env, uri)
+    assert result.resumed_from == RESTORE_BATCH
+    assert await _count(provider, env) == ROWS - 1

@@ -44,6 +44,8 @@ class MockRecon:
         self.calls: Counter[str] = Counter()
         self.notices: list[AttentionNotice] = []
         self.compare_started: list[float] = []
+        self.runs_in_flight = 0
+        self.max_runs_in_flight = 0
         self.compare_finished: list[float] = []
 
     @activity.defn(name="recon_plan")
@@ -54,6 +56,9 @@ class MockRecon:
     @activity.defn(name="recon_record_run")
     async def record_run(self, record: RunRecord) -> None:
         self.calls[f"record:{record.status}"] += 1
+        if record.status == "RUNNING":
+            self.runs_in_flight += 1
+            self.max_runs_in_flight = max(self.max_runs_in_flight, self.runs_in_flight)
 
     @activity.defn(name="recon_provision")
     async def provision(self, env: EnvironmentRef) -> EnvironmentInfo:
@@ -92,6 +97,7 @@ class MockRecon:
     @activity.defn(name="recon_summarise")
     async def summarise(self, request: SummaryInput) -> RunSummary:
         self.calls["summarise"] += 1
+        self.runs_in_flight -= 1
         total = len(self.reports)
         return RunSummary(total, total - len(request.skipped), 0, len(request.skipped), "s3://b/s.md", "s3://b/s.csv")
 

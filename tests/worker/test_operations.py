@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.db import SessionMaker
+from activities.step_control import StepDecision
 from tests.support.processes import stack_env, stepwise
 from tests.support.step_control import audits, wait_waiting
 from tests.support.step_probe_fixtures import start_probe
@@ -149,4 +150,5 @@ async def test_the_worker_exports_attention_gauges(
     oldest = [line for line in metrics.splitlines() if line.startswith("stepwise_attention_oldest_waiting_seconds{")]
     assert any('pipeline="probe"' in line and float(line.split()[-1]) >= 1 for line in waiting)
     assert any('pipeline="probe"' in line and float(line.split()[-1]) > 0 for line in oldest)
-    await handle.terminate()
+    await handle.signal("stepwise.decision", StepDecision("b", "skip", operator="ada"))
+    await handle.result()

@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.recon_types import CampaignInput, ReconciliationInput, ReconciliationResult
+from activities.step_control import AttentionPolicy
 from tests.support.recon_mocks import MockRecon
 from workflows.catalog import WORKFLOWS
 from workflows.recon import ReconciliationWorkflow, reconciliation_id
@@ -118,3 +119,26 @@ async def test_a_campaign_reconciles_many_clients_with_bounded_parallelism(time_
         e for e in history.events if e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
     ]
     assert len(started) == 12
+    assert mock.max_runs_in_flight == 4
+
+
+async def test_an_unanswered_signoff_is_reminded_escalated_then_rejected_by_default(
+    time_env: WorkflowEnvironment,
+) -> None:
+    hour = 3600.0
+    policy = AttentionPolicy(
+        remind_after_seconds=8 * hour,
+        escalate_after_seconds=48 * hour,
+        default_after_seconds=96 * hour,
+        default_action="reject",
+    )
+    mock = MockRecon(reports=2)
+    request = _request(f"gate{uuid.uuid4().hex[:8]}", signoff_required=True, signoff_attention=policy)
+    result = await _run(time_env.client, mock, request)
+    assert result.outcome == "rejected" and result.signoff_by == "stepwise:timeout"
+    assert [(n.key.rsplit(":", 1)[1], n.audience) for n in mock.notices] == [
+        ("notice", "signoff"),
+        ("remind", "signoff"),
+        ("escalate", "operators"),
+    ]
+    assert mock.calls["audit:reject"] == 1 and mock.calls["record:REJECTED"] == 1

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from activities.recon_types import ReconciliationInput
 from activities.resources import Resources
+from activities.step_control import AttentionPolicy
 from worker.api.app import ApiServices
 from worker.api.auth import Operator
 from worker.services.recon import (
@@ -23,6 +24,15 @@ from worker.services.recon import (
 )
 
 router = APIRouter(tags=["reconciliation"])
+
+
+class AttentionRequest(BaseModel):
+    """Remind -> escalate -> default action while nobody answers (seconds from the start of the wait)."""
+
+    remind_after_seconds: float | None = Field(default=4 * 3600, gt=0)
+    escalate_after_seconds: float | None = Field(default=24 * 3600, gt=0)
+    default_after_seconds: float | None = Field(default=None, gt=0)
+    default_action: str | None = Field(default=None, pattern="^(retry|skip|abort|approve|reject)$")
 
 
 class ReconciliationRequest(BaseModel):
@@ -41,6 +51,8 @@ class ReconciliationRequest(BaseModel):
     report_packs_uri: str = Field(default="", description="s3:// report packs (default: the demo packs).")
     provider: str = Field(default="local-postgres", pattern="^(local-postgres|aws-ssm)$")
     provider_options: dict[str, str] = Field(default_factory=dict)
+    attention: AttentionRequest = Field(default_factory=AttentionRequest, description="Parked steps.")
+    signoff_attention: AttentionRequest = Field(default_factory=AttentionRequest, description="The sign-off gate.")
 
 
 @router.post("/reconciliations", status_code=202)
@@ -50,6 +62,8 @@ async def start(body: ReconciliationRequest, request: Request, caller: Operator)
     resources = Resources(prefix=request.app.state.settings.aws.name_prefix)
     values = body.model_dump()
     values["run"] = values["run"] or new_run_label()
+    values["attention"] = AttentionPolicy(**values["attention"])
+    values["signoff_attention"] = AttentionPolicy(**values["signoff_attention"])
     reconciliation = with_demo_defaults(ReconciliationInput(**values), resources)
     try:
         run_id = await start_reconciliation(services.client, services.task_queue, reconciliation)
