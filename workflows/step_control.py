@@ -268,7 +268,7 @@ class StepControl:
         tasks = [asyncio.ensure_future(call) for call in calls]
         try:
             return list(await asyncio.gather(*tasks))
-        except BaseException:
+        except BaseException:  # an abort or a cancellation: stop the siblings, then re-raise
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

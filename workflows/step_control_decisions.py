@@ -119,7 +119,7 @@ class DecisionDesk:
         """Audit a claimed decision, then wake the waiting step with it."""
         try:
             await self._effects.audit(decision, via, "accepted", None)
-        except BaseException:
+        except BaseException:  # release the claim whatever stopped the audit, then re-raise
             park.claimed = False
             del self.outcomes[park.key]
             raise

@@ -7,26 +7,18 @@ instead of starting a second one; the same id with different content is a confli
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import search_attributes
 from activities.booking import BookingRequest
 from activities.db import SessionMaker
 from activities.models import Booking, Payment
+from worker.services.starting import BusinessKeyReused, start_once
 from workflows.booking import BookingProgress, BookingWorkflow, CancelRequest
 
 
@@ -87,39 +79,22 @@ def workflow_id(booking_id: str) -> str:
     return f"booking-{booking_id}"
 
 
-def fingerprint(request: BookingRequest) -> str:
-    """A digest of the request's content, kept in the workflow's memo to detect reused ids."""
-    return hashlib.sha256(json.dumps(asdict(request), sort_keys=True).encode()).hexdigest()
-
-
 async def submit_booking(client: Client, task_queue: str, request: BookingRequest) -> Submitted:
     """Start the saga, or find the one this request id already started."""
     wid = workflow_id(request.request_id)
-    digest = fingerprint(request)
     try:
-        await client.start_workflow(
+        created = await start_once(
+            client,
             BookingWorkflow.run,
             request,
-            id=wid,
+            workflow_id=wid,
             task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            memo={"fingerprint": digest},
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(search_attributes.PIPELINE, "booking"),
-                    SearchAttributePair(search_attributes.BUSINESS_KEY, request.request_id),
-                ]
-            ),
+            pipeline="booking",
+            business_key=request.request_id,
         )
-    except WorkflowAlreadyStartedError:
-        description = await client.get_workflow_handle(wid).describe()
-        if await description.memo_value("fingerprint", default=None) != digest:
-            raise BookingConflict(
-                f"request id {request.request_id!r} was already used for a different booking"
-            ) from None
-        return Submitted(request.request_id, wid, created=False)
-    return Submitted(request.request_id, wid, created=True)
+    except BusinessKeyReused:
+        raise BookingConflict(f"request id {request.request_id!r} was already used for a different booking") from None
+    return Submitted(request.request_id, wid, created=created)
 
 
 async def booking_status(client: Client, sessions: SessionMaker, booking_id: str) -> BookingView:

@@ -8,30 +8,22 @@ second; the same id with a different request is a conflict.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import search_attributes
 from activities.aws import AwsClients
 from activities.db import SessionMaker
 from activities.languages import TRANSCRIBE_LANGUAGES, TRANSLATE_LANGUAGES, translate_source_language
 from activities.media_types import JOB_ID_PATTERN, PIPELINE, MediaJobRequest, media_workflow_id
 from activities.models import MediaJob, MediaTranslation
 from activities.s3_uri import InvalidS3Uri, parse_s3_uri
+from worker.services.starting import BusinessKeyReused, start_once
 from workflows.media import MediaProgress, MediaWorkflow
 
 MIN_POLL_INTERVAL_SECONDS = 1.0
@@ -146,39 +138,24 @@ async def check_media_exists(aws: AwsClients, media_uri: str) -> None:
         raise
 
 
-def fingerprint(request: MediaJobRequest) -> str:
-    """A digest of the request's content, kept in the workflow's memo to detect reused job ids."""
-    return hashlib.sha256(json.dumps(asdict(request), sort_keys=True).encode()).hexdigest()
-
-
 async def submit_media_job(client: Client, task_queue: str, aws: AwsClients, request: MediaJobRequest) -> Submitted:
     """Check the request, then start the job or find the one its id already started."""
     check_request(request)
     await check_media_exists(aws, request.media_uri)
     workflow_id = media_workflow_id(request.job_id)
-    digest = fingerprint(request)
     try:
-        await client.start_workflow(
+        created = await start_once(
+            client,
             MediaWorkflow.run,
             request,
-            id=workflow_id,
+            workflow_id=workflow_id,
             task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            memo={"fingerprint": digest},
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(search_attributes.PIPELINE, PIPELINE),
-                    SearchAttributePair(search_attributes.BUSINESS_KEY, request.job_id),
-                ]
-            ),
+            pipeline=PIPELINE,
+            business_key=request.job_id,
         )
-    except WorkflowAlreadyStartedError:
-        description = await client.get_workflow_handle(workflow_id).describe()
-        if await description.memo_value("fingerprint", default=None) != digest:
-            raise MediaJobConflict(f"job id {request.job_id!r} was already used for a different request") from None
-        return Submitted(request.job_id, workflow_id, created=False)
-    return Submitted(request.job_id, workflow_id, created=True)
+    except BusinessKeyReused:
+        raise MediaJobConflict(f"job id {request.job_id!r} was already used for a different request") from None
+    return Submitted(request.job_id, workflow_id, created=created)
 
 
 async def media_job_status(client: Client, sessions: SessionMaker, job_id: str) -> MediaJobView:
