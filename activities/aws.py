@@ -158,13 +158,16 @@ class AwsClients:
         )
     )
     _clients: dict[str, Any] = field(default_factory=dict, init=False)
+    _operations: dict[str, frozenset[str]] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def client(self, service: str) -> Any:
         """The shared client of one AWS service (``s3``, ``dynamodb``...)."""
         with self._lock:
             if service not in self._clients:
-                self._clients[service] = self.session.client(service, config=self.config)  # type: ignore[call-overload]
+                client = self.session.client(service, config=self.config)  # type: ignore[call-overload]
+                self._operations[service] = frozenset(xform_name(o) for o in client.meta.service_model.operation_names)
+                self._clients[service] = client
             return self._clients[service]
 
     async def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
@@ -176,7 +179,7 @@ class AwsClients:
                 f"unknown AWS service {service!r}", type="AwsValidationError", non_retryable=True
             ) from None
         method_name = xform_name(operation)
-        if method_name not in {xform_name(o) for o in client.meta.service_model.operation_names}:
+        if method_name not in self._operations[service]:
             raise ApplicationError(
                 f"{service} has no operation {operation!r}", type="AwsValidationError", non_retryable=True
             )

@@ -10,28 +10,35 @@ tolerates "nothing to undo":
   conditional updates;
 * the provider gets an ``Idempotency-Key`` per booking, refunds one per charge;
 * notifications and the dead-letter message go through the ledger (``activities.notify``).
-"""
 
-from __future__ import annotations
+Annotations are evaluated (no ``from __future__ import annotations``): every step's input
+and result is converted with its dataclass's type hints, and string hints would be
+evaluated again on every conversion.
+"""
 
 import base64
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.aws import AwsClients
-from activities.db import SessionMaker
+from activities.db import SessionMaker, transaction
 from activities.models import Booking, Payment
 from activities.notify import Notifier
 from activities.payments import PaymentProvider
 from activities.resources import Resources
+
+# Core tables rather than ORM entities: each step is one or two plain statements, and the
+# ORM's unit of work would only add per-call overhead.
+BOOKINGS = cast(Table, Booking.__table__)
+PAYMENTS = cast(Table, Payment.__table__)
 
 
 @dataclass(frozen=True)
@@ -269,9 +276,11 @@ class BookingActivities:
     async def reserve_booking(self, request: BookingRequest) -> BookingRef:
         """Insert the booking as RESERVED (the article's ReserveBooking); a retry finds it there."""
         try:
-            async with self._sessions.begin() as session:
-                await session.execute(
-                    insert(Booking)
+            async with transaction(self._sessions) as connection:
+                # One statement on the happy path: the insert returns the new row's status;
+                # a retry (the row exists) reads the status the row has now.
+                status = await connection.scalar(
+                    insert(BOOKINGS)
                     .values(
                         booking_id=request.request_id,
                         customer_id=request.customer_id,
@@ -281,9 +290,11 @@ class BookingActivities:
                         currency=request.currency,
                         status="RESERVED",
                     )
-                    .on_conflict_do_nothing(index_elements=[Booking.booking_id])
+                    .on_conflict_do_nothing(index_elements=[BOOKINGS.c.booking_id])
+                    .returning(BOOKINGS.c.status)
+                ) or await connection.scalar(
+                    select(BOOKINGS.c.status).where(BOOKINGS.c.booking_id == request.request_id)
                 )
-                status = await session.scalar(select(Booking.status).where(Booking.booking_id == request.request_id))
         except SQLAlchemyError as error:
             raise ApplicationError(
                 f"could not reserve booking {request.request_id}: {type(error).__name__}",
@@ -305,9 +316,9 @@ class BookingActivities:
             currency=payment.currency,
             token=payment.payment_token,
         )
-        async with self._sessions.begin() as session:
-            await session.execute(
-                insert(Payment)
+        async with transaction(self._sessions) as connection:
+            await connection.execute(
+                insert(PAYMENTS)
                 .values(
                     booking_id=payment.booking_id,
                     charge_id=charge.charge_id,
@@ -315,7 +326,7 @@ class BookingActivities:
                     currency=charge.currency,
                     status="CHARGED",
                 )
-                .on_conflict_do_nothing(index_elements=[Payment.booking_id])
+                .on_conflict_do_nothing(index_elements=[PAYMENTS.c.booking_id])
             )
         return PaymentCollected(charge.charge_id)
 
@@ -328,10 +339,10 @@ class BookingActivities:
                 idempotency_key=f"booking:{booking.booking_id}:refund:{charge.charge_id}", charge_id=charge.charge_id
             )
             refund_ids.append(refund_id)
-            async with self._sessions.begin() as session:
-                await session.execute(
-                    update(Payment)
-                    .where(Payment.booking_id == booking.booking_id, Payment.charge_id == charge.charge_id)
+            async with transaction(self._sessions) as connection:
+                await connection.execute(
+                    update(PAYMENTS)
+                    .where(PAYMENTS.c.booking_id == booking.booking_id, PAYMENTS.c.charge_id == charge.charge_id)
                     .values(status="REFUNDED", refund_id=refund_id)
                 )
         return Refunds(refund_ids)
@@ -339,31 +350,37 @@ class BookingActivities:
     @activity.defn
     async def confirm_booking(self, booking: BookingRef) -> Confirmation:
         """RESERVED -> CONFIRMED with a reference; confirming again returns the same reference."""
-        reference = booking_reference(booking.booking_id)
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(Booking)
-                .where(Booking.booking_id == booking.booking_id, Booking.status == "RESERVED")
-                .values(status="CONFIRMED", reference=reference)
+        async with transaction(self._sessions) as connection:
+            confirmed = await connection.scalar(
+                update(BOOKINGS)
+                .where(BOOKINGS.c.booking_id == booking.booking_id, BOOKINGS.c.status == "RESERVED")
+                .values(status="CONFIRMED", reference=booking_reference(booking.booking_id))
+                .returning(BOOKINGS.c.reference)
             )
-            row = await session.get(Booking, booking.booking_id)
+            if confirmed is not None:
+                return Confirmation(confirmed)
+            # Nothing was RESERVED: an earlier attempt confirmed it, or it is not confirmable.
+            row = (
+                await connection.execute(
+                    select(BOOKINGS.c.status, BOOKINGS.c.reference).where(BOOKINGS.c.booking_id == booking.booking_id)
+                )
+            ).first()
         if row is None or row.status != "CONFIRMED":
-            status = row.status if row else "missing"
             raise ApplicationError(
-                f"booking {booking.booking_id} cannot be confirmed: it is {status}",
+                f"booking {booking.booking_id} cannot be confirmed: it is {row.status if row else 'missing'}",
                 type="BookingNotReserved",
                 non_retryable=True,
             )
-        return Confirmation(row.reference or reference)
+        return Confirmation(row.reference)
 
     @activity.defn
     async def cancel_booking(self, cancel: CancelBookingInput) -> BookingRef:
         """Mark the booking CANCELLED with the failed step and reason (compensation and final record)."""
         request = cancel.request
         values = {"status": "CANCELLED", "failed_step": cancel.failed_step, "failure_reason": cancel.reason}
-        async with self._sessions.begin() as session:
-            await session.execute(
-                insert(Booking)
+        async with transaction(self._sessions) as connection:
+            await connection.execute(
+                insert(BOOKINGS)
                 .values(
                     booking_id=request.request_id,
                     customer_id=request.customer_id,
@@ -373,7 +390,7 @@ class BookingActivities:
                     currency=request.currency,
                     **values,
                 )
-                .on_conflict_do_update(index_elements=[Booking.booking_id], set_={**values, "reference": None})
+                .on_conflict_do_update(index_elements=[BOOKINGS.c.booking_id], set_={**values, "reference": None})
             )
         return BookingRef(request.request_id)
 

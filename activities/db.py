@@ -7,7 +7,9 @@ activity classes that need Postgres.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from contextlib import AbstractAsyncContextManager
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
@@ -20,3 +22,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 def create_session_maker(engine: AsyncEngine) -> SessionMaker:
     """Sessions whose objects stay readable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def transaction(sessions: SessionMaker) -> AbstractAsyncContextManager[AsyncConnection]:
+    """A Core transaction on the session maker's engine, committed on success.
+
+    For steps whose work is one or two plain statements: an ORM session's unit of work
+    would only add per-call overhead on the worker's busiest thread.
+    """
+    engine: AsyncEngine = sessions.kw["bind"]
+    return engine.begin()

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from activities.aws import AwsClients
-from activities.db import SessionMaker
+from activities.db import SessionMaker, transaction
 from activities.models import NotificationLedger
+
+LEDGER = cast(Table, NotificationLedger.__table__)
 
 
 @dataclass(frozen=True)
@@ -78,17 +81,24 @@ class Notifier:
     async def _once(
         self, key: str, target: str, subject: str, body: str, deliver: Callable[[], Awaitable[str]]
     ) -> Sent:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                insert(NotificationLedger)
+        async with transaction(self._sessions) as connection:
+            # Claim the key: a fresh row is ours (its uncommitted insert makes any concurrent
+            # claimant wait on the key until we commit). If the key exists, lock it and see
+            # whether an earlier attempt already sent the message.
+            claimed = await connection.scalar(
+                insert(LEDGER)
                 .values(notification_key=key, topic=target, subject=subject, body=body)
                 .on_conflict_do_nothing()
+                .returning(LEDGER.c.notification_key)
             )
-            entry = await session.scalar(
-                select(NotificationLedger).where(NotificationLedger.notification_key == key).with_for_update()
+            if claimed is None:
+                sent_before = await connection.scalar(
+                    select(LEDGER.c.message_id).where(LEDGER.c.notification_key == key).with_for_update()
+                )
+                if sent_before is not None:
+                    return Sent(sent_before, sent_now=False)
+            message_id = await deliver()
+            await connection.execute(
+                update(LEDGER).where(LEDGER.c.notification_key == key).values(message_id=message_id)
             )
-            assert entry is not None
-            if entry.message_id is not None:
-                return Sent(entry.message_id, sent_now=False)
-            entry.message_id = await deliver()
-            return Sent(entry.message_id, sent_now=True)
+            return Sent(message_id, sent_now=True)

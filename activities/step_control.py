@@ -3,9 +3,12 @@
 The dataclasses here are shared by the workflow component (``workflows.step_control``),
 the CLI and the API; the activities write the audit row of every decision and publish
 the notices that tell operators a step is waiting for them.
-"""
 
-from __future__ import annotations
+Annotations here are evaluated (no ``from __future__ import annotations``): the sandbox
+decodes ``StepDecision`` and friends for workflows whose step-control module is passed
+through, and string annotations would have to be resolved in the sandbox's own module
+table, where this module is not registered.
+"""
 
 import datetime
 from dataclasses import dataclass, field

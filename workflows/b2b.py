@@ -26,8 +26,8 @@ with workflow.unsafe.imports_passed_through():
         StoredTransaction,
         TransactionInput,
     )
+    from workflows.policies import B2B_ENRICH, B2B_FORMAT, B2B_SETTLE, B2B_STORE, StepPolicy
 
-from workflows.policies import B2B_ENRICH, B2B_FORMAT, B2B_SETTLE, B2B_STORE, StepPolicy
 
 REJECTING_ERRORS = ("MalformedTransaction", "EnrichmentRejected")
 """Errors that mean the transaction's content is at fault: it is quarantined, not failed."""

@@ -31,15 +31,14 @@ with workflow.unsafe.imports_passed_through():
         ReportInput,
     )
     from activities.b2b_split import BatchFile, SplitResult
-
-from workflows.policies import (
-    B2B_DISPATCH_CHUNK,
-    B2B_REGISTER_BATCH,
-    B2B_REPORT,
-    B2B_SETTLE,
-    B2B_SPLIT,
-    StepPolicy,
-)
+    from workflows.policies import (
+        B2B_DISPATCH_CHUNK,
+        B2B_REGISTER_BATCH,
+        B2B_REPORT,
+        B2B_SETTLE,
+        B2B_SPLIT,
+        StepPolicy,
+    )
 
 
 @dataclass(frozen=True)

@@ -15,17 +15,21 @@ Every step runs under step control (``workflows.step_control``): forward steps f
 saga when their retries are exhausted (that is what the compensations are for), while a
 compensation or the dead-letter write that exhausts its retries *parks* for an operator
 (retry / skip / abort by update or signal) instead of being lost.
+
+Round trips: seat and booking row are local activities in the first workflow task, the
+payment is the one task-queue activity (a partner call whose attempts operators should see),
+and confirm and notify are local activities in the second workflow task (see the policies).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.booking import (
@@ -37,65 +41,31 @@ with workflow.unsafe.imports_passed_through():
         PaymentInput,
         SeatsInput,
     )
-
-from workflows.policies import (
-    BOOKING_DEAD_LETTER,
-    COLLECT_PAYMENT,
-    COMPENSATION,
-    CONFIRM_BOOKING,
-    NOTIFY_CUSTOMER,
-    RESERVE_BOOKING,
-    RESERVE_SEATS,
-    StepPolicy,
-)
-from workflows.saga import STEP_ERRORS, Saga
-from workflows.step_control import StepControl, StepControlled
-
-STEPS_BEFORE_CONFIRMATION = ("reserve_seats", "reserve_booking", "collect_payment")
-
-
-@dataclass(frozen=True)
-class CancelRequest:
-    """A customer's cancellation."""
-
-    reason: str = "cancelled by customer"
-    """Why, in the customer's words."""
+    from workflows.booking_contract import (
+        STEPS_BEFORE_CONFIRMATION,
+        BookingProgress,
+        BookingResult,
+        CancelRequest,
+        CustomerCancelled,
+        describe,
+        error_type,
+    )
+    from workflows.policies import (
+        BOOKING_DEAD_LETTER,
+        COLLECT_PAYMENT,
+        COMPENSATION,
+        CONFIRM_BOOKING,
+        NOTIFY_CUSTOMER,
+        RESERVE_BOOKING,
+        RESERVE_SEATS,
+        StepPolicy,
+    )
+    from workflows.saga import STEP_ERRORS, Saga
+    from workflows.step_control import StepControl, StepControlled
 
 
-@dataclass(frozen=True)
-class BookingProgress:
-    """What the saga is doing now (the ``progress`` query)."""
-
-    status: str
-    """RUNNING, CONFIRMED, CANCELLED or FAILED."""
-    current_step: str | None
-    """The step running now, if any."""
-    completed_steps: list[str] = field(default_factory=list)
-    """Forward steps that finished, in order."""
-    compensations_run: list[str] = field(default_factory=list)
-    """Compensations that ran, in order (``name`` or ``name (failed)``)."""
-    failed_step: str | None = None
-    """The step whose failure started compensation."""
-    failure_reason: str | None = None
-    """Why it failed."""
-    reference: str | None = None
-    """The booking reference, once confirmed."""
-
-
-@dataclass(frozen=True)
-class BookingResult:
-    """How the saga ended (the workflow's result when it completes)."""
-
-    booking_id: str
-    status: str
-    reference: str | None = None
-    failed_step: str | None = None
-    failure_reason: str | None = None
-    compensations_run: list[str] = field(default_factory=list)
-
-
-class CustomerCancelled(Exception):
-    """Raised inside the workflow when the customer's cancellation interrupts a step."""
+RESERVE_BOOKING_LOCAL = "booking-reserve-booking-local"
+"""Patch: reserve booking runs as a local activity (it was a task-queue activity)."""
 
 
 @workflow.defn
@@ -140,7 +110,12 @@ class BookingWorkflow(StepControlled):
 
     async def _reserve_booking(self) -> None:
         self._saga.register("cancel_booking", self._cancel_booking)
-        await self._step("reserve_booking", BookingActivities.reserve_booking, self._request, RESERVE_BOOKING)
+        policy = RESERVE_BOOKING
+        if not workflow.patched(RESERVE_BOOKING_LOCAL):
+            # Bookings started before this step became a local activity replay the
+            # task-queue activity their history recorded.
+            policy = replace(RESERVE_BOOKING, local=False)
+        await self._step("reserve_booking", BookingActivities.reserve_booking, self._request, policy)
 
     async def _collect_payment(self) -> None:
         booking = BookingRef(self._booking_id)
@@ -316,29 +291,3 @@ class BookingWorkflow(StepControlled):
         meter.create_histogram_float(
             "stepwise_booking_saga_duration_seconds", "Saga duration from start to outcome", "s"
         ).record(elapsed.total_seconds(), {"outcome": outcome})
-
-
-def describe(failure: BaseException) -> str:
-    """A one-line reason: the root cause's message and type."""
-    if isinstance(failure, CustomerCancelled):
-        return f"cancelled by customer: {failure}"
-    cause: BaseException = failure
-    while isinstance(cause, ActivityError) and cause.cause is not None:
-        cause = cause.cause
-    if isinstance(cause, ApplicationError):
-        return f"{cause.type or 'Error'}: {cause.message}"
-    if isinstance(cause, TimeoutError):
-        return f"timed out ({cause.type.name if cause.type else 'timeout'})"
-    return f"{type(cause).__name__}: {cause}"
-
-
-def error_type(failure: BaseException) -> str:
-    """The domain error type to fail the workflow with (FlightFull, PaymentDeclined...)."""
-    cause: BaseException | None = failure
-    while isinstance(cause, ActivityError):
-        cause = cause.cause
-    if isinstance(cause, ApplicationError) and cause.type:
-        return cause.type
-    if isinstance(cause, TimeoutError):
-        return "StepTimedOut"
-    return "BookingFailed"

@@ -14,8 +14,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.doctor import DoctorActivities, ProbeInput, ProbeResult
-
-from workflows.policies import DOCTOR_CHECK
+    from workflows.policies import DOCTOR_CHECK
 
 
 @dataclass(frozen=True)

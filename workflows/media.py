@@ -49,16 +49,16 @@ with workflow.unsafe.imports_passed_through():
         TranslationsDone,
     )
     from activities.s3_uri import InvalidS3Uri, parse_s3_uri
+    from workflows.policies import (
+        COPY_MEDIA,
+        POST_PROCESS_MEDIA,
+        RECORD_MEDIA_FAILURE,
+        START_TRANSCRIPTION,
+        TRANSLATE_TRANSCRIPT,
+        StepPolicy,
+        transcription_poll,
+    )
 
-from workflows.policies import (
-    COPY_MEDIA,
-    POST_PROCESS_MEDIA,
-    RECORD_MEDIA_FAILURE,
-    START_TRANSCRIPTION,
-    TRANSLATE_TRANSCRIPT,
-    StepPolicy,
-    transcription_poll,
-)
 
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")

@@ -181,6 +181,7 @@ RESERVE_SEATS = StepPolicy(
 """The article's Reserve Flight (a conditional DynamoDB update), made retry-safe."""
 
 RESERVE_BOOKING = StepPolicy(
+    local=True,
     start_to_close=timedelta(seconds=5),
     retry=RetryPolicy(
         initial_interval=timedelta(seconds=1),
@@ -191,7 +192,8 @@ RESERVE_BOOKING = StepPolicy(
 )
 """The article's Reserve Booking: TimeoutSeconds 5; Retry BookingReservationException,
 IntervalSeconds 1, BackoffRate 2, MaxAttempts 2. Every other error the activity raises is
-typed non-retryable, so only BookingReservationError (and a timeout) is retried."""
+typed non-retryable, so only BookingReservationError (and a timeout) is retried. One short
+Postgres insert, so a local activity: it runs in the workflow task that reserved the seat."""
 
 COLLECT_PAYMENT = StepPolicy(
     start_to_close=timedelta(seconds=15),

@@ -41,9 +41,9 @@ with workflow.unsafe.imports_passed_through():
         SkippedReport,
         SummaryInput,
     )
+    from workflows.policies import RECON_BOOKKEEPING, RECON_COMPARE, RECON_ENVIRONMENT, RECON_REPORT, RECON_RESTORE
+    from workflows.step_control import ABORTED, StepControl, StepControlled
 
-from workflows.policies import RECON_BOOKKEEPING, RECON_COMPARE, RECON_ENVIRONMENT, RECON_REPORT, RECON_RESTORE
-from workflows.step_control import ABORTED, StepControl, StepControlled
 
 PIPELINE = "recon"
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")

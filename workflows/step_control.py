@@ -48,10 +48,10 @@ with workflow.unsafe.imports_passed_through():
         StepDecision,
         StepState,
     )
+    from workflows.policies import StepPolicy
+    from workflows.step_control_decisions import DecisionDesk
+    from workflows.step_control_parts import Park, SideEffects, StepRecord, describe_failure, find_abort
 
-from workflows.policies import StepPolicy
-from workflows.step_control_decisions import DecisionDesk
-from workflows.step_control_parts import Park, SideEffects, StepRecord, describe_failure, find_abort
 
 T = TypeVar("T")
 

@@ -16,8 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.step_control import GATE_ACTIONS, STEP_ACTIONS, DecisionOutcome, StepDecision
-
-from workflows.step_control_parts import Park, SideEffects, StepRecord
+    from workflows.step_control_parts import Park, SideEffects, StepRecord
 
 
 class DecisionDesk:

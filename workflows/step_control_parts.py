@@ -20,8 +20,7 @@ with workflow.unsafe.imports_passed_through():
         StepDecision,
         StepState,
     )
-
-from workflows.policies import STEP_CONTROL_AUDIT, STEP_CONTROL_NOTIFY
+    from workflows.policies import STEP_CONTROL_AUDIT, STEP_CONTROL_NOTIFY
 
 
 @dataclass

@@ -1,37 +1,21 @@
-"""Shared benchmark plumbing: a dev server on a SQLite file with the WAL pragmas, and a
-one-no-op-activity workflow as the baseline every throughput figure is divided by."""
+"""Shared benchmark plumbing: a dev server on a SQLite file with the WAL pragmas, the
+throughput measurement, and the partner emulators out of process. The baseline every
+throughput figure is divided by lives in ``noop_workflow``."""
 
 from __future__ import annotations
 
 import resource
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
-from temporalio import activity, workflow
 from temporalio.client import Client
 
 from worker.devstack.processes import ManagedProcess, free_port
 from worker.devstack.temporal_server import dev_server_command
-
-
-@activity.defn(name="benchmark_noop")
-async def noop(value: int) -> int:
-    """Does nothing."""
-    return value
-
-
-@workflow.defn(sandboxed=True)
-class NoopWorkflow:
-    """The baseline: one workflow task, one no-op activity."""
-
-    @workflow.run
-    async def run(self, value: int) -> int:
-        return await workflow.execute_activity(noop, value, start_to_close_timeout=timedelta(seconds=10))
 
 
 @asynccontextmanager
@@ -44,9 +28,23 @@ async def file_backed_dev_server() -> AsyncIterator[Client]:
         ).start()
         try:
             server.wait_for_port(port, timeout=60)
-            yield await Client.connect(f"127.0.0.1:{port}")
+            yield await _connect_when_healthy(f"127.0.0.1:{port}")
         finally:
             server.stop()
+
+
+async def _connect_when_healthy(address: str, timeout: float = 60.0) -> Client:
+    """The port opens before the frontend reports healthy; retry until it does."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await Client.connect(address)
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 @dataclass(frozen=True)
@@ -57,26 +55,33 @@ class Throughput:
     cpu_ms_each: float
 
 
-async def measure(count: int, run_one: Callable[[int], Awaitable[object]], in_flight: int = 50) -> Throughput:
-    """Run ``count`` workflows, ``in_flight`` at a time; wall time from first start to last completion.
+async def measure_driven(
+    client: Client, task_queue: str, workflow: str, count: int, *, in_flight: int = 50, flight: str | None = None
+) -> Throughput:
+    """Run ``count`` workflows, ``in_flight`` at a time, started from a separate process.
 
-    Bounding what is in flight keeps the measurement about throughput rather than about
-    queueing for database connections and activity slots.
+    Wall time runs from the first start to the last result (``load_driver`` measures it);
+    bounding what is in flight keeps the figure about throughput rather than queueing.
+    This process runs only the worker, so its CPU per completion is the worker's own.
     """
     import asyncio
+    import json
+    import sys
 
-    slots = asyncio.Semaphore(in_flight)
-
-    async def bounded(i: int) -> object:
-        async with slots:
-            return await run_one(i)
-
+    args = ["--address", client.service_client.config.target_host, "--task-queue", task_queue]
+    args += ["--workflow", workflow, "--count", str(count), "--in-flight", str(in_flight)]
+    if flight:
+        args += ["--flight", flight]
     cpu_before = _cpu_seconds()
-    started = time.perf_counter()
-    await asyncio.gather(*(bounded(i) for i in range(count)))
-    elapsed = time.perf_counter() - started
+    driver = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.benchmarks.load_driver", *args, stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await driver.communicate()
     cpu = _cpu_seconds() - cpu_before
-    return Throughput(per_second=count / elapsed, cpu_ms_each=cpu * 1000 / count)
+    if driver.returncode != 0:
+        raise RuntimeError(f"load driver failed ({driver.returncode}) for {workflow}")
+    seconds = json.loads(output.decode().strip().splitlines()[-1])["seconds"]
+    return Throughput(per_second=count / seconds, cpu_ms_each=cpu * 1000 / count)
 
 
 def _cpu_seconds() -> float:

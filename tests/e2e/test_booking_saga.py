@@ -13,7 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 from tests.e2e.booking_support import World, booking_request, new_flight
 from worker.services.booking import submit_booking, workflow_id
 from worker.settings import Settings
-from workflows.booking import BookingResult, BookingWorkflow
+from workflows.booking import BookingWorkflow
+from workflows.booking_contract import BookingResult
 
 
 async def _book(env: WorkflowEnvironment, settings: Settings, request: Any) -> BookingResult | WorkflowFailureError:

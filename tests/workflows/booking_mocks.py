@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,9 +33,12 @@ class MockBookingActivities:
     failures: dict[str, Exception] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    started_at: dict[str, list[float]] = field(default_factory=dict)
+    """Monotonic start time of every attempt, by activity."""
 
     async def _enter(self, name: str) -> None:
         self.calls.append(name)
+        self.started_at.setdefault(name, []).append(time.monotonic())
         if name in self.delays:
             await asyncio.sleep(self.delays[name])
         if name in self.failures:

@@ -4,10 +4,13 @@ compensation order, customer cancellation, and the progress query."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, TimeoutType
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import History
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -16,25 +19,31 @@ from temporalio.worker import Worker
 
 from tests.e2e.booking_support import booking_request
 from tests.workflows.booking_mocks import MockBookingActivities, reservation_error
-from workflows.booking import BookingResult, BookingWorkflow, CancelRequest
+from workflows.booking import BookingWorkflow
+from workflows.booking_contract import BookingResult, CancelRequest
+from workflows.policies import RESERVE_BOOKING
 
 
-def _scheduled(history: History, activity_type: str) -> list[object]:
-    return [
-        e.activity_task_scheduled_event_attributes
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and e.activity_task_scheduled_event_attributes.activity_type.name == activity_type
-    ]
+def _local_activity_markers(history: History, activity_type: str) -> list[tuple[dict[str, Any], Failure | None]]:
+    """(marker data, failure) of each local activity of ``activity_type``: its final attempt."""
+    markers = []
+    for event in history.events:
+        if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
+            continue
+        attributes = event.marker_recorded_event_attributes
+        if attributes.marker_name != "core_local_activity":
+            continue
+        data = json.loads(attributes.details["data"].payloads[0].data)
+        if data["activity_type"] == activity_type:
+            markers.append((data, attributes.failure if attributes.HasField("failure") else None))
+    return markers
 
 
-def _attempts(history: History, scheduled_event_ids: set[int]) -> list[int]:
-    return [
-        e.activity_task_started_event_attributes.attempt
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
-        and e.activity_task_started_event_attributes.scheduled_event_id in scheduled_event_ids
-    ]
+def _failure_chain(failure: Failure) -> list[Failure]:
+    chain = [failure]
+    while chain[-1].HasField("cause"):
+        chain.append(chain[-1].cause)
+    return chain
 
 
 async def _start(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle[BookingWorkflow, BookingResult]:
@@ -42,6 +51,15 @@ async def _start(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle[Bo
     return await env.client.start_workflow(
         BookingWorkflow.run, request, id=f"booking-{request.request_id}", task_queue=task_queue
     )
+
+
+def test_reserve_booking_declares_the_articles_policy() -> None:
+    # TimeoutSeconds 5; Retry BookingReservationException, IntervalSeconds 1, BackoffRate 2, MaxAttempts 2.
+    assert RESERVE_BOOKING.local  # a short Postgres insert: no task-queue round trip
+    assert RESERVE_BOOKING.start_to_close == timedelta(seconds=5)
+    assert RESERVE_BOOKING.retry.initial_interval == timedelta(seconds=1)
+    assert RESERVE_BOOKING.retry.backoff_coefficient == 2.0
+    assert RESERVE_BOOKING.retry.maximum_attempts == 2
 
 
 async def test_reserve_booking_follows_the_articles_retry_policy(
@@ -58,19 +76,13 @@ async def test_reserve_booking_follows_the_articles_retry_policy(
         assert failure.value.cause.type == "BookingReservationError"
         history = await handle.fetch_history()
 
-    [scheduled] = _scheduled(history, "reserve_booking")
-    assert scheduled.start_to_close_timeout.ToTimedelta() == timedelta(seconds=5)  # type: ignore[attr-defined]
-    retry = scheduled.retry_policy  # type: ignore[attr-defined]
-    assert retry.initial_interval.ToTimedelta() == timedelta(seconds=1)
-    assert retry.backoff_coefficient == 2.0
-    assert retry.maximum_attempts == 2
-    reserve_ids = {
-        e.event_id
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and e.activity_task_scheduled_event_attributes.activity_type.name == "reserve_booking"
-    }
-    assert _attempts(history, reserve_ids) == [2]  # the last attempt, recorded once
+    # A local activity's attempts are recorded once, in the marker of its final attempt.
+    [(marker, marker_failure)] = _local_activity_markers(history, "reserve_booking")
+    assert marker["attempt"] == 2
+    assert marker_failure is not None
+    assert "BookingReservationError" in [f.application_failure_info.type for f in _failure_chain(marker_failure)]
+    first, second = mocks.started_at["reserve_booking"]
+    assert second - first >= 1.0  # the 1 s interval between the two attempts
     assert mocks.calls.count("reserve_booking") == 2
     assert mocks.calls[mocks.calls.index("reserve_booking") + 2 :][:2] == ["cancel_booking", "release_seats"]
 
@@ -88,8 +100,17 @@ async def test_a_reservation_slower_than_five_seconds_times_out_and_is_tried_twi
         assert isinstance(failure.value.cause, ApplicationError)
         assert failure.value.cause.type == "StepTimedOut"
         history = await handle.fetch_history()
-    timed_out = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT]
-    assert len(timed_out) == 1
+    [(marker, marker_failure)] = _local_activity_markers(history, "reserve_booking")
+    assert marker["attempt"] == 2
+    assert marker_failure is not None
+    timeouts = [
+        f.timeout_failure_info.timeout_type
+        for f in _failure_chain(marker_failure)
+        if f.HasField("timeout_failure_info")
+    ]
+    assert timeouts == [TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE]
+    first, second = mocks.started_at["reserve_booking"]
+    assert second - first >= 6.0  # the first attempt's 5 s, then the 1 s interval
     assert mocks.calls.count("reserve_booking") == 2
 
 

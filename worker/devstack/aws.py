@@ -32,7 +32,7 @@ def moto_process(port: int, state_dir: Path) -> ManagedProcess:
     env.update(EMULATOR_ENV)
     env["MOTO_ENABLE_RECORDING"] = "True"
     env["MOTO_RECORDER_FILEPATH"] = str((state_dir / "moto-recording.jsonl").resolve())
-    args = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    args = [sys.executable, "-m", "worker.devstack.aws_server", "--host", "127.0.0.1", "--port", str(port)]
     return ManagedProcess("aws-emulator", args, state_dir / "logs" / "moto.log", env)
 
 

@@ -19,7 +19,8 @@ from activities.booking import BookingRequest
 from activities.db import SessionMaker
 from activities.models import Booking, Payment
 from worker.services.starting import BusinessKeyReused, start_once
-from workflows.booking import BookingProgress, BookingWorkflow, CancelRequest
+from workflows.booking import BookingWorkflow
+from workflows.booking_contract import BookingProgress, CancelRequest
 
 
 class BookingNotFound(LookupError):
