@@ -80,13 +80,15 @@ def sessions(engine: AsyncEngine) -> SessionMaker:
 
 
 @pytest.fixture(scope="session")
-def aws_endpoint() -> Iterator[str]:
-    """moto in server mode; boto3 reaches it through AWS_ENDPOINT_URL, like the product does."""
-    from moto.server import ThreadedMotoServer
+def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dev stack's AWS emulator (moto over keep-alive HTTP) in its own process; boto3
+    reaches it through AWS_ENDPOINT_URL, like the product does."""
+    from worker.devstack.aws import moto_process
 
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = moto_process(port, tmp_path_factory.mktemp("aws"))
+    server.env = {**(server.env or {}), "MOTO_ENABLE_RECORDING": "False"}
+    server.start().wait_for_port(port)
     endpoint = f"http://127.0.0.1:{port}"
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     yield endpoint
