@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -22,6 +22,7 @@ from activities.aws import AwsClients, aws_error_code
 from activities.b2b_records import Submission, admit, append_status, quarantine
 from activities.db import SessionMaker
 from activities.models import B2BTransaction
+from activities.partner_http import PartnerResponse, partner_request
 from activities.resources import Resources
 
 NOTE_PATTERN = re.compile(r"^Transaction made between user (\d{1,18}) and user (\d{1,18})\.?$")
@@ -116,7 +117,7 @@ class B2BTransactionActivities:
         aws: AwsClients,
         sessions: SessionMaker,
         resources: Resources,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         enrichment_url: str,
     ) -> None:
         self._aws = aws
@@ -172,17 +173,19 @@ class B2BTransactionActivities:
             "fromUserId": transaction.from_user_id,
             "toUserId": transaction.to_user_id,
         }
-        try:
-            response = await self._http.post(f"{self._enrichment_url}/v1/enrich", json=body)
-        except httpx.HTTPError as error:
+        response = await partner_request(
+            self._http,
+            "POST",
+            f"{self._enrichment_url}/v1/enrich",
+            json=body,
+            unavailable="EnrichmentUnavailable",
+            partner="enrichment API",
+        )
+        if response.status >= 500 or response.status == 429:
+            raise ApplicationError(f"enrichment API answered {response.status}", type="EnrichmentUnavailable")
+        if response.status >= 400:
             raise ApplicationError(
-                f"enrichment API unreachable: {type(error).__name__}", type="EnrichmentUnavailable"
-            ) from None
-        if response.status_code >= 500 or response.status_code == 429:
-            raise ApplicationError(f"enrichment API answered {response.status_code}", type="EnrichmentUnavailable")
-        if response.status_code >= 400:
-            raise ApplicationError(
-                f"enrichment API rejected transaction {transaction.transaction_id}: {response.status_code} "
+                f"enrichment API rejected transaction {transaction.transaction_id}: {response.status} "
                 f"{_error_text(response)}",
                 type="EnrichmentRejected",
                 non_retryable=True,
@@ -271,7 +274,7 @@ async def send_dead_letter(aws: AwsClients, queue: str, story: dict[str, Any]) -
     await aws.call("sqs", "send_message", QueueUrl=url, MessageBody=json.dumps(story, sort_keys=True, default=str))
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(response: PartnerResponse) -> str:
     """The API's error message, bounded (it ends up in Postgres and in history)."""
     try:
         detail = response.json().get("detail", "")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 from temporalio.client import Client
 
 from activities.aws import AwsActivities, AwsClients
@@ -41,7 +41,8 @@ class ActivityDeps:
     sessions: SessionMaker
     resources: Resources
     client: Client
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
+    """Partner HTTP APIs (payment provider, enrichment)."""
     partners: PartnerEndpoints
 
 

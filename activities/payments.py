@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import httpx
+import aiohttp
 from temporalio.exceptions import ApplicationError
+
+from activities.partner_http import PartnerResponse, partner_request
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Charge:
 class PaymentProvider:
     """Client of the provider's ``/v1/charges`` and ``/v1/refunds`` endpoints."""
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str, api_key: str = "") -> None:
+    def __init__(self, http: aiohttp.ClientSession, base_url: str, api_key: str = "") -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -59,24 +61,25 @@ class PaymentProvider:
         data: dict[str, Any] = response.json()
         return data
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {**self._headers, **kwargs.pop("headers", {})}
-        try:
-            response = await self._http.request(method, self._base_url + path, headers=headers, **kwargs)
-        except httpx.TransportError as error:
-            raise ApplicationError(
-                f"payment provider unreachable: {type(error).__name__}: {error}", type="PaymentProviderUnavailable"
-            ) from error
-        if response.status_code == 402:
+    async def _send(self, method: str, path: str, **options: Any) -> PartnerResponse:
+        headers = {**self._headers, **options.pop("headers", {})}
+        response = await partner_request(
+            self._http,
+            method,
+            self._base_url + path,
+            headers=headers,
+            unavailable="PaymentProviderUnavailable",
+            partner="payment provider",
+            **options,
+        )
+        if response.status == 402:
             message = response.json().get("error", {}).get("message", "declined")
             raise ApplicationError(f"payment declined: {message}", type="PaymentDeclined", non_retryable=True)
-        if response.status_code >= 500 or response.status_code == 429:
+        if response.status >= 500 or response.status == 429:
+            raise ApplicationError(f"payment provider answered {response.status}", type="PaymentProviderUnavailable")
+        if response.status >= 400:
             raise ApplicationError(
-                f"payment provider answered {response.status_code}", type="PaymentProviderUnavailable"
-            )
-        if response.status_code >= 400:
-            raise ApplicationError(
-                f"payment provider rejected the request ({response.status_code}): {response.text[:200]}",
+                f"payment provider rejected the request ({response.status}): {response.text()}",
                 type="PaymentRejected",
                 non_retryable=True,
             )

@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 import uvicorn
@@ -186,9 +187,16 @@ def settings(database_url: str, task_queue: str, emulators: Any) -> Settings:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for activities and tests."""
+    """An HTTP client for tests (the API, the emulators' control endpoints)."""
     async with httpx.AsyncClient(timeout=5) as client:
         yield client
+
+
+@pytest.fixture
+async def partner_http() -> AsyncIterator[aiohttp.ClientSession]:
+    """The activities' client of partner APIs, as the worker builds it."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+        yield session
 
 
 def make_deps(
@@ -196,7 +204,7 @@ def make_deps(
     sessions: SessionMaker,
     resources: Resources,
     aws: AwsClients,
-    http: httpx.AsyncClient,
+    partner_http: aiohttp.ClientSession,
     settings: Settings,
 ) -> ActivityDeps:
     """Activity dependencies wired like the worker wires them."""
@@ -205,14 +213,18 @@ def make_deps(
         sessions=sessions,
         resources=resources,
         client=client,
-        http=http,
+        http=partner_http,
         partners=PartnerEndpoints(settings.partners.payment_url, settings.partners.enrichment_url),
     )
 
 
 @pytest.fixture
 def stepwise_worker(
-    sessions: SessionMaker, resources: Resources, aws: AwsClients, http: httpx.AsyncClient, settings: Settings
+    sessions: SessionMaker,
+    resources: Resources,
+    aws: AwsClients,
+    partner_http: aiohttp.ClientSession,
+    settings: Settings,
 ) -> Any:
     """``async with stepwise_worker(client) as worker:`` runs the real worker in-process."""
 
@@ -221,7 +233,7 @@ def stepwise_worker(
         client: Client, replace: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] | None = None
     ) -> AsyncIterator[Worker]:
         """``replace`` maps an activity name to a wrapper of the real activity (fault injection)."""
-        deps = make_deps(client, sessions, resources, aws, http, settings)
+        deps = make_deps(client, sessions, resources, aws, partner_http, settings)
         activities = build_activities(deps)
         if replace:
             activities = [replace[name](fn) if (name := activity_name(fn)) in replace else fn for fn in activities]

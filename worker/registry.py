@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import httpx
+import aiohttp
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -25,7 +25,7 @@ from workflows.catalog import WORKFLOWS
 async def activity_deps(settings: Settings, client: Client) -> AsyncIterator[ActivityDeps]:
     """Open every client activities use; close them when the worker is done."""
     engine = create_engine(settings.require_database_url(), pool_size=settings.database_pool_size)
-    http = httpx.AsyncClient(timeout=settings.partners.http_timeout_seconds)
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.partners.http_timeout_seconds))
     try:
         yield ActivityDeps(
             aws=AwsClients(),
@@ -40,7 +40,7 @@ async def activity_deps(settings: Settings, client: Client) -> AsyncIterator[Act
             ),
         )
     finally:
-        await http.aclose()
+        await http.close()
         await engine.dispose()
 
 

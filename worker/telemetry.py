@@ -1,7 +1,7 @@
 """Tracing, logs and the Temporal runtime's metrics, configured once per process.
 
 * Traces: OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (or tracing=otlp), the
-  console on request, otherwise off. botocore, asyncpg and httpx are instrumented
+  console on request, otherwise off. botocore, asyncpg and aiohttp are instrumented
   here; FastAPI in the API; Temporal through its ``TracingInterceptor``.
 * Logs: one JSON object a line carrying workflow id, run id, activity and trace id.
 * Metrics: the Temporal ``Runtime`` serves Prometheus on the worker's metrics port; the
@@ -74,18 +74,18 @@ def configure_tracing(
 
 
 def instrument_clients() -> None:
-    """Instrument botocore, asyncpg (every SQL statement SQLAlchemy sends) and httpx.
+    """Instrument botocore, asyncpg (every SQL statement SQLAlchemy sends) and aiohttp (partners).
 
     Postgres is traced at the driver: the asyncpg instrumentation patches asyncpg's classes,
     so it sees engines created before it and does not depend on SQLAlchemy's version (the
     SQLAlchemy instrumentation refuses SQLAlchemy 2.1 and only sees engines created after it).
     """
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
     from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
-    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
     BotocoreInstrumentor().instrument()  # type: ignore[no-untyped-call]
-    HTTPXClientInstrumentor().instrument()
+    AioHttpClientInstrumentor().instrument()
     AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
 
 
@@ -137,5 +137,5 @@ def configure_logging(settings: TelemetrySettings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
-    for noisy in ("httpx", "botocore", "urllib3", "uvicorn.access", "temporalio.activity"):
+    for noisy in ("httpx", "aiohttp", "botocore", "urllib3", "uvicorn.access", "temporalio.activity"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

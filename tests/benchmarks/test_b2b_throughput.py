@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+import aiohttp
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -101,7 +101,7 @@ async def test_b2b_throughput_latency_and_parser(
     dev_env: WorkflowEnvironment,
     settings: Settings,
     sessions: SessionMaker,
-    http: httpx.AsyncClient,
+    partner_http: aiohttp.ClientSession,
     separate_processes: str,
     tmp_path: Path,
 ) -> None:
@@ -114,7 +114,7 @@ async def test_b2b_throughput_latency_and_parser(
 
     partner = new_partner()
     body = transactions_xml((f"B{i}", note(10_000 + i, 20_000 + i)) for i in range(TRANSACTIONS))
-    async with b2b_worker(dev_env.client, configured, sessions, resources, aws, http):
+    async with b2b_worker(dev_env.client, configured, sessions, resources, aws, partner_http):
         started = time.perf_counter()
         key, etag = await put_inbound(aws, resources, partner, "bench.xml", body)
         batch = await finished_batch(sessions, batch_id_for(partner, key, etag), timeout=1500)

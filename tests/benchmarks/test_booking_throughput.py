@@ -34,7 +34,7 @@ COUNT = 200
 @pytest.mark.benchmark
 @pytest.mark.timeout(900)
 async def test_saga_throughput_against_the_noop_baseline(
-    sessions: Any, http: Any, monkeypatch: pytest.MonkeyPatch
+    sessions: Any, partner_http: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with tempfile.TemporaryDirectory() as state:
         async with (
@@ -49,7 +49,7 @@ async def test_saga_throughput_against_the_noop_baseline(
                 sessions=sessions,
                 resources=resources,
                 client=client,
-                http=http,
+                http=partner_http,
                 partners=PartnerEndpoints(f"{emulator_url}/payments", f"{emulator_url}/enrichment"),
             )
             queue = f"bench-{uuid.uuid4()}"

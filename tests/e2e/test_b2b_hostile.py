@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
@@ -57,7 +57,7 @@ async def test_hostile_files_are_quarantined_whole_and_leak_nothing(
     b2b_resources: Resources,
     sessions: SessionMaker,
     aws: AwsClients,
-    http: httpx.AsyncClient,
+    partner_http: aiohttp.ClientSession,
     samples_dir: Path,
     tmp_path: Path,
 ) -> None:
@@ -66,7 +66,9 @@ async def test_hostile_files_are_quarantined_whole_and_leak_nothing(
     partner = new_partner()
     files = hostile_files(samples_dir, secret_file)
     batches: dict[str, B2BBatch] = {}
-    async with b2b_worker(dev_env.client, prefixed(settings, b2b_resources), sessions, b2b_resources, aws, http):
+    async with b2b_worker(
+        dev_env.client, prefixed(settings, b2b_resources), sessions, b2b_resources, aws, partner_http
+    ):
         for name, (body, _) in files.items():
             key, etag = await put_inbound(aws, b2b_resources, partner, name, body)
             batches[name] = await finished_batch(sessions, batch_id_for(partner, key, etag), timeout=30)
@@ -102,7 +104,7 @@ async def test_invalid_records_are_quarantined_one_by_one_and_the_rest_are_store
     b2b_resources: Resources,
     sessions: SessionMaker,
     aws: AwsClients,
-    http: httpx.AsyncClient,
+    partner_http: aiohttp.ClientSession,
 ) -> None:
     partner = new_partner()
     body = transactions_xml(
@@ -115,7 +117,9 @@ async def test_invalid_records_are_quarantined_one_by_one_and_the_rest_are_store
             ("A6", note(7, 8)),
         ]
     )
-    async with b2b_worker(dev_env.client, prefixed(settings, b2b_resources), sessions, b2b_resources, aws, http):
+    async with b2b_worker(
+        dev_env.client, prefixed(settings, b2b_resources), sessions, b2b_resources, aws, partner_http
+    ):
         key, etag = await put_inbound(aws, b2b_resources, partner, "mixed.xml", body)
         batch = await finished_batch(sessions, batch_id_for(partner, key, etag), timeout=60)
 

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -76,13 +77,14 @@ async def test_the_samples_are_stored_and_visible_only_to_their_partner(
     sessions: SessionMaker,
     aws: AwsClients,
     http: httpx.AsyncClient,
+    partner_http: aiohttp.ClientSession,
     samples_dir: Path,
 ) -> None:
     partner, other = new_partner(), new_partner()
     tokens = {partner: f"{partner}-token", other: f"{other}-token"}
     api_settings = with_tokens(b2b_settings, OPERATOR, tokens)
     async with (
-        b2b_worker(dev_env.client, b2b_settings, sessions, b2b_resources, aws, http),
+        b2b_worker(dev_env.client, b2b_settings, sessions, b2b_resources, aws, partner_http),
         api_server(api_settings, dev_env.client, sessions) as base,
     ):
         uploaded = await _cli(
@@ -142,12 +144,13 @@ async def test_a_file_uploaded_twice_and_an_event_delivered_twice_process_nothin
     sessions: SessionMaker,
     aws: AwsClients,
     http: httpx.AsyncClient,
+    partner_http: aiohttp.ClientSession,
     samples_dir: Path,
     emulators: Any,
 ) -> None:
     partner = new_partner()
     body = (samples_dir / "transactions.xml").read_bytes()
-    async with b2b_worker(dev_env.client, b2b_settings, sessions, b2b_resources, aws, http):
+    async with b2b_worker(dev_env.client, b2b_settings, sessions, b2b_resources, aws, partner_http):
         key, etag = await put_inbound(aws, b2b_resources, partner, "day 1+batch.xml", body)  # URL-encoded in events
         first = await finished_batch(sessions, batch_id_for(partner, key, etag))
         # The same object version again (same key, same ETag) and a raw redelivery of its event.

@@ -30,13 +30,13 @@ async def test_doctor_names_the_precise_error_of_a_broken_dependency(
     stepwise_worker: Any,
     sessions: Any,
     aws: Any,
-    http: Any,
+    partner_http: Any,
 ) -> None:
     from tests.conftest import make_deps
     from worker.registry import create_worker
 
     # A worker configured for an environment whose AWS resources were never created.
-    deps = make_deps(dev_env.client, sessions, Resources(prefix="missing-"), aws, http, settings)
+    deps = make_deps(dev_env.client, sessions, Resources(prefix="missing-"), aws, partner_http, settings)
     async with create_worker(dev_env.client, settings, deps):
         result = await _doctor(dev_env, settings)
     assert result.returncode == 1, result.stderr

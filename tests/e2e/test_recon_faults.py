@@ -63,10 +63,10 @@ async def faulty_worker(
     sessions: SessionMaker,
     resources: Resources,
     aws: Any,
-    http: Any,
+    partner_http: Any,
     injector: FaultInjector,
 ) -> Any:
-    deps = make_deps(dev_env.client, sessions, resources, aws, http, settings)
+    deps = make_deps(dev_env.client, sessions, resources, aws, partner_http, settings)
     activities = [
         injector.wrap(fn)
         if getattr(fn, "__name__", "") in {"provision", "restore", "run_report", "compare", "teardown"}

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import uvicorn
 from sqlalchemy import select
 from temporalio.client import Client
@@ -147,12 +147,12 @@ async def b2b_worker(
     sessions: SessionMaker,
     resources: Resources,
     aws: AwsClients,
-    http: httpx.AsyncClient,
+    partner_http: aiohttp.ClientSession,
     *,
     intake: bool = True,
 ) -> AsyncIterator[Worker]:
     """The real worker in-process, with the intake polling ``resources``' queue if asked."""
-    deps = make_deps(client, sessions, resources, aws, http, settings)
+    deps = make_deps(client, sessions, resources, aws, partner_http, settings)
     worker = create_worker(client, settings, deps)
     async with worker:
         if intake:

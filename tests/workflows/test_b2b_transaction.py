@@ -141,10 +141,10 @@ async def test_enrichment_4xx_is_not_retried_and_quarantines(
 
 
 async def test_storing_twice_writes_the_item_once(
-    settings: Settings, sessions: SessionMaker, aws: AwsClients, resources: Resources, http: Any
+    settings: Settings, sessions: SessionMaker, aws: AwsClients, resources: Resources, partner_http: Any
 ) -> None:
     partner = new_partner()
-    activities = B2BTransactionActivities(aws, sessions, resources, http, settings.partners.enrichment_url)
+    activities = B2BTransactionActivities(aws, sessions, resources, partner_http, settings.partners.enrichment_url)
     env = ActivityEnvironment()
     formatted = await env.run(activities.format_transaction, TransactionInput(partner, "T-5", note(1, 2)))
     first = await env.run(activities.store_transaction, EnrichedTransaction(formatted, {"riskScore": 0.1}))
