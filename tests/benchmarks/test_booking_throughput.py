@@ -69,5 +69,7 @@ async def test_saga_throughput_against_the_noop_baseline(
         f"\nbaseline (1 no-op activity): {baseline.per_second:6.1f} wf/s,    {baseline.cpu_ms_each:5.1f} CPU-ms each"
         f"\nbooking saga (5 steps):      {saga.per_second:6.1f} sagas/s,     {saga.cpu_ms_each:5.1f} CPU-ms each"
         f"\nratio saga/baseline:         {ratio:6.2f}x"
+        f"\nworker CPU-ms by thread, baseline: {baseline.thread_breakdown()}"
+        f"\nworker CPU-ms by thread, saga:     {saga.thread_breakdown()}"
     )
     assert seats_left == 10, seats_left  # every saga confirmed (the driver also fails on any failed workflow)
