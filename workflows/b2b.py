@@ -1,6 +1,7 @@
 """B2BTransactionWorkflow: one partner transaction, the article's per-transaction state machine.
 
     format (note -> two user ids) -> enrich (enrichment API) -> store (DynamoDB PutItem + Postgres)
+    local activity                   task-queue activity        local activity
         |                               |
         +-- malformed note / 4xx -------+--> QUARANTINED with the reason (the workflow completes)
         +-- retries exhausted ------------> FAILED with the reason (the workflow fails, typed)
@@ -11,7 +12,7 @@ the same execution. It is started by the API (real time) or by a batch's dispatc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from temporalio import workflow
@@ -28,6 +29,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.policies import B2B_ENRICH, B2B_FORMAT, B2B_SETTLE, B2B_STORE, StepPolicy
 
+
+STORE_LOCAL = "b2b-store-local"
+"""Patch: store runs as a local activity (it was a task-queue activity)."""
 
 REJECTING_ERRORS = ("MalformedTransaction", "EnrichmentRejected")
 """Errors that mean the transaction's content is at fault: it is quarantined, not failed."""
@@ -92,14 +96,22 @@ class B2BTransactionWorkflow:
         return result
 
     async def _store(self, enriched: EnrichedTransaction) -> StoredTransaction:
+        policy = B2B_STORE
+        if not workflow.patched(STORE_LOCAL):
+            # Transactions started before store became a local activity replay the
+            # task-queue activity their history recorded.
+            policy = replace(B2B_STORE, local=False)
         result: StoredTransaction = await self._run_step(
-            "store", B2BTransactionActivities.store_transaction, enriched, B2B_STORE
+            "store", B2BTransactionActivities.store_transaction, enriched, policy
         )
         return result
 
     async def _run_step(self, name: str, activity: Any, argument: Any, policy: StepPolicy) -> Any:
         self._step = name
-        result = await workflow.execute_activity_method(activity, argument, **policy.activity_options())
+        if policy.local:
+            result = await workflow.execute_local_activity_method(activity, argument, **policy.activity_options())
+        else:
+            result = await workflow.execute_activity_method(activity, argument, **policy.activity_options())
         self._step = "done"
         return result
 

@@ -345,8 +345,9 @@ B2B_ENRICH = StepPolicy(
 )
 """The enrichment API: 5xx, 429 and timeouts retried (about 2 minutes in all), 4xx not."""
 
-B2B_STORE = StepPolicy(start_to_close=timedelta(seconds=15), retry=_B2B_STEP_RETRY)
-"""Conditional DynamoDB put + STORED in Postgres."""
+B2B_STORE = StepPolicy(start_to_close=timedelta(seconds=15), retry=_B2B_STEP_RETRY, local=True)
+"""Conditional DynamoDB put + STORED in Postgres: short and idempotent, so a local activity
+in the workflow task that follows enrichment."""
 
 B2B_SETTLE = StepPolicy(
     start_to_close=timedelta(seconds=15),
