@@ -159,10 +159,14 @@ class AwsClients:
     )
     _clients: dict[str, Any] = field(default_factory=dict, init=False)
     _operations: dict[str, frozenset[str]] = field(default_factory=dict, init=False)
+    _queue_urls: dict[str, str] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def client(self, service: str) -> Any:
         """The shared client of one AWS service (``s3``, ``dynamodb``...)."""
+        existing = self._clients.get(service)
+        if existing is not None:  # the common case: no lock on every call
+            return existing
         with self._lock:
             if service not in self._clients:
                 client = self.session.client(service, config=self.config)  # type: ignore[call-overload]
@@ -188,6 +192,12 @@ class AwsClients:
         except Exception as error:
             raise classify_aws_error(error, service=service, operation=operation) from error
         return result
+
+    async def queue_url(self, queue: str) -> str:
+        """The URL of an SQS queue by name, looked up once (queue URLs do not change)."""
+        if queue not in self._queue_urls:
+            self._queue_urls[queue] = str((await self.call("sqs", "get_queue_url", QueueName=queue))["QueueUrl"])
+        return self._queue_urls[queue]
 
     async def read_object(self, bucket: str, key: str) -> bytes:
         """The whole body of an S3 object, read on a thread (bodies block too)."""

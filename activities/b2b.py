@@ -181,8 +181,6 @@ class B2BTransactionActivities:
             unavailable="EnrichmentUnavailable",
             partner="enrichment API",
         )
-        if response.status >= 500 or response.status == 429:
-            raise ApplicationError(f"enrichment API answered {response.status}", type="EnrichmentUnavailable")
         if response.status >= 400:
             raise ApplicationError(
                 f"enrichment API rejected transaction {transaction.transaction_id}: {response.status} "
@@ -270,7 +268,7 @@ class B2BTransactionActivities:
 
 async def send_dead_letter(aws: AwsClients, queue: str, story: dict[str, Any]) -> None:
     """Put the whole story of a terminal failure on a dead-letter queue."""
-    url = (await aws.call("sqs", "get_queue_url", QueueName=queue))["QueueUrl"]
+    url = await aws.queue_url(queue)
     await aws.call("sqs", "send_message", QueueUrl=url, MessageBody=json.dumps(story, sort_keys=True, default=str))
 
 

@@ -146,6 +146,18 @@ class MessageSent:
     sent_now: bool
 
 
+def _booking_row(request: BookingRequest) -> dict[str, Any]:
+    """The booking's columns that come from the request (status and outcome are the caller's)."""
+    return {
+        "booking_id": request.request_id,
+        "customer_id": request.customer_id,
+        "outbound_flight_id": request.outbound_flight_id,
+        "return_flight_id": request.return_flight_id,
+        "amount": Decimal(request.amount),
+        "currency": request.currency,
+    }
+
+
 def booking_reference(booking_id: str) -> str:
     """A short reference derived from the booking id, so confirming twice gives the same one."""
     digest = hashlib.sha256(booking_id.encode()).digest()
@@ -170,7 +182,11 @@ class BookingActivities:
         items: list[dict[str, Any]] = []
         for flight_id in seats.flight_ids:
             items.append(self._reservation_put(seats.booking_id, flight_id))
-            items.append(self._capacity_update(flight_id, delta=-1, condition="seatCapacity > :zero"))
+            items.append(
+                self._capacity_update(
+                    flight_id, delta=-1, condition="seatCapacity > :zero", values={":zero": {"N": "0"}}
+                )
+            )
         try:
             await self._aws.call("dynamodb", "transact_write_items", TransactItems=items)
         except ApplicationError as error:
@@ -247,17 +263,17 @@ class BookingActivities:
             }
         }
 
-    def _capacity_update(self, flight_id: str, *, delta: int, condition: str) -> dict[str, Any]:
-        values = {":delta": {"N": str(delta)}}
-        if ":zero" in condition:
-            values[":zero"] = {"N": "0"}
+    def _capacity_update(
+        self, flight_id: str, *, delta: int, condition: str, values: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Add ``delta`` to the flight's capacity if ``condition`` holds (``values``: its placeholders)."""
         return {
             "Update": {
                 "TableName": self._resources.flights_table,
                 "Key": {"id": {"S": flight_id}},
                 "UpdateExpression": "SET seatCapacity = seatCapacity + :delta",
                 "ConditionExpression": condition,
-                "ExpressionAttributeValues": values,
+                "ExpressionAttributeValues": {":delta": {"N": str(delta)}, **(values or {})},
             }
         }
 
@@ -281,15 +297,7 @@ class BookingActivities:
                 # a retry (the row exists) reads the status the row has now.
                 status = await connection.scalar(
                     insert(BOOKINGS)
-                    .values(
-                        booking_id=request.request_id,
-                        customer_id=request.customer_id,
-                        outbound_flight_id=request.outbound_flight_id,
-                        return_flight_id=request.return_flight_id,
-                        amount=Decimal(request.amount),
-                        currency=request.currency,
-                        status="RESERVED",
-                    )
+                    .values(**_booking_row(request), status="RESERVED")
                     .on_conflict_do_nothing(index_elements=[BOOKINGS.c.booking_id])
                     .returning(BOOKINGS.c.status)
                 ) or await connection.scalar(
@@ -381,15 +389,7 @@ class BookingActivities:
         async with transaction(self._sessions) as connection:
             await connection.execute(
                 insert(BOOKINGS)
-                .values(
-                    booking_id=request.request_id,
-                    customer_id=request.customer_id,
-                    outbound_flight_id=request.outbound_flight_id,
-                    return_flight_id=request.return_flight_id,
-                    amount=Decimal(request.amount),
-                    currency=request.currency,
-                    **values,
-                )
+                .values(**_booking_row(request), **values)
                 .on_conflict_do_update(index_elements=[BOOKINGS.c.booking_id], set_={**values, "reference": None})
             )
         return BookingRef(request.request_id)

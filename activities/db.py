@@ -24,11 +24,16 @@ def create_session_maker(engine: AsyncEngine) -> SessionMaker:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def engine_of(sessions: SessionMaker) -> AsyncEngine:
+    """The engine a session maker is bound to."""
+    engine: AsyncEngine = sessions.kw["bind"]
+    return engine
+
+
 def transaction(sessions: SessionMaker) -> AbstractAsyncContextManager[AsyncConnection]:
     """A Core transaction on the session maker's engine, committed on success.
 
     For steps whose work is one or two plain statements: an ORM session's unit of work
     would only add per-call overhead on the worker's busiest thread.
     """
-    engine: AsyncEngine = sessions.kw["bind"]
-    return engine.begin()
+    return engine_of(sessions).begin()

@@ -66,11 +66,10 @@ class Notifier:
         """Send ``body`` to the SQS ``queue`` unless ``key`` was sent before."""
 
         async def send() -> str:
-            url = (await self._aws.call("sqs", "get_queue_url", QueueName=queue))["QueueUrl"]
             response = await self._aws.call(
                 "sqs",
                 "send_message",
-                QueueUrl=url,
+                QueueUrl=await self._aws.queue_url(queue),
                 MessageBody=body,
                 MessageAttributes={"notification_key": {"DataType": "String", "StringValue": key}},
             )

@@ -40,15 +40,19 @@ async def partner_request(
     partner: str,
     **options: Any,
 ) -> PartnerResponse:
-    """Send one request; a connection failure or timeout is a retryable ``unavailable`` error.
+    """Send one request; the partner being unreachable, a 5xx or a 429 is a retryable
+    ``unavailable`` error.
 
-    ``options`` are aiohttp's (``json``, ``params``, ``headers``...). Status codes are the
-    caller's to judge: each partner has its own meaning for them.
+    ``options`` are aiohttp's (``json``, ``params``, ``headers``...). Other status codes
+    are the caller's to judge: each partner has its own meaning for its 4xx answers.
     """
     try:
         async with http.request(method, url, **options) as response:
-            return PartnerResponse(response.status, await response.read())
+            answer = PartnerResponse(response.status, await response.read())
     except (TimeoutError, aiohttp.ClientError) as error:
         raise ApplicationError(
             f"{partner} unreachable: {type(error).__name__}: {error}".rstrip(": "), type=unavailable
         ) from None
+    if answer.status >= 500 or answer.status == 429:
+        raise ApplicationError(f"{partner} answered {answer.status}", type=unavailable)
+    return answer

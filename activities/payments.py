@@ -75,8 +75,6 @@ class PaymentProvider:
         if response.status == 402:
             message = response.json().get("error", {}).get("message", "declined")
             raise ApplicationError(f"payment declined: {message}", type="PaymentDeclined", non_retryable=True)
-        if response.status >= 500 or response.status == 429:
-            raise ApplicationError(f"payment provider answered {response.status}", type="PaymentProviderUnavailable")
         if response.status >= 400:
             raise ApplicationError(
                 f"payment provider rejected the request ({response.status}): {response.text()}",

@@ -26,7 +26,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.aws import AwsClients
-from activities.db import SessionMaker
+from activities.db import SessionMaker, engine_of
 from activities.recon_types import EnvironmentInfo, EnvironmentRef, ReportOutput, RestoreResult, RunReportInput
 
 RESTORE_BATCH = 25
@@ -51,8 +51,7 @@ class EnvironmentProvider(Protocol):
 
 def database_url_of(sessions: SessionMaker) -> str:
     """The URL of the engine behind a session maker: local environments live on that server."""
-    engine = sessions.kw["bind"]
-    return str(engine.url.render_as_string(hide_password=False))
+    return engine_of(sessions).url.render_as_string(hide_password=False)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

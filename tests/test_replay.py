@@ -26,5 +26,10 @@ async def test_recorded_history_replays(path: Path) -> None:
     await Replayer(workflows=WORKFLOWS).replay_workflow(history)
 
 
-def test_there_are_histories_to_replay() -> None:
-    assert any(p.stem.startswith("booking_") for p in HISTORIES)
+def test_every_booking_history_is_replayed() -> None:
+    assert [p.stem for p in HISTORIES] == [
+        "booking_confirmed",
+        "booking_confirmed_reserve_as_activity",
+        "booking_payment_declined",
+        "booking_payment_declined_reserve_as_activity",
+    ]

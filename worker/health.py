@@ -10,7 +10,29 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import text
+from temporalio.client import Client
+
+from activities.db import SessionMaker
+
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
+
+
+async def dependency_checks(client: Client, sessions: SessionMaker) -> dict[str, str]:
+    """Temporal and Postgres each answer within 3 s: ``ok`` or the error, per dependency."""
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(client.service_client.check_health(), 3)
+        checks["temporal"] = "ok"
+    except Exception as error:
+        checks["temporal"] = f"{type(error).__name__}: {error}"
+    try:
+        async with sessions() as session:
+            await asyncio.wait_for(session.execute(text("SELECT 1")), 3)
+        checks["postgres"] = "ok"
+    except Exception as error:
+        checks["postgres"] = f"{type(error).__name__}: {error}"
+    return checks
 
 
 class HealthServer:

@@ -102,7 +102,6 @@ class B2BIntake:
         self._resources = resources
         self._task_queue = task_queue
         self._settings = settings
-        self._queue_url: str | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -135,7 +134,7 @@ class B2BIntake:
 
     async def poll_once(self) -> int:
         """Receive up to 10 messages and handle them; return how many were deleted."""
-        url = await self._url()
+        url = await self._aws.queue_url(self._resources.b2b_intake_queue)
         response = await self._aws.call(
             "sqs",
             "receive_message",
@@ -164,7 +163,10 @@ class B2BIntake:
                     await self._retry_soon(message)
                     return False
         await self._aws.call(
-            "sqs", "delete_message", QueueUrl=await self._url(), ReceiptHandle=message["ReceiptHandle"]
+            "sqs",
+            "delete_message",
+            QueueUrl=await self._aws.queue_url(self._resources.b2b_intake_queue),
+            ReceiptHandle=message["ReceiptHandle"],
         )
         return True
 
@@ -207,18 +209,12 @@ class B2BIntake:
             await self._aws.call(
                 "sqs",
                 "change_message_visibility",
-                QueueUrl=await self._url(),
+                QueueUrl=await self._aws.queue_url(self._resources.b2b_intake_queue),
                 ReceiptHandle=message["ReceiptHandle"],
                 VisibilityTimeout=RETRY_VISIBILITY_SECONDS,
             )
         except ApplicationError as error:
             log.warning("b2b intake: %s", error.message)
-
-    async def _url(self) -> str:
-        if self._queue_url is None:
-            response = await self._aws.call("sqs", "get_queue_url", QueueName=self._resources.b2b_intake_queue)
-            self._queue_url = str(response["QueueUrl"])
-        return self._queue_url
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

@@ -14,13 +14,12 @@ import asyncio
 import logging
 import signal
 
-from sqlalchemy import text
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.catalog import ActivityDeps
 from worker.attention_metrics import AttentionGauges
-from worker.health import HealthServer
+from worker.health import HealthServer, dependency_checks
 from worker.intake import intake_for
 from worker.monitors import worker_monitors
 from worker.registry import activity_deps, create_worker
@@ -33,18 +32,7 @@ log = logging.getLogger("stepwise.worker")
 
 async def readiness(client: Client, deps: ActivityDeps, worker: Worker) -> dict[str, str]:
     """Temporal and Postgres reachable, worker polling."""
-    checks: dict[str, str] = {}
-    try:
-        await asyncio.wait_for(client.service_client.check_health(), 3)
-        checks["temporal"] = "ok"
-    except Exception as error:
-        checks["temporal"] = f"{type(error).__name__}: {error}"
-    try:
-        async with deps.sessions() as session:
-            await asyncio.wait_for(session.execute(text("SELECT 1")), 3)
-        checks["postgres"] = "ok"
-    except Exception as error:
-        checks["postgres"] = f"{type(error).__name__}: {error}"
+    checks = await dependency_checks(client, deps.sessions)
     checks["worker"] = "ok" if worker.is_running and not worker.is_shutdown else "not polling"
     return checks
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -33,8 +32,3 @@ def alembic_config(database_url: str) -> Config:
 def upgrade_head(database_url: str) -> None:
     """Bring the schema to the newest revision (idempotent)."""
     command.upgrade(alembic_config(database_url), "heads")
-
-
-async def upgrade_head_async(database_url: str) -> None:
-    """:func:`upgrade_head` off the event loop (env.py runs its own loop)."""
-    await asyncio.to_thread(upgrade_head, database_url)

@@ -58,7 +58,6 @@ class DlqMonitor:
         self._queues = list(queues)
         self._interval = interval
         self._gauge = meter.create_gauge(DLQ_DEPTH, "Messages waiting in a dead-letter queue")
-        self._urls: dict[str, str] = {}
 
     async def poll_once(self) -> None:
         """Read every queue's depth once; a queue that cannot be read keeps its last value."""
@@ -79,12 +78,10 @@ class DlqMonitor:
             await asyncio.sleep(self._interval)
 
     async def _depth(self, queue: str) -> int:
-        if queue not in self._urls:
-            self._urls[queue] = (await self._aws.call("sqs", "get_queue_url", QueueName=queue))["QueueUrl"]
         response = await self._aws.call(
             "sqs",
             "get_queue_attributes",
-            QueueUrl=self._urls[queue],
+            QueueUrl=await self._aws.queue_url(queue),
             AttributeNames=["ApproximateNumberOfMessages"],
         )
         return int(response["Attributes"]["ApproximateNumberOfMessages"])

@@ -221,8 +221,6 @@ class BookingWorkflow(StepControlled):
     async def _call(
         self, name: str, activity: Any, argument: Any, policy: StepPolicy, *, on_exhausted: str = "park"
     ) -> Any:
-        if policy.local:
-            return await self.steps.run_local(name, activity, argument, policy=policy, on_exhausted=on_exhausted)
         return await self.steps.run(name, activity, argument, policy=policy, on_exhausted=on_exhausted)
 
     # --- customer cancellation and progress -------------------------------------------
@@ -238,8 +236,6 @@ class BookingWorkflow(StepControlled):
         if self._status != "RUNNING" or self._current_step not in (None, *STEPS_BEFORE_CONFIRMATION):
             state = self._status if self._status != "RUNNING" else f"at step {self._current_step}"
             raise ValueError(f"booking {self._booking_id} can no longer be cancelled: it is {state}")
-        if "confirm_booking" in self._completed:
-            raise ValueError(f"booking {self._booking_id} can no longer be cancelled: it is confirmed")
 
     @workflow.signal
     def cancel(self, cancel: CancelRequest) -> None:

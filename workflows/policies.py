@@ -322,6 +322,7 @@ _B2B_STEP_RETRY = RetryPolicy(
 )
 
 B2B_FORMAT = StepPolicy(
+    local=True,
     start_to_close=timedelta(seconds=10),
     retry=RetryPolicy(
         initial_interval=timedelta(seconds=1),

@@ -43,27 +43,16 @@ class Saga:
         """Remember how to undo ``step``; call before running the step."""
         self._stack.append((step, compensation))
 
-    @property
-    def registered(self) -> list[str]:
-        """Names of the registered compensations, in registration order."""
-        return [name for name, _ in self._stack]
-
-    async def compensate(self, on_failure: Callable[[str, Exception], Awaitable[bool]] | None = None) -> None:
-        """Run every compensation, newest first, each once.
-
-        A compensation that exhausts its retries is passed to ``on_failure``, which may
-        resolve it (return True: e.g. an operator fixed it) or not (False); either way the
-        remaining compensations still run.
-        """
+    async def compensate(self) -> None:
+        """Run every compensation, newest first, each once; one that fails is recorded as
+        failed and the remaining ones still run."""
         while self._stack:
             name, compensation = self._stack.pop()
             try:
                 await compensation()
             except STEP_ERRORS as error:
-                resolved = on_failure is not None and await on_failure(name, error)
-                if not resolved:
-                    cause = error.cause if isinstance(error, ActivityError) and error.cause else error
-                    self.outcomes.append(CompensationOutcome(name, ok=False, error=str(cause)))
-                    workflow.logger.error("compensation %s failed: %s", name, cause)
-                    continue
+                cause = error.cause if isinstance(error, ActivityError) and error.cause else error
+                self.outcomes.append(CompensationOutcome(name, ok=False, error=str(cause)))
+                workflow.logger.error("compensation %s failed: %s", name, cause)
+                continue
             self.outcomes.append(CompensationOutcome(name, ok=True))

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -112,14 +113,19 @@ class StepControl:
         attention: AttentionPolicy | None = None,
         result_type: type | None = None,
     ) -> T | None:
-        """Run an activity (method or function) as step ``name``; see :meth:`run_call`."""
+        """Run an activity (method or function) as step ``name``; see :meth:`run_call`.
+
+        A ``local`` policy runs it as a local activity, in the current workflow task.
+        """
+        execute = workflow.execute_local_activity if policy.local else workflow.execute_activity
 
         async def call() -> T:
-            return await workflow.execute_activity(activity, arg, **policy.activity_options())
+            return await execute(activity, arg, **policy.activity_options())
 
         return await self.run_call(
             name,
             call,
+            kind="local" if policy.local else "call",
             on_exhausted=on_exhausted,
             limiter=limiter,
             attention=attention,
@@ -138,20 +144,15 @@ class StepControl:
         attention: AttentionPolicy | None = None,
         result_type: type | None = None,
     ) -> T | None:
-        """Run a local activity as step ``name`` (heartbeat settings of the policy do not apply)."""
-        options = {k: v for k, v in policy.activity_options().items() if k != "heartbeat_timeout"}
-
-        async def call() -> T:
-            return await workflow.execute_local_activity(activity, arg, **options)
-
-        return await self.run_call(
+        """Run an activity as a local activity, whatever the policy says (see :meth:`run`)."""
+        return await self.run(
             name,
-            call,
-            kind="local",
+            activity,
+            arg,
+            policy=replace(policy, local=True),
             on_exhausted=on_exhausted,
             attention=attention,
             result_type=result_type,
-            max_attempts=policy.retry.maximum_attempts,
         )
 
     async def run_child(

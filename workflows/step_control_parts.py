@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, FailureError, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from activities import search_attributes
@@ -162,7 +162,6 @@ class SideEffects:
 
     async def notify(self, key: str, audience: str, subject: str, body: str) -> None:
         """Publish a notice once per key; a notice that cannot be sent is logged, not fatal."""
-        from temporalio.exceptions import ActivityError
 
         info = workflow.info()
         try:

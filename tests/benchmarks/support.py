@@ -8,8 +8,8 @@ import os
 import resource
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,8 +128,8 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-@asynccontextmanager
-async def out_of_process_partners(state_dir: Path) -> AsyncIterator[tuple[str, str]]:
+@contextmanager
+def out_of_process_partners(state_dir: Path) -> Iterator[tuple[str, str]]:
     """The AWS emulator and the partner emulators in their own processes (as in `make run`),
     so this process's CPU is the worker's alone. Yields (aws endpoint, emulator base URL)."""
     import sys
@@ -137,8 +137,7 @@ async def out_of_process_partners(state_dir: Path) -> AsyncIterator[tuple[str, s
     from worker.devstack.aws import moto_process
 
     aws_port, emulator_port = free_port(), free_port()
-    moto = moto_process(aws_port, state_dir)
-    moto.env = {**(moto.env or {}), "MOTO_ENABLE_RECORDING": "False"}
+    moto = moto_process(aws_port, state_dir, record=False)
     emulators = ManagedProcess(
         "emulators",
         [sys.executable, "-m", "worker.devstack.emulators", "--port", str(emulator_port)],

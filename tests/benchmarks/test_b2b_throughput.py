@@ -14,9 +14,7 @@ throughput and peak memory on a 300,000-record file.
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
-import sys
 import time
 import tracemalloc
 import uuid
@@ -35,6 +33,7 @@ from activities.b2b_split import batch_id_for, batch_workflow_id
 from activities.b2b_xml import TransactionFileParser
 from activities.db import SessionMaker
 from tests.benchmarks.noop_workflow import BenchNoopWorkflow, noop
+from tests.benchmarks.support import out_of_process_partners
 from tests.support.b2b import (
     b2b_worker,
     finished_batch,
@@ -47,8 +46,6 @@ from tests.support.b2b import (
     transactions_xml,
     write_large_file,
 )
-from worker.devstack.aws import EMULATOR_ENV
-from worker.devstack.processes import ManagedProcess, free_port
 from worker.settings import Settings
 
 TRANSACTIONS = 5_000
@@ -77,24 +74,9 @@ async def _baseline_per_second(client: Client, task_queue: str) -> float:
 @pytest.fixture
 def separate_processes(aws_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """moto and the partner emulators as child processes; yields the emulators' base URL."""
-    aws_port, emulator_port = free_port(), free_port()
-    env = {**os.environ, **EMULATOR_ENV}
-    moto = ManagedProcess(
-        "aws-emulator",
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(aws_port)],
-        tmp_path / "moto.log",
-        env,
-    ).start()
-    command = [sys.executable, "-m", "worker.devstack.emulators", "--port", str(emulator_port)]
-    emulators = ManagedProcess("emulators", command, tmp_path / "emulators.log", env).start()
-    try:
-        moto.wait_for_port(aws_port)
-        emulators.wait_for_port(emulator_port)
-        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{aws_port}")
-        yield f"http://127.0.0.1:{emulator_port}"
-    finally:
-        emulators.stop()
-        moto.stop()
+    with out_of_process_partners(tmp_path) as (moto_endpoint, emulator_url):
+        monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+        yield emulator_url
 
 
 async def test_b2b_throughput_latency_and_parser(

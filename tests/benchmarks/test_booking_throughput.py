@@ -36,11 +36,11 @@ COUNT = 200
 async def test_saga_throughput_against_the_noop_baseline(
     sessions: Any, partner_http: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with tempfile.TemporaryDirectory() as state:
-        async with (
-            out_of_process_partners(Path(state)) as (aws_endpoint, emulator_url),
-            file_backed_dev_server() as client,
-        ):
+    with (
+        tempfile.TemporaryDirectory() as state,
+        out_of_process_partners(Path(state)) as (aws_endpoint, emulator_url),
+    ):
+        async with file_backed_dev_server() as client:
             monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
             resources = Resources()
             apply_resources(resources)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.e2e.booking_support import World, booking_request, new_flight
@@ -17,6 +18,8 @@ from worker.devstack.processes import free_port
 from worker.services.booking import submit_booking, workflow_id
 from worker.settings import Settings
 from workflows.booking import BookingWorkflow
+
+pytestmark = pytest.mark.fault
 
 
 async def test_killed_mid_payment_then_restarted_charges_once_and_confirms(

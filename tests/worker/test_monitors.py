@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
 
@@ -72,8 +74,10 @@ async def test_business_counters_exist_at_zero_and_the_saga_increments_those_sam
     async with running_worker(dev_env, settings, monkeypatch) as worker:
         before = await worker.metrics()
         await submit_booking(dev_env.client, settings.worker.task_queue, request)
-        with pytest.raises(Exception, match="failed"):
+        with pytest.raises(WorkflowFailureError) as failure:
             await dev_env.client.get_workflow_handle(workflow_id(request.request_id)).result()
+        assert isinstance(failure.value.cause, ApplicationError)
+        assert failure.value.cause.type == "PaymentDeclined"
         after = await worker.metrics()
 
     bookings_before = _samples(before, "stepwise_bookings_total")

@@ -6,7 +6,6 @@ injected by tests through :class:`ApiServices`.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,11 +14,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from activities.db import SessionMaker, create_engine, create_session_maker
+from worker.health import dependency_checks
 from worker.settings import Settings
 from worker.temporal import connect
 
@@ -31,7 +29,6 @@ class ApiServices:
     client: Client
     sessions: SessionMaker
     task_queue: str
-    engine: AsyncEngine | None = None
 
 
 def create_app(settings: Settings, services: ApiServices | None = None) -> FastAPI:
@@ -44,7 +41,7 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> FastA
             return
         engine = create_engine(settings.require_database_url(), pool_size=settings.database_pool_size)
         client = await connect(settings)
-        app.state.services = ApiServices(client, create_session_maker(engine), settings.worker.task_queue, engine)
+        app.state.services = ApiServices(client, create_session_maker(engine), settings.worker.task_queue)
         try:
             yield
         finally:
@@ -88,18 +85,7 @@ def _add_health(app: FastAPI) -> None:
     async def readyz(request: Request) -> JSONResponse:
         """Temporal and Postgres answer."""
         services: ApiServices = request.app.state.services
-        checks: dict[str, str] = {}
-        try:
-            await asyncio.wait_for(services.client.service_client.check_health(), 3)
-            checks["temporal"] = "ok"
-        except Exception as error:
-            checks["temporal"] = f"{type(error).__name__}: {error}"
-        try:
-            async with services.sessions() as session:
-                await asyncio.wait_for(session.execute(text("SELECT 1")), 3)
-            checks["postgres"] = "ok"
-        except Exception as error:
-            checks["postgres"] = f"{type(error).__name__}: {error}"
+        checks = await dependency_checks(services.client, services.sessions)
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 

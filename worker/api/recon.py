@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from activities.recon_types import ReconciliationInput
 from activities.resources import Resources
-from activities.step_control import AttentionPolicy
+from activities.step_control import ACTIONS, AttentionPolicy
 from worker.api.app import ApiServices
 from worker.api.auth import Operator
 from worker.services.recon import (
@@ -32,7 +32,7 @@ class AttentionRequest(BaseModel):
     remind_after_seconds: float | None = Field(default=4 * 3600, gt=0)
     escalate_after_seconds: float | None = Field(default=24 * 3600, gt=0)
     default_after_seconds: float | None = Field(default=None, gt=0)
-    default_action: str | None = Field(default=None, pattern="^(retry|skip|abort|approve|reject)$")
+    default_action: str | None = Field(default=None, pattern="^(" + "|".join(ACTIONS) + ")$")
 
 
 class ReconciliationRequest(BaseModel):

@@ -76,7 +76,7 @@ async def _start(request: MediaJobRequest, wait: bool) -> media.MediaJobView:
         media.check_request(request)
         await media.check_media_exists(aws, request.media_uri)
         client = await _client()
-        submitted = await media.submit_media_job(client, config.worker.task_queue, aws, request)
+        submitted = await media.start_media_job(client, config.worker.task_queue, request)
     except media.MediaRequestInvalid as error:
         raise CliError(f"{OPTION_NAMES.get(error.field, error.field)}: {error.message}") from None
     except media.MediaJobConflict as conflict:

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
+from activities.b2b_split import INBOUND_PREFIX
 from activities.resources import Resources
 from worker.devstack.processes import ManagedProcess
 
@@ -26,11 +27,11 @@ EMULATOR_ENV = {
 }
 
 
-def moto_process(port: int, state_dir: Path) -> ManagedProcess:
-    """moto's server on loopback, recording requests so a restart can replay them."""
+def moto_process(port: int, state_dir: Path, *, record: bool = True) -> ManagedProcess:
+    """moto's server on loopback; with ``record``, requests are recorded so a restart can replay them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     env.update(EMULATOR_ENV)
-    env["MOTO_ENABLE_RECORDING"] = "True"
+    env["MOTO_ENABLE_RECORDING"] = str(record)
     env["MOTO_RECORDER_FILEPATH"] = str((state_dir / "moto-recording.jsonl").resolve())
     args = [sys.executable, "-m", "worker.devstack.aws_server", "--host", "127.0.0.1", "--port", str(port)]
     return ManagedProcess("aws-emulator", args, state_dir / "logs" / "moto.log", env)
@@ -76,7 +77,6 @@ def apply_resources(resources: Resources, session: boto3.session.Session | None 
 
 
 B2B_INTAKE_NOTIFICATION_ID = "stepwise-b2b-intake"
-B2B_INBOUND_PREFIX = "b2b-inbound/"
 
 
 def apply_b2b_intake_notification(resources: Resources, s3: Any, sqs: Any) -> None:
@@ -110,7 +110,7 @@ def apply_b2b_intake_notification(resources: Resources, s3: Any, sqs: Any) -> No
             "Id": B2B_INTAKE_NOTIFICATION_ID,
             "QueueArn": queue_arn,
             "Events": ["s3:ObjectCreated:*"],
-            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": B2B_INBOUND_PREFIX}]}},
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": INBOUND_PREFIX}]}},
         }
     )
     current["QueueConfigurations"] = queues

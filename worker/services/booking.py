@@ -65,11 +65,6 @@ class BookingView:
     compensations_run: list[str] = field(default_factory=list)
     workflow_status: str | None = None
 
-    @property
-    def final(self) -> bool:
-        """The saga has ended."""
-        return self.workflow_status not in (None, "RUNNING")
-
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)

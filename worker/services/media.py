@@ -81,11 +81,6 @@ class MediaJobView:
     failed_step: str | None = None
     failure_reason: str | None = None
 
-    @property
-    def final(self) -> bool:
-        """The job has ended."""
-        return self.workflow_status not in (None, "RUNNING")
-
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
@@ -142,6 +137,11 @@ async def submit_media_job(client: Client, task_queue: str, aws: AwsClients, req
     """Check the request, then start the job or find the one its id already started."""
     check_request(request)
     await check_media_exists(aws, request.media_uri)
+    return await start_media_job(client, task_queue, request)
+
+
+async def start_media_job(client: Client, task_queue: str, request: MediaJobRequest) -> Submitted:
+    """Start the job of an already checked request, or find the one its id already started."""
     workflow_id = media_workflow_id(request.job_id)
     try:
         created = await start_once(
