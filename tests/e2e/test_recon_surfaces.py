@@ -114,6 +114,7 @@ async def test_the_api_starts_and_reports_a_reconciliation_for_operators_only(
             if view["phase"] == "awaiting-signoff":
                 break
             await asyncio.sleep(0.2)
+        assert view["phase"] == "awaiting-signoff", view
         assert view["different_reports"] == ["interest_accrual"]
         assert {r["report"]: r["status"] for r in view["reports"]}["interest_accrual"] == "different"
         decided = await api.post(
@@ -122,5 +123,6 @@ async def test_the_api_starts_and_reports_a_reconciliation_for_operators_only(
             headers=OPERATOR,
         )
         assert decided.status_code == 200
-        await dev_env.client.get_workflow_handle(run_id).result()
+        outcome = await dev_env.client.get_workflow_handle(run_id).result()
+        assert outcome["outcome"] == "rejected", outcome
     assert (await api.get("/reconciliations/recon-none-none", headers=OPERATOR)).status_code == 404

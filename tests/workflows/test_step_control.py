@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -235,9 +235,12 @@ async def test_a_cancelled_workflow_does_not_park_its_running_step(
         if probe.runs.get("slow:x"):
             break
         await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("slow:x never started")
     await handle.cancel()
-    with pytest.raises(WorkflowFailureError):
+    with pytest.raises(WorkflowFailureError) as failure:
         await handle.result()
+    assert isinstance(failure.value.cause, CancelledError)
     states = {s.name: s.status for s in (await step_status(handle)).steps}
     assert states == {"slow:x": "cancelled"}
     assert probe.cleanups == 1 and "b" not in probe.runs
