@@ -29,7 +29,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.aws import AwsClients
-from activities.db import SessionMaker, transaction
+from activities.db import SessionMaker, autocommit
 from activities.models import Booking, Payment
 from activities.notify import Notifier
 from activities.payments import PaymentProvider
@@ -292,7 +292,7 @@ class BookingActivities:
     async def reserve_booking(self, request: BookingRequest) -> BookingRef:
         """Insert the booking as RESERVED (the article's ReserveBooking); a retry finds it there."""
         try:
-            async with transaction(self._sessions) as connection:
+            async with autocommit(self._sessions) as connection:
                 # One statement on the happy path: the insert returns the new row's status;
                 # a retry (the row exists) reads the status the row has now.
                 status = await connection.scalar(
@@ -324,7 +324,7 @@ class BookingActivities:
             currency=payment.currency,
             token=payment.payment_token,
         )
-        async with transaction(self._sessions) as connection:
+        async with autocommit(self._sessions) as connection:
             await connection.execute(
                 insert(PAYMENTS)
                 .values(
@@ -347,7 +347,7 @@ class BookingActivities:
                 idempotency_key=f"booking:{booking.booking_id}:refund:{charge.charge_id}", charge_id=charge.charge_id
             )
             refund_ids.append(refund_id)
-            async with transaction(self._sessions) as connection:
+            async with autocommit(self._sessions) as connection:
                 await connection.execute(
                     update(PAYMENTS)
                     .where(PAYMENTS.c.booking_id == booking.booking_id, PAYMENTS.c.charge_id == charge.charge_id)
@@ -358,7 +358,7 @@ class BookingActivities:
     @activity.defn
     async def confirm_booking(self, booking: BookingRef) -> Confirmation:
         """RESERVED -> CONFIRMED with a reference; confirming again returns the same reference."""
-        async with transaction(self._sessions) as connection:
+        async with autocommit(self._sessions) as connection:
             confirmed = await connection.scalar(
                 update(BOOKINGS)
                 .where(BOOKINGS.c.booking_id == booking.booking_id, BOOKINGS.c.status == "RESERVED")
@@ -386,7 +386,7 @@ class BookingActivities:
         """Mark the booking CANCELLED with the failed step and reason (compensation and final record)."""
         request = cancel.request
         values = {"status": "CANCELLED", "failed_step": cancel.failed_step, "failure_reason": cancel.reason}
-        async with transaction(self._sessions) as connection:
+        async with autocommit(self._sessions) as connection:
             await connection.execute(
                 insert(BOOKINGS)
                 .values(**_booking_row(request), **values)

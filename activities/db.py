@@ -7,16 +7,27 @@ activity classes that need Postgres.
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An asyncpg engine that checks connections before use (Postgres restarts happen)."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+def create_engine(url: str, *, pool_size: int = 10, ping_on_checkout: bool = True) -> AsyncEngine:
+    """An asyncpg engine.
+
+    ``ping_on_checkout`` tests each pooled connection before use (three round trips with
+    asyncpg), so a request after a Postgres restart never meets a dead connection. The
+    worker turns it off: every activity is retried, so a dead connection costs one failed
+    attempt, after which SQLAlchemy discards the whole stale pool and the retry connects
+    afresh — instead of three round trips on every step of every workflow. Connections
+    are recycled after half an hour either way, ahead of any idle timeout in between.
+    """
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=ping_on_checkout, pool_recycle=1800
+    )
 
 
 def create_session_maker(engine: AsyncEngine) -> SessionMaker:
@@ -33,7 +44,19 @@ def engine_of(sessions: SessionMaker) -> AsyncEngine:
 def transaction(sessions: SessionMaker) -> AbstractAsyncContextManager[AsyncConnection]:
     """A Core transaction on the session maker's engine, committed on success.
 
-    For steps whose work is one or two plain statements: an ORM session's unit of work
-    would only add per-call overhead on the worker's busiest thread.
+    For steps whose few statements must commit together, or not at all: an ORM session's
+    unit of work would only add per-call overhead on the worker's busiest thread.
     """
     return engine_of(sessions).begin()
+
+
+@asynccontextmanager
+async def autocommit(sessions: SessionMaker) -> AsyncIterator[AsyncConnection]:
+    """A connection on which each statement commits by itself.
+
+    One round trip per statement instead of BEGIN, statement, COMMIT: for steps whose
+    statements each stand alone — an idempotent insert, a conditional update, a read.
+    """
+    async with engine_of(sessions).connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection

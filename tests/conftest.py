@@ -34,6 +34,7 @@ from activities.aws import AwsClients
 from activities.catalog import ActivityDeps, PartnerEndpoints, build_activities
 from activities.db import SessionMaker, create_engine, create_session_maker
 from activities.resources import Resources
+from worker.bytecode import compile_workflow_modules
 from worker.devstack.aws import EMULATOR_ENV, apply_resources
 from worker.devstack.emulators import create_emulator_app
 from worker.devstack.processes import free_port
@@ -47,6 +48,9 @@ pytest_plugins = ["tests.support.step_probe_fixtures"]
 
 for _key, _value in EMULATOR_ENV.items():
     os.environ[_key] = _value
+
+# As a worker does before it starts: the sandbox then loads the workflow modules' bytecode.
+compile_workflow_modules(WORKFLOWS)
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +72,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """One engine for the session's tests and in-process workers."""
-    engine = create_engine(database_url, pool_size=5)
+    """One engine for the session's tests and in-process workers (configured as the worker's)."""
+    engine = create_engine(database_url, pool_size=5, ping_on_checkout=False)
     yield engine
     await engine.dispose()
 

@@ -17,6 +17,7 @@ from activities.aws import AwsClients
 from activities.catalog import ActivityDeps, PartnerEndpoints, build_activities
 from activities.db import create_engine, create_session_maker
 from activities.resources import Resources
+from worker.bytecode import compile_workflow_modules
 from worker.settings import Settings
 from workflows.catalog import WORKFLOWS
 
@@ -24,7 +25,9 @@ from workflows.catalog import WORKFLOWS
 @asynccontextmanager
 async def activity_deps(settings: Settings, client: Client) -> AsyncIterator[ActivityDeps]:
     """Open every client activities use; close them when the worker is done."""
-    engine = create_engine(settings.require_database_url(), pool_size=settings.database_pool_size)
+    engine = create_engine(
+        settings.require_database_url(), pool_size=settings.database_pool_size, ping_on_checkout=False
+    )
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.partners.http_timeout_seconds))
     try:
         yield ActivityDeps(
@@ -46,6 +49,7 @@ async def activity_deps(settings: Settings, client: Client) -> AsyncIterator[Act
 
 def create_worker(client: Client, settings: Settings, deps: ActivityDeps) -> Worker:
     """A worker polling Stepwise's task queue with every workflow and activity registered."""
+    compile_workflow_modules(WORKFLOWS)
     return Worker(
         client,
         task_queue=settings.worker.task_queue,

@@ -95,6 +95,11 @@ async def measure_driven(
     return Throughput(count / seconds, cpu * 1000 / count, {k: v for k, v in per_thread.items() if v >= 0.05})
 
 
+def median_round(rounds: list[Throughput]) -> Throughput:
+    """The round with the median throughput (of an odd number of rounds)."""
+    return sorted(rounds, key=lambda t: t.per_second)[len(rounds) // 2]
+
+
 def _thread_kind(name: str) -> str:
     if name == "MainThread":
         return "event loop"

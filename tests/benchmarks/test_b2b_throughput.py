@@ -46,6 +46,7 @@ from tests.support.b2b import (
     transactions_xml,
     write_large_file,
 )
+from worker.bytecode import compile_workflow_modules
 from worker.settings import Settings
 
 TRANSACTIONS = 5_000
@@ -65,6 +66,7 @@ async def _baseline_per_second(client: Client, task_queue: str) -> float:
                 BenchNoopWorkflow.run, i, id=f"bench-noop-{uuid.uuid4()}", task_queue=task_queue
             )
 
+    compile_workflow_modules([BenchNoopWorkflow])
     async with Worker(client, task_queue=task_queue, workflows=[BenchNoopWorkflow], activities=[noop]):
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(BASELINE)))

@@ -8,12 +8,19 @@ DynamoDB requests are served one at a time. DynamoDB applies each request atomic
 moto, answering concurrent requests on several threads, does not: two racing
 ``TransactWriteItems`` can lose a capacity decrement or fail with a 500.
 
+``TransactWriteItems`` rolls back item by item (:func:`roll_back_only_touched_items`):
+moto deep-copies every table a transaction touches, so with one seat reservation per
+booking each booking took longer than the one before. And the list of moto's services
+is read once (:func:`list_services_once`), not from the disk on every request.
+
     python -m worker.devstack.aws_server --host 127.0.0.1 --port 5000
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -36,6 +43,79 @@ class OneDynamoDbRequestAtATime:
             return list(self._app(environ, start_response))  # the whole response inside the lock
 
 
+def roll_back_only_touched_items() -> None:
+    """Make moto's ``TransactWriteItems`` snapshot the items it names, not whole tables.
+
+    moto keeps a deep copy of each table a transaction writes to, to put back if any of
+    its operations fails: a cost that grows with the table. Instead, the items the
+    transaction names are copied before it runs and, if it fails, put back as they were
+    (or deleted, if they did not exist). Requires DynamoDB requests to be served one at a
+    time (:class:`OneDynamoDbRequestAtATime`), as moto's own rollback does.
+    """
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    class TablesByReference:
+        """moto's ``copy`` inside the DynamoDB models module: tables are no longer copied."""
+
+        @staticmethod
+        def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    backend = models.DynamoDBBackend
+    if getattr(backend.transact_write_items, "rolls_back_items", False):
+        return
+    transact_write_items = backend.transact_write_items
+
+    def transact_write_items_with_item_rollback(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        before = _items_before(self, transact_items)
+        try:
+            transact_write_items(self, transact_items)
+        except Exception:
+            for table, key, item in reversed(before):
+                if item is None:
+                    self.delete_item(table, key)
+                else:
+                    self.put_item(table, item.to_json()["Attributes"])
+            raise
+
+    transact_write_items_with_item_rollback.rolls_back_items = True  # type: ignore[attr-defined]
+    models.copy = TablesByReference  # type: ignore[assignment,attr-defined]
+    backend.transact_write_items = transact_write_items_with_item_rollback  # type: ignore[method-assign]
+
+
+def _items_before(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any], Any]]:
+    """(table, key, a copy of the item or None) for each operation of a transaction."""
+    from moto.dynamodb.exceptions import MockValidationException
+
+    items = []
+    for operation in transact_items:
+        if len(operation) != 1:
+            continue  # moto rejects the transaction before it writes anything
+        kind, details = next(iter(operation.items()))
+        table_name = details.get("TableName")
+        if table_name not in backend.tables:
+            continue
+        table = backend.tables[table_name]
+        if kind == "Put":
+            names = [name for name in (table.hash_key_attr, table.range_key_attr) if name]
+            key = {name: details.get("Item", {}).get(name) for name in names}
+        else:
+            key = details.get("Key") or {}
+        with contextlib.suppress(MockValidationException, TypeError):  # an invalid key: moto rejects it too
+            items.append((table_name, key, copy.deepcopy(backend.get_item(table_name, key))))
+    return items
+
+
+def list_services_once() -> None:
+    """moto finds a request's service by listing its own package directory — on every
+    request, a ``stat`` per service. The installed services do not change while it runs."""
+    from moto import backends
+
+    services = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: services
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="moto's AWS emulator over keep-alive HTTP")
     parser.add_argument("--host", default="127.0.0.1")
@@ -47,6 +127,8 @@ def main() -> None:
     import waitress
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    roll_back_only_touched_items()
+    list_services_once()
     app = OneDynamoDbRequestAtATime(DomainDispatcherApplication(create_backend_app))
     waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="stepwise-aws-emulator")
 
