@@ -15,18 +15,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 SessionMaker = async_sessionmaker[AsyncSession]
 
 
-def create_engine(url: str, *, pool_size: int = 10, ping_on_checkout: bool = True) -> AsyncEngine:
-    """An asyncpg engine.
+def create_engine(url: str, *, pool_size: int = 10, for_worker: bool = False) -> AsyncEngine:
+    """An asyncpg engine; a worker's (``for_worker``) is tuned for its steady stream of short steps.
 
-    ``ping_on_checkout`` tests each pooled connection before use (three round trips with
-    asyncpg), so a request after a Postgres restart never meets a dead connection. The
-    worker turns it off: every activity is retried, so a dead connection costs one failed
-    attempt, after which SQLAlchemy discards the whole stale pool and the retry connects
-    afresh — instead of three round trips on every step of every workflow. Connections
-    are recycled after half an hour either way, ahead of any idle timeout in between.
+    Everywhere else (API, CLI) each pooled connection is tested before use (three round
+    trips with asyncpg), so a request after a Postgres restart never meets a dead
+    connection, and bursts may open up to ``pool_size`` more connections for a moment.
+
+    A worker does neither. Every activity is retried, so a dead connection costs one
+    failed attempt, after which SQLAlchemy discards the whole stale pool and the retry
+    connects afresh — instead of three round trips on every step of every workflow. And
+    its pool is fixed: connections beyond the pool were opened and closed per use (a new
+    Postgres backend process each time) exactly when the worker was busiest; a step now
+    waits a few milliseconds for a pooled connection instead.
+
+    Connections are recycled after half an hour either way, ahead of idle timeouts.
     """
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=ping_on_checkout, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=0 if for_worker else pool_size,
+        pool_pre_ping=not for_worker,
+        pool_recycle=1800,
     )
 
 

@@ -73,7 +73,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     """One engine for the session's tests and in-process workers (configured as the worker's)."""
-    engine = create_engine(database_url, pool_size=5, ping_on_checkout=False)
+    engine = create_engine(database_url, pool_size=10, for_worker=True)
     yield engine
     await engine.dispose()
 

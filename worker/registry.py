@@ -25,9 +25,7 @@ from workflows.catalog import WORKFLOWS
 @asynccontextmanager
 async def activity_deps(settings: Settings, client: Client) -> AsyncIterator[ActivityDeps]:
     """Open every client activities use; close them when the worker is done."""
-    engine = create_engine(
-        settings.require_database_url(), pool_size=settings.database_pool_size, ping_on_checkout=False
-    )
+    engine = create_engine(settings.require_database_url(), pool_size=settings.database_pool_size, for_worker=True)
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.partners.http_timeout_seconds))
     try:
         yield ActivityDeps(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
@@ -51,7 +52,7 @@ async def test_a_transaction_commits_only_at_its_end(sessions: SessionMaker) -> 
 @pytest.fixture
 async def unpinged(database_url: str) -> AsyncIterator[AsyncEngine]:
     """A one-connection pool configured as the worker's: no ping on checkout."""
-    engine = create_engine(database_url, pool_size=1, ping_on_checkout=False)
+    engine = create_engine(database_url, pool_size=1, for_worker=True)
     yield engine
     await engine.dispose()
 
@@ -78,3 +79,23 @@ async def test_a_dead_pooled_connection_costs_one_attempt_not_the_step(
     async with sessions() as session:
         booking = await session.get(Booking, request.request_id)
     assert booking is not None and booking.status == "RESERVED"
+
+
+async def test_a_worker_keeps_its_connections_under_load(database_url: str) -> None:
+    engine = create_engine(database_url, pool_size=2, for_worker=True)
+    opened = []
+    event.listen(engine.sync_engine, "connect", lambda *_: opened.append(1))
+    worker_sessions = create_session_maker(engine)
+
+    async def short_step() -> int:
+        async with autocommit(worker_sessions) as connection:
+            backend: int = await connection.scalar(text("SELECT pg_backend_pid() FROM pg_sleep(0.01)"))
+            return backend
+
+    try:
+        for _ in range(3):  # three bursts, each five times the pool
+            backends = await asyncio.gather(*(short_step() for _ in range(10)))
+            assert len(set(backends)) <= 2
+    finally:
+        await engine.dispose()
+    assert len(opened) == 2  # opened once, never closed and reopened between bursts

@@ -37,8 +37,8 @@ from worker.bytecode import compile_workflow_modules
 from worker.devstack.aws import apply_resources
 from workflows.catalog import WORKFLOWS
 
-COUNT = 200
-ROUNDS = 3
+COUNT = 150
+ROUNDS = 5
 WARM_UP = 20
 
 
