@@ -18,6 +18,9 @@ from temporalio.client import Client
 from worker.devstack.processes import ManagedProcess, free_port
 from worker.devstack.temporal_server import dev_server_command
 
+SIDE_PROCESSES: dict[str, int] = {}
+"""The processes besides the worker whose CPU a measurement reports (name -> pid)."""
+
 
 @asynccontextmanager
 async def file_backed_dev_server() -> AsyncIterator[Client]:
@@ -29,8 +32,10 @@ async def file_backed_dev_server() -> AsyncIterator[Client]:
         ).start()
         try:
             server.wait_for_port(port, timeout=60)
+            SIDE_PROCESSES["Temporal server"] = _pid(server)
             yield await _connect_when_healthy(f"127.0.0.1:{port}")
         finally:
+            SIDE_PROCESSES.pop("Temporal server", None)
             server.stop()
 
 
@@ -56,10 +61,16 @@ class Throughput:
     cpu_ms_each: float
     cpu_ms_by_thread: dict[str, float] = field(default_factory=dict)
     """CPU ms per completion by kind of thread (event loop, workflow tasks, AWS calls, Temporal core)."""
+    cpu_ms_by_process: dict[str, float] = field(default_factory=dict)
+    """CPU ms per completion of the other processes: :data:`SIDE_PROCESSES` and the load driver."""
 
     def thread_breakdown(self) -> str:
         """``event loop 25.1, workflow tasks 5.0, ...``"""
         return ", ".join(f"{name} {ms:.1f}" for name, ms in self.cpu_ms_by_thread.items())
+
+    def process_breakdown(self) -> str:
+        """``Temporal server 31.0, AWS emulator 11.2, ...``"""
+        return ", ".join(f"{name} {ms:.1f}" for name, ms in self.cpu_ms_by_process.items())
 
 
 async def measure_driven(
@@ -80,19 +91,28 @@ async def measure_driven(
     if flight:
         args += ["--flight", flight]
     cpu_before, threads_before = _cpu_seconds(), _thread_cpu_seconds()
+    processes_before = {name: _process_cpu_seconds(pid) for name, pid in SIDE_PROCESSES.items()}
+    driver_before = _cpu_seconds(resource.RUSAGE_CHILDREN)
     driver = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.benchmarks.load_driver", *args, stdout=asyncio.subprocess.PIPE
     )
     output, _ = await driver.communicate()
     cpu = _cpu_seconds() - cpu_before
     by_thread = _thread_cpu_seconds()
+    by_process = {name: _process_cpu_seconds(SIDE_PROCESSES[name]) - spent for name, spent in processes_before.items()}
+    by_process["load driver"] = _cpu_seconds(resource.RUSAGE_CHILDREN) - driver_before  # the one child reaped
     if driver.returncode != 0:
         raise RuntimeError(f"load driver failed ({driver.returncode}) for {workflow}")
     seconds = json.loads(output.decode().strip().splitlines()[-1])["seconds"]
     per_thread = {
         kind: (spent - threads_before.get(kind, 0.0)) * 1000 / count for kind, spent in sorted(by_thread.items())
     }
-    return Throughput(count / seconds, cpu * 1000 / count, {k: v for k, v in per_thread.items() if v >= 0.05})
+    return Throughput(
+        count / seconds,
+        cpu * 1000 / count,
+        {k: v for k, v in per_thread.items() if v >= 0.05},
+        {name: spent * 1000 / count for name, spent in by_process.items()},
+    )
 
 
 def median_round(rounds: list[Throughput]) -> Throughput:
@@ -128,8 +148,23 @@ def _thread_cpu_seconds() -> dict[str, float]:
     return spent
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def _process_cpu_seconds(pid: int) -> float:
+    """CPU seconds so far of a process and its threads (Linux /proc); 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pid(process: ManagedProcess) -> int:
+    assert process.process is not None, f"{process.name} is not running"
+    return process.process.pid
+
+
+def _cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -151,7 +186,10 @@ def out_of_process_partners(state_dir: Path) -> Iterator[tuple[str, str]]:
     try:
         moto.start().wait_for_port(aws_port)
         emulators.start().wait_for_port(emulator_port)
+        SIDE_PROCESSES.update({"AWS emulator": _pid(moto), "partner emulators": _pid(emulators)})
         yield f"http://127.0.0.1:{aws_port}", f"http://127.0.0.1:{emulator_port}"
     finally:
+        SIDE_PROCESSES.pop("AWS emulator", None)
+        SIDE_PROCESSES.pop("partner emulators", None)
         emulators.stop()
         moto.stop()

@@ -90,6 +90,8 @@ async def test_saga_throughput_against_the_noop_baseline(
         f"\nrounds, wf/s baseline | saga: {_rounds(baselines)} | {_rounds(sagas)}"
         f"\nworker CPU-ms by thread, baseline: {baseline.thread_breakdown()}"
         f"\nworker CPU-ms by thread, saga:     {saga.thread_breakdown()}"
+        f"\nother processes' CPU-ms, baseline: {baseline.process_breakdown()}"
+        f"\nother processes' CPU-ms, saga:     {saga.process_breakdown()}"
     )
     assert seats_left == 10, seats_left  # every saga confirmed (the driver also fails on any failed workflow)
 
