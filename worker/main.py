@@ -1,7 +1,8 @@
 """The worker process: `stepwise worker`.
 
 Start-up builds everything once (runtime with the Prometheus endpoint, traced client,
-engine, AWS and HTTP clients, activity instances) and starts the monitors
+engine, AWS and HTTP clients, activity instances), settles the heap (``worker.heap``) and
+starts the monitors
 (``worker.monitors``: dead-letter queue depth, business counters at zero). SIGTERM or
 SIGINT drains: the monitors stop, the worker stops polling, running activities get
 ``graceful_shutdown_seconds`` to finish (after which they are cancelled and see it on
@@ -20,6 +21,7 @@ from temporalio.worker import Worker
 from activities.catalog import ActivityDeps
 from worker.attention_metrics import AttentionGauges
 from worker.health import HealthServer, dependency_checks
+from worker.heap import settle_heap
 from worker.intake import intake_for
 from worker.monitors import worker_monitors
 from worker.registry import activity_deps, create_worker
@@ -68,6 +70,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             namespace=client.namespace,
             task_queue=settings.worker.task_queue,
         )
+        settle_heap()  # everything start-up builds exists now
         try:
             async with worker, monitors, intake_for(client, settings, deps):
                 await stop.wait()

@@ -35,6 +35,7 @@ from tests.e2e.booking_support import new_flight
 from tests.support.world import seat_capacity
 from worker.bytecode import compile_workflow_modules
 from worker.devstack.aws import apply_resources
+from worker.heap import settle_heap
 from workflows.catalog import WORKFLOWS
 
 COUNT = 150
@@ -65,6 +66,7 @@ async def test_saga_throughput_against_the_noop_baseline(
             )
             queue = f"bench-{uuid.uuid4()}"
             compile_workflow_modules([BenchNoopWorkflow])  # the others are compiled by conftest
+            settle_heap()  # as `stepwise worker` does once it has started
             async with Worker(
                 client,
                 task_queue=queue,

@@ -113,3 +113,18 @@ def worker_grace_period_seconds() -> int:
     manifest = Path(__file__).resolve().parents[2] / "k8s" / "worker-deployment.yaml"
     grace: int = yaml.safe_load(manifest.read_text())["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     return grace
+
+
+def test_the_heap_is_settled_once_start_up_is_done() -> None:
+    import gc
+
+    from worker.heap import YOUNG_GENERATION_THRESHOLD, settle_heap
+
+    thresholds = gc.get_threshold()
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 10_000  # the imported libraries, frozen
+        assert gc.get_threshold()[0] == YOUNG_GENERATION_THRESHOLD
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
