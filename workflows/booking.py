@@ -275,6 +275,7 @@ class BookingWorkflow(StepControlled):
             failed_step=self._failed_step,
             failure_reason=self._failure_reason,
             compensations_run=progress.compensations_run,
+            completed_steps=progress.completed_steps,
         )
 
     def _record_outcome(self, outcome: str) -> None:

@@ -45,7 +45,7 @@ class BookingProgress:
 
 @dataclass(frozen=True)
 class BookingResult:
-    """How the saga ended (the workflow's result when it completes)."""
+    """How the saga ended: the workflow's result, or the details of its failure."""
 
     booking_id: str
     status: str
@@ -53,6 +53,8 @@ class BookingResult:
     failed_step: str | None = None
     failure_reason: str | None = None
     compensations_run: list[str] = field(default_factory=list)
+    completed_steps: list[str] = field(default_factory=list)
+    """Forward steps that succeeded (absent from results recorded before it was added)."""
 
 
 class CustomerCancelled(Exception):

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import httpx
+import pytest
+from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.e2e.booking_support import World, new_flight
@@ -55,6 +57,13 @@ async def test_same_request_id_through_api_and_cli_is_one_workflow_and_one_charg
     assert printed["status"] == "CONFIRMED"
     assert printed["reference"].startswith("SW-")
     assert status.json()["status"] == "CONFIRMED"
+    assert status.json()["completed_steps"] == [
+        "reserve_seats",
+        "reserve_booking",
+        "collect_payment",
+        "confirm_booking",
+        "notify",
+    ]
     executions = [e async for e in dev_env.client.list_workflows(f"WorkflowId = '{workflow_id(request_id)}'")]
     assert len(executions) == 1
     assert len(world.charges(request_id)) == 1
@@ -121,5 +130,26 @@ async def test_cancel_while_paying_refunds_and_releases(
     assert status["status"] == "CANCELLED"
     assert status["failure_reason"] == "cancelled by customer: plans changed"
     assert status["payment"]["status"] == "REFUNDED"
+    assert status["completed_steps"] == ["reserve_seats", "reserve_booking", "collect_payment"]
+    assert status["compensations_run"] == ["refund_payment", "cancel_booking", "release_seats"]
     assert len(world.refunds(request_id)) == 1
+    assert await world.capacity(flight) == 5
+
+
+async def test_a_failed_booking_shows_what_ran_and_what_was_undone(
+    dev_env: WorkflowEnvironment, world: World, stepwise_worker: Any, api: httpx.AsyncClient
+) -> None:
+    flight = new_flight(world.resources, seats=5)
+    request_id = f"declined-{flight}"
+    async with stepwise_worker(dev_env.client):
+        await api.post("/bookings", json=_body(flight, request_id, payment_token="tok_declined"))
+        handle = dev_env.client.get_workflow_handle_for(BookingWorkflow.run, workflow_id(request_id))
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        status = (await api.get(f"/bookings/{request_id}")).json()
+    assert status["workflow_status"] == "FAILED"
+    assert status["status"] == "CANCELLED"
+    assert status["failed_step"] == "collect_payment"
+    assert status["completed_steps"] == ["reserve_seats", "reserve_booking"]
+    assert status["compensations_run"] == ["refund_payment", "cancel_booking", "release_seats"]
     assert await world.capacity(flight) == 5

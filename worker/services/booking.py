@@ -11,7 +11,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -20,7 +26,7 @@ from activities.db import SessionMaker
 from activities.models import Booking, Payment
 from worker.services.starting import BusinessKeyReused, start_once
 from workflows.booking import BookingWorkflow
-from workflows.booking_contract import BookingProgress, CancelRequest
+from workflows.booking_contract import BookingProgress, BookingResult, CancelRequest
 
 
 class BookingNotFound(LookupError):
@@ -106,6 +112,8 @@ async def booking_status(client: Client, sessions: SessionMaker, booking_id: str
         workflow_status = description.status.name if description.status else None
         if description.status == WorkflowExecutionStatus.RUNNING:
             progress = await handle.query(BookingWorkflow.progress)
+        elif description.status in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.FAILED):
+            progress = await _final_progress(handle)
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
@@ -122,6 +130,27 @@ async def booking_status(client: Client, sessions: SessionMaker, booking_id: str
     if progress is not None:
         view = _with_progress(view, progress)
     return view
+
+
+async def _final_progress(handle: WorkflowHandle[Any, Any]) -> BookingProgress:
+    """The progress a finished saga recorded in its result (read from history, no replay)."""
+    try:
+        ended = await handle.result(follow_runs=False)
+    except WorkflowFailureError as failure:
+        details = failure.cause.details if isinstance(failure.cause, ApplicationError) else ()
+        ended = details[0] if details else None
+    if not isinstance(ended, dict):
+        return BookingProgress(status="FAILED", current_step=None)
+    result = BookingResult(**{k: v for k, v in ended.items() if k in BookingResult.__dataclass_fields__})
+    return BookingProgress(
+        status=result.status,
+        current_step=None,
+        completed_steps=result.completed_steps,
+        compensations_run=result.compensations_run,
+        failed_step=result.failed_step,
+        failure_reason=result.failure_reason,
+        reference=result.reference,
+    )
 
 
 def _with_record(view: BookingView, row: Booking, payment: Payment | None) -> BookingView:
