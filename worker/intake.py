@@ -134,7 +134,7 @@ class B2BIntake:
 
     async def poll_once(self) -> int:
         """Receive up to 10 messages and handle them; return how many were deleted."""
-        url = await self._aws.queue_url(self._resources.b2b_intake_queue)
+        url = await self._queue_url()
         response = await self._aws.call(
             "sqs",
             "receive_message",
@@ -165,7 +165,7 @@ class B2BIntake:
         await self._aws.call(
             "sqs",
             "delete_message",
-            QueueUrl=await self._aws.queue_url(self._resources.b2b_intake_queue),
+            QueueUrl=await self._queue_url(),
             ReceiptHandle=message["ReceiptHandle"],
         )
         return True
@@ -209,12 +209,15 @@ class B2BIntake:
             await self._aws.call(
                 "sqs",
                 "change_message_visibility",
-                QueueUrl=await self._aws.queue_url(self._resources.b2b_intake_queue),
+                QueueUrl=await self._queue_url(),
                 ReceiptHandle=message["ReceiptHandle"],
                 VisibilityTimeout=RETRY_VISIBILITY_SECONDS,
             )
         except ApplicationError as error:
             log.warning("b2b intake: %s", error.message)
+
+    async def _queue_url(self) -> str:
+        return await self._aws.queue_url(self._resources.b2b_intake_queue)
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

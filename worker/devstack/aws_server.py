@@ -69,15 +69,17 @@ def roll_back_only_touched_items() -> None:
 
     def transact_write_items_with_item_rollback(self: Any, transact_items: list[dict[str, Any]]) -> None:
         before = _items_before(self, transact_items)
+        written = False
         try:
             transact_write_items(self, transact_items)
-        except Exception:
-            for table, key, item in reversed(before):
-                if item is None:
-                    self.delete_item(table, key)
-                else:
-                    self.put_item(table, item.to_json()["Attributes"])
-            raise
+            written = True
+        finally:
+            if not written:  # moto's error (cancelled, invalid) still goes on to the client
+                for table, key, item in reversed(before):
+                    if item is None:
+                        self.delete_item(table, key)
+                    else:
+                        self.put_item(table, item.to_json()["Attributes"])
 
     transact_write_items_with_item_rollback.rolls_back_items = True  # type: ignore[attr-defined]
     models.copy = TablesByReference  # type: ignore[assignment,attr-defined]

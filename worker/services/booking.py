@@ -26,7 +26,7 @@ from activities.db import SessionMaker
 from activities.models import Booking, Payment
 from worker.services.starting import BusinessKeyReused, start_once
 from workflows.booking import BookingWorkflow
-from workflows.booking_contract import BookingProgress, BookingResult, CancelRequest
+from workflows.booking_contract import BookingProgress, CancelRequest
 
 
 class BookingNotFound(LookupError):
@@ -133,24 +133,19 @@ async def booking_status(client: Client, sessions: SessionMaker, booking_id: str
 
 
 async def _final_progress(handle: WorkflowHandle[Any, Any]) -> BookingProgress:
-    """The progress a finished saga recorded in its result (read from history, no replay)."""
+    """The progress a finished saga recorded in its result (read from history, no replay).
+
+    A failed saga carries the same result as its failure's details.
+    """
     try:
         ended = await handle.result(follow_runs=False)
     except WorkflowFailureError as failure:
         details = failure.cause.details if isinstance(failure.cause, ApplicationError) else ()
         ended = details[0] if details else None
-    if not isinstance(ended, dict):
-        return BookingProgress(status="FAILED", current_step=None)
-    result = BookingResult(**{k: v for k, v in ended.items() if k in BookingResult.__dataclass_fields__})
-    return BookingProgress(
-        status=result.status,
-        current_step=None,
-        completed_steps=result.completed_steps,
-        compensations_run=result.compensations_run,
-        failed_step=result.failed_step,
-        failure_reason=result.failure_reason,
-        reference=result.reference,
-    )
+    recorded: dict[str, Any] = ended if isinstance(ended, dict) else {"status": "FAILED"}
+    fields = BookingProgress.__dataclass_fields__
+    progress: dict[str, Any] = {"current_step": None, **{k: v for k, v in recorded.items() if k in fields}}
+    return BookingProgress(**progress)
 
 
 def _with_record(view: BookingView, row: Booking, payment: Payment | None) -> BookingView:
