@@ -62,7 +62,7 @@ class Throughput:
     cpu_ms_by_thread: dict[str, float] = field(default_factory=dict)
     """CPU ms per completion by kind of thread (event loop, workflow tasks, AWS calls, Temporal core)."""
     cpu_ms_by_process: dict[str, float] = field(default_factory=dict)
-    """CPU ms per completion of the other processes: :data:`SIDE_PROCESSES` and the load driver."""
+    """CPU ms per completion of the other processes: :data:`SIDE_PROCESSES`, PostgreSQL and the load driver."""
 
     def thread_breakdown(self) -> str:
         """``event loop 25.1, workflow tasks 5.0, ...``"""
@@ -92,6 +92,7 @@ async def measure_driven(
         args += ["--flight", flight]
     cpu_before, threads_before = _cpu_seconds(), _thread_cpu_seconds()
     processes_before = {name: _process_cpu_seconds(pid) for name, pid in SIDE_PROCESSES.items()}
+    postgres_before = _postgres_cpu_seconds()
     driver_before = _cpu_seconds(resource.RUSAGE_CHILDREN)
     driver = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.benchmarks.load_driver", *args, stdout=asyncio.subprocess.PIPE
@@ -100,6 +101,7 @@ async def measure_driven(
     cpu = _cpu_seconds() - cpu_before
     by_thread = _thread_cpu_seconds()
     by_process = {name: _process_cpu_seconds(SIDE_PROCESSES[name]) - spent for name, spent in processes_before.items()}
+    by_process["PostgreSQL"] = _postgres_cpu_seconds() - postgres_before
     by_process["load driver"] = _cpu_seconds(resource.RUSAGE_CHILDREN) - driver_before  # the one child reaped
     if driver.returncode != 0:
         raise RuntimeError(f"load driver failed ({driver.returncode}) for {workflow}")
@@ -156,6 +158,24 @@ def _process_cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU seconds so far of every PostgreSQL process on this machine (server and backends).
+
+    The saga's steps run on Postgres and the baseline's do not, so its CPU is part of what
+    a saga costs; nothing else uses the database while a benchmark runs.
+    """
+    spent = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as comm:
+                if comm.read().strip() != "postgres":
+                    continue
+        except OSError:
+            continue
+        spent += _process_cpu_seconds(int(pid))
+    return spent
 
 
 def _pid(process: ManagedProcess) -> int:

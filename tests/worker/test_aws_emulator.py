@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -10,7 +11,9 @@ import botocore.exceptions
 import pytest
 from moto import mock_aws
 
+from worker.devstack.aws import moto_process, recording_path
 from worker.devstack.aws_server import list_services_once, roll_back_only_touched_items
+from worker.devstack.processes import free_port
 
 
 @pytest.fixture
@@ -108,3 +111,19 @@ def test_the_services_are_listed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(backends.os, "listdir", no_disk)
     services = list(backends.list_of_moto_modules())
     assert "dynamodb" in services and "sns" in services
+
+
+@pytest.mark.parametrize("record", [True, False])
+def test_the_emulator_records_requests_only_when_asked(tmp_path: Path, record: bool) -> None:
+    port = free_port()
+    emulator = moto_process(port, tmp_path, record=record).start()
+    try:
+        emulator.wait_for_port(port)
+        client = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
+        client.create_queue(QueueName="recorded-or-not")
+    finally:
+        emulator.stop()
+    recording = recording_path(tmp_path)
+    assert recording.exists() == record
+    if record:
+        assert "AmazonSQS.CreateQueue" in recording.read_text()

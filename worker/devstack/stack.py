@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from activities.resources import Resources
-from worker.devstack.aws import EMULATOR_ENV, apply_resources, moto_process
+from worker.devstack.aws import EMULATOR_ENV, apply_resources, moto_process, recording_path
 from worker.devstack.postgres import start_embedded_postgres
 from worker.devstack.processes import ManagedProcess, StartError, port_open
 from worker.devstack.seed import DEV_OPERATOR_TOKEN, DEV_PARTNER_ID, DEV_PARTNER_TOKEN, demo_media_uri, seed_demo_data
@@ -62,7 +62,7 @@ class DevStack:
         temporal_command = dev_server_command(self.state_dir / "temporal.db", dev.temporal_port, dev.temporal_ui_port)
         self._spawn("temporal", temporal_command, env, dev.temporal_port)
         self._run(moto_process(dev.aws_port, self.state_dir), dev.aws_port)
-        _replay_moto_recording(dev.aws_port, self.state_dir / "moto-recording.jsonl")
+        _replay_moto_recording(dev.aws_port, recording_path(self.state_dir))
         database_url = self._postgres_url()
         env["STEPWISE_DATABASE_URL"] = database_url
         os.environ.update(env)
