@@ -41,6 +41,7 @@ from worker.devstack.processes import free_port
 from worker.devstack.seed import seed_demo_data
 from worker.devstack.temporal_server import dev_server_extra_args, temporal_binary, test_server_binary
 from worker.migrate import upgrade_head
+from worker.sandbox import WORKFLOW_RUNNER
 from worker.settings import Settings, normalise_database_url
 from workflows.catalog import WORKFLOWS
 
@@ -244,6 +245,7 @@ def stepwise_worker(
             client,
             task_queue=settings.worker.task_queue,
             workflows=WORKFLOWS,
+            workflow_runner=WORKFLOW_RUNNER,
             activities=activities,
             graceful_shutdown_timeout=timedelta(seconds=5),
         )

@@ -18,6 +18,7 @@ from activities.catalog import ActivityDeps, PartnerEndpoints, build_activities
 from activities.db import create_engine, create_session_maker
 from activities.resources import Resources
 from worker.bytecode import compile_workflow_modules
+from worker.sandbox import WORKFLOW_RUNNER
 from worker.settings import Settings
 from workflows.catalog import WORKFLOWS
 
@@ -52,6 +53,7 @@ def create_worker(client: Client, settings: Settings, deps: ActivityDeps) -> Wor
         client,
         task_queue=settings.worker.task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=WORKFLOW_RUNNER,
         activities=build_activities(deps),
         max_concurrent_activities=settings.worker.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker.max_concurrent_workflow_tasks,

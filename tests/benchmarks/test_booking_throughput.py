@@ -36,6 +36,7 @@ from tests.support.world import seat_capacity
 from worker.bytecode import compile_workflow_modules
 from worker.devstack.aws import apply_resources
 from worker.heap import settle_heap
+from worker.sandbox import WORKFLOW_RUNNER
 from workflows.catalog import WORKFLOWS
 
 COUNT = 150
@@ -71,6 +72,7 @@ async def test_saga_throughput_against_the_noop_baseline(
                 client,
                 task_queue=queue,
                 workflows=[*WORKFLOWS, BenchNoopWorkflow],
+                workflow_runner=WORKFLOW_RUNNER,  # as `stepwise worker` runs them
                 activities=[*build_activities(deps), noop],
             ):
                 # Warm both up first: the first saga creates the AWS clients, the payment
