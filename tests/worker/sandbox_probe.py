@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.worker.workflow_sandbox import RestrictedWorkflowAccessError
@@ -17,3 +18,15 @@ class ReadsTheWallClock:
         except RestrictedWorkflowAccessError as refused:
             return f"refused: {refused}"
         return "allowed"
+
+
+@workflow.defn
+class EchoesThroughActivities:
+    """Sends a payload through a task-queue activity and a local activity (``echo``, by name)."""
+
+    @workflow.run
+    async def run(self, text: str) -> str:
+        timeout = timedelta(seconds=10)
+        remote: str = await workflow.execute_activity("echo", text, start_to_close_timeout=timeout)
+        local: str = await workflow.execute_local_activity("echo", remote, start_to_close_timeout=timeout)
+        return local
