@@ -137,23 +137,22 @@ def _thread_cpu_seconds() -> dict[str, float]:
     import threading
 
     names = {t.native_id: t.name for t in threading.enumerate()}
-    tick = os.sysconf("SC_CLK_TCK")
     spent: dict[str, float] = {}
     for tid in os.listdir("/proc/self/task"):
-        try:
-            with open(f"/proc/self/task/{tid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the thread ended meanwhile
         kind = _thread_kind(names.get(int(tid), ""))
-        spent[kind] = spent.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        spent[kind] = spent.get(kind, 0.0) + _stat_cpu_seconds(f"/proc/self/task/{tid}/stat")
     return spent
 
 
 def _process_cpu_seconds(pid: int) -> float:
     """CPU seconds so far of a process and its threads (Linux /proc); 0 once it is gone."""
+    return _stat_cpu_seconds(f"/proc/{pid}/stat")
+
+
+def _stat_cpu_seconds(stat_path: str) -> float:
+    """User + system CPU seconds from a /proc ``stat`` file; 0 if the process or thread is gone."""
     try:
-        with open(f"/proc/{pid}/stat") as stat:
+        with open(stat_path) as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0

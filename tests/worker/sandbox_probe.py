@@ -1,4 +1,5 @@
-"""A workflow that tries to read the wall clock: the sandbox must refuse it."""
+"""Probe workflows for the worker's sandbox runner: one reads the wall clock (the sandbox
+must refuse it), one sends payloads through an activity and a local activity."""
 
 from __future__ import annotations
 
