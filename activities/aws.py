@@ -6,9 +6,10 @@ development), so nothing here knows which AWS it talks to. The SDK's own retries
 capped at one attempt: Temporal's retry policies are the single retry mechanism, so
 attempts show up in workflow history instead of hiding inside an activity.
 
-The taxonomy (DESIGN §4.2) turns every botocore error into an ``ApplicationError``:
-throttling, 5xx and connection problems stay retryable; validation, access, not-found
-and conditional-check failures become typed, non-retryable errors.
+The taxonomy (DESIGN §4.2) turns every botocore error into an ``ApplicationError``: what
+botocore's standard retry mode would retry (throttling, transient codes and statuses,
+connection errors, errors the service model marks retryable) stays retryable; validation,
+access, not-found and conditional-check failures become typed, non-retryable errors.
 """
 
 from __future__ import annotations
@@ -26,28 +27,14 @@ import boto3
 import botocore.config
 import botocore.exceptions
 from botocore import xform_name
+from botocore.model import OperationModel
+from botocore.retries import standard as retry_checks
+from botocore.retries.standard import RetryContext
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-THROTTLING_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "TransactionInProgressException",
-        "SlowDown",
-        "PriorRequestNotComplete",
-        "LimitExceededException",
-    }
-)
-SERVER_CODES = frozenset(
-    {"InternalError", "InternalFailure", "InternalServerError", "ServiceUnavailable", "ServiceUnavailableException"}
-)
+RETRYABLE_CANCELLATION_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
+"""DynamoDB's per-item cancellation reasons that a retry of the same transaction can get past."""
 NOT_FOUND_CODES = frozenset(
     {
         "NoSuchKey",
@@ -76,25 +63,24 @@ ACCESS_CODES = frozenset(
         "403",
     }
 )
-CONNECTION_ERRORS = (
-    botocore.exceptions.EndpointConnectionError,
-    botocore.exceptions.ConnectionClosedError,
-    botocore.exceptions.ConnectTimeoutError,
-    botocore.exceptions.ReadTimeoutError,
-    botocore.exceptions.ConnectionError,
-)
 
 
-def classify_aws_error(error: Exception, *, service: str, operation: str) -> ApplicationError:
+def classify_aws_error(
+    error: Exception, *, service: str, operation: str, operation_model: OperationModel | None = None
+) -> ApplicationError:
     """Map a botocore/boto3 error to a retryable or typed non-retryable ApplicationError.
 
-    The error's ``type`` is the taxonomy class (``AwsThrottled``, ``AwsNotFound``,
-    ``ConditionalCheckFailed``...); ``details[0]`` carries the AWS error code and, for
-    cancelled DynamoDB transactions, the per-item cancellation reasons.
+    Whether an error is worth retrying is botocore's own judgement (its standard retry
+    mode's checkers: transient codes and statuses, throttling codes, a 429 the model does
+    not know, errors the service model marks retryable), so Stepwise retries exactly what
+    the SDKs retry. What remains is typed for the workflow: ``ConditionalCheckFailed``,
+    ``TransactionCanceled``, ``AwsNotFound``, ``AwsAccessDenied``, ``AwsConflict`` and,
+    for every other refusal, ``AwsValidationError``, all non-retryable.
+
+    ``details[0]`` carries the AWS error code and HTTP status and, for cancelled DynamoDB
+    transactions, the per-item cancellation reasons.
     """
     where = f"{service}.{operation}"
-    if isinstance(error, CONNECTION_ERRORS):
-        return ApplicationError(f"{where}: {error}", {"code": type(error).__name__}, type="AwsConnectionError")
     if isinstance(error, botocore.exceptions.ParamValidationError):
         return ApplicationError(
             f"{where}: {error}", {"code": "ParamValidation"}, type="AwsValidationError", non_retryable=True
@@ -103,6 +89,8 @@ def classify_aws_error(error: Exception, *, service: str, operation: str) -> App
         return ApplicationError(
             f"{where}: {error}", {"code": "NoCredentials"}, type="AwsAccessDenied", non_retryable=True
         )
+    if _TRANSIENT.is_retryable(RetryContext(1, caught_exception=error)):
+        return ApplicationError(f"{where}: {error}", {"code": type(error).__name__}, type="AwsConnectionError")
     if not isinstance(error, botocore.exceptions.ClientError):
         return ApplicationError(f"{where}: {type(error).__name__}: {error}", type="AwsError")
 
@@ -112,19 +100,18 @@ def classify_aws_error(error: Exception, *, service: str, operation: str) -> App
     status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     details: dict[str, Any] = {"code": code, "status": status}
     text = f"{where}: {code}: {message}"
+    context = RetryContext(
+        1, operation_model=operation_model, parsed_response=error.response, http_response=_Status(status)
+    )
 
-    if code in THROTTLING_CODES or status == 429:
+    if _THROTTLING.is_throttling_error_from_context(context):
         return ApplicationError(text, details, type="AwsThrottled")
-    if code in SERVER_CODES or status >= 500:
+    if _TRANSIENT.is_retryable(context) or _MODELED.is_retryable(context):
         return ApplicationError(text, details, type="AwsServiceError")
     if code == "ConditionalCheckFailedException":
         return ApplicationError(text, details, type="ConditionalCheckFailed", non_retryable=True)
     if code == "TransactionCanceledException":
-        reasons = [str(r.get("Code", "None")) for r in error.response.get("CancellationReasons", [])]
-        details["cancellation_reasons"] = reasons
-        if any(r in THROTTLING_CODES or r == "TransactionConflict" for r in reasons):
-            return ApplicationError(text, details, type="AwsThrottled")
-        return ApplicationError(text, details, type="TransactionCanceled", non_retryable=True)
+        return _cancelled_transaction(error, text, details)
     if code in NOT_FOUND_CODES or status == 404:
         return ApplicationError(text, details, type="AwsNotFound", non_retryable=True)
     if code in ACCESS_CODES or status == 403:
@@ -132,6 +119,29 @@ def classify_aws_error(error: Exception, *, service: str, operation: str) -> App
     if "Conflict" in code or "AlreadyExists" in code or status == 409:
         return ApplicationError(text, details, type="AwsConflict", non_retryable=True)
     return ApplicationError(text, details, type="AwsValidationError", non_retryable=True)
+
+
+def _cancelled_transaction(
+    error: botocore.exceptions.ClientError, text: str, details: dict[str, Any]
+) -> ApplicationError:
+    """A cancelled DynamoDB transaction: retryable when an item was throttled or in conflict."""
+    reasons = [str(r.get("Code", "None")) for r in error.response.get("CancellationReasons", [])]
+    details["cancellation_reasons"] = reasons
+    if any(reason in RETRYABLE_CANCELLATION_REASONS for reason in reasons):
+        return ApplicationError(text, details, type="AwsThrottled")
+    return ApplicationError(text, details, type="TransactionCanceled", non_retryable=True)
+
+
+@dataclass(frozen=True)
+class _Status:
+    """The part of an HTTP response botocore's status-code checkers read."""
+
+    status_code: int
+
+
+_TRANSIENT = retry_checks.TransientRetryableChecker()
+_MODELED = retry_checks.ModeledRetryableChecker()
+_THROTTLING = retry_checks.ThrottlingErrorDetector(retry_checks.RetryEventAdapter())
 
 
 def aws_error_code(error: ApplicationError) -> str:
@@ -190,7 +200,8 @@ class AwsClients:
         try:
             result: dict[str, Any] = await asyncio.to_thread(getattr(client, method_name), **params)
         except Exception as error:
-            raise classify_aws_error(error, service=service, operation=operation) from error
+            model = client.meta.service_model.operation_model(client.meta.method_to_api_mapping[method_name])
+            raise classify_aws_error(error, service=service, operation=operation, operation_model=model) from error
         return result
 
     async def queue_url(self, queue: str) -> str:

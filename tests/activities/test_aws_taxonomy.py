@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+import boto3
 import botocore.exceptions
 import pytest
 from temporalio.exceptions import ApplicationError
 
 from activities.aws import AwsClients, classify_aws_error
 from activities.resources import Resources
+from tests.support.aws_fault_proxy import AwsFaultProxy, Fault
 
 
 async def test_conditional_check_failure_is_a_typed_non_retryable_error(aws: AwsClients, resources: Resources) -> None:
@@ -72,6 +74,14 @@ async def test_connection_errors_are_retryable(monkeypatch: pytest.MonkeyPatch) 
         ("ResourceNotFoundException", 400, "AwsNotFound", False),
         ("ValidationException", 400, "AwsValidationError", False),
         ("ConditionalCheckFailedException", 400, "ConditionalCheckFailed", False),
+        # botocore's standard retry mode retries these; they are not the caller's fault.
+        ("RequestTimeout", 400, "AwsServiceError", True),
+        ("RequestTimeoutException", 400, "AwsServiceError", True),
+        ("BandwidthLimitExceeded", 400, "AwsThrottled", True),
+        ("EC2ThrottledException", 400, "AwsThrottled", True),
+        ("SomethingNew", 429, "AwsThrottled", True),
+        ("SomethingNew", 502, "AwsServiceError", True),
+        ("SomethingNew", 400, "AwsValidationError", False),
     ],
 )
 def test_taxonomy_table(code: str, status: int, expected_type: str, retryable: bool) -> None:
@@ -82,6 +92,56 @@ def test_taxonomy_table(code: str, status: int, expected_type: str, retryable: b
     assert mapped.type == expected_type
     assert mapped.non_retryable is not retryable
     assert mapped.message.startswith(f"svc.Op: {code}")
+
+
+def test_an_error_the_service_model_marks_retryable_is_retried() -> None:
+    """DynamoDB models ReplicatedWriteConflictException as retryable; its name alone reads as a conflict."""
+    model = boto3.client("dynamodb", region_name="us-east-1").meta.service_model.operation_model("PutItem")
+    error = botocore.exceptions.ClientError(
+        {
+            "Error": {"Code": "ReplicatedWriteConflictException", "Message": "m"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        },
+        "PutItem",
+    )
+    mapped = classify_aws_error(error, service="dynamodb", operation="PutItem", operation_model=model)
+    assert mapped.type == "AwsServiceError"
+    assert not mapped.non_retryable
+
+
+async def test_a_call_classifies_with_its_operations_model(
+    aws_endpoint: str, resources: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through boto3 and a real HTTP answer: the operation's model decides, not the error's name."""
+    proxy = AwsFaultProxy(
+        upstream=aws_endpoint, faults=[Fault(count=1, status=400, error_type="ReplicatedWriteConflictException")]
+    ).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
+    item = {"probeId": {"S": f"modeled-{uuid.uuid4()}"}}
+    try:
+        clients = AwsClients()
+        with pytest.raises(ApplicationError) as raised:
+            await clients.call("dynamodb", "put_item", TableName=resources.doctor_table, Item=item)
+        assert raised.value.type == "AwsServiceError"
+        assert not raised.value.non_retryable
+        await clients.call("dynamodb", "put_item", TableName=resources.doctor_table, Item=item)  # the retry
+        stored = await clients.call("dynamodb", "get_item", TableName=resources.doctor_table, Key=item)
+    finally:
+        proxy.stop()
+    assert stored["Item"] == item
+
+
+def test_throttled_items_make_a_cancelled_transaction_retryable() -> None:
+    error = botocore.exceptions.ClientError(
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+            "CancellationReasons": [{"Code": "None"}, {"Code": "ThrottlingError"}],
+        },
+        "TransactWriteItems",
+    )
+    mapped = classify_aws_error(error, service="dynamodb", operation="TransactWriteItems")
+    assert mapped.type == "AwsThrottled"
+    assert not mapped.non_retryable
 
 
 def test_cancelled_transactions_carry_their_reasons() -> None:
