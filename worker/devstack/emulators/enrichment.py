@@ -6,7 +6,8 @@ Switches, in the style of test fixtures partners publish:
 
 * user id ``4040`` is unknown: 422 (a 4xx the pipeline must not retry);
 * user id ``5030`` is flaky: 503 for the first two calls per transaction, then 200;
-* ``POST /control`` sets ``fail_next`` (the next N calls answer 503), ``latency_seconds``
+* ``POST /control`` sets ``fail_next`` (the next N calls answer 503), ``throttle_next``
+  (the next N calls answer 429 with ``Retry-After: <retry_after>``), ``latency_seconds``
   (every call waits that long) and ``reject_users`` (more unknown users);
   ``GET /control`` shows them and the number of calls per transaction.
 """
@@ -41,6 +42,8 @@ class Controls(BaseModel):
     """Fault switches; unset fields keep their value."""
 
     fail_next: int | None = Field(default=None, ge=0)
+    throttle_next: int | None = Field(default=None, ge=0)
+    retry_after: str | None = Field(default=None, max_length=64)
     latency_seconds: float | None = Field(default=None, ge=0, le=60)
     reject_users: list[str] | None = None
 
@@ -67,6 +70,8 @@ class EnrichmentApi:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.fail_next = 0
+        self.throttle_next = 0
+        self.retry_after = "1"
         self.latency_seconds = 0.0
         self.reject_users: set[str] = set()
         self.calls: dict[str, int] = {}
@@ -82,8 +87,14 @@ class EnrichmentApi:
             attempt = self.calls[key] = self.calls.get(key, 0) + 1
             forced_failure = self.fail_next > 0
             self.fail_next = max(0, self.fail_next - 1)
+            throttled = not forced_failure and self.throttle_next > 0
+            self.throttle_next -= 1 if throttled else 0
         if self.latency_seconds:
             await asyncio.sleep(self.latency_seconds)
+        if throttled:
+            return JSONResponse(
+                {"detail": "too many requests"}, status_code=429, headers={"Retry-After": self.retry_after}
+            )
         if forced_failure or (FLAKY_USER in (body.fromUserId, body.toUserId) and attempt <= 2):
             return JSONResponse({"detail": "enrichment backend unavailable"}, status_code=503)
         unknown = [u for u in (body.fromUserId, body.toUserId) if u == UNKNOWN_USER or u in self.reject_users]
@@ -103,6 +114,10 @@ class EnrichmentApi:
         with self._lock:
             if controls.fail_next is not None:
                 self.fail_next = controls.fail_next
+            if controls.throttle_next is not None:
+                self.throttle_next = controls.throttle_next
+            if controls.retry_after is not None:
+                self.retry_after = controls.retry_after
             if controls.latency_seconds is not None:
                 self.latency_seconds = controls.latency_seconds
             if controls.reject_users is not None:
@@ -113,6 +128,8 @@ class EnrichmentApi:
         """The switches and the calls counted per transaction."""
         return {
             "fail_next": self.fail_next,
+            "throttle_next": self.throttle_next,
+            "retry_after": self.retry_after,
             "latency_seconds": self.latency_seconds,
             "reject_users": sorted(self.reject_users),
             "calls": dict(self.calls),
