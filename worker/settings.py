@@ -15,10 +15,11 @@ line naming the variable.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -66,6 +67,12 @@ class WorkerSettings(BaseModel):
     """Port of the worker's Prometheus /metrics endpoint."""
     host: str = "127.0.0.1"
     """Interface the health and metrics endpoints bind to (0.0.0.0 in a pod)."""
+    sdk_speedups: bool = True
+    """The worker's speed-ups on SDK internals (``worker.speedups``); false runs Temporal's stock sandbox runner."""
+
+
+PARTNER_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+"""A partner id: safe in a URL path, and never containing the ``.`` that scopes a partner's ids."""
 
 
 class ApiSettings(BaseModel):
@@ -77,10 +84,14 @@ class ApiSettings(BaseModel):
     """Port the API listens on."""
     operator_token_hashes: list[str] = Field(default_factory=list)
     """SHA-256 hex digests of operator bearer tokens."""
-    partner_token_hashes: dict[str, str] = Field(default_factory=dict)
+    partner_token_hashes: dict[Annotated[str, Field(pattern=PARTNER_ID_PATTERN)], str] = Field(default_factory=dict)
     """Partner id -> SHA-256 hex digest of that partner's bearer token."""
     public_url: str = ""
     """Base URL used in status links (defaults to the request's own URL)."""
+    metrics_port: int = Field(default=9465, ge=0, le=65535)
+    """Port of the API's Prometheus /metrics endpoint (apart from the API port, for the scraper only)."""
+    unavailable_retry_after_seconds: int = Field(default=5, ge=1)
+    """Retry-After of a 503 answered while Temporal or PostgreSQL is unreachable."""
 
 
 class TelemetrySettings(BaseModel):
@@ -131,6 +142,36 @@ class B2BSettings(BaseModel):
     """Requests a partner may make at once before being limited (token bucket size)."""
 
 
+OPERATOR_CALLER = "operator"
+"""Key of the operators' entry in caller-keyed settings."""
+ANY_PARTNER = "*"
+"""Key of the entry for every partner without an entry of its own."""
+
+
+class MediaSettings(BaseModel):
+    """The media pipeline's edge: where each caller's media may come from."""
+
+    input_locations: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            OPERATOR_CALLER: ["s3://{media_bucket}/"],
+            ANY_PARTNER: ["s3://{media_bucket}/partners/{partner}/"],
+        }
+    )
+    """Caller (``operator``, a partner id, or ``*`` for any other partner) -> allowed ``s3://bucket/prefix/``
+    list. ``{media_bucket}`` is the media bucket's name and ``{partner}`` the calling partner's id; a caller
+    without an entry may submit no media at all."""
+
+    @field_validator("input_locations")
+    @classmethod
+    def _locations_are_folders(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        # A prefix without its trailing slash would also admit its siblings ("partners/acme" ~ "partners/acme-x").
+        for locations in value.values():
+            for location in locations:
+                if not re.fullmatch(r"s3://[^/\s]+/([^\s]*/)?", location):
+                    raise ValueError(f"{location!r} is not s3://bucket/ or s3://bucket/prefix/ (ending in '/')")
+        return value
+
+
 class DevSettings(BaseModel):
     """The embedded stack of `stepwise dev` and the tests."""
 
@@ -169,6 +210,7 @@ class Settings(BaseSettings):
     aws: AwsResourceSettings = Field(default_factory=AwsResourceSettings)
     partners: PartnerSettings = Field(default_factory=PartnerSettings)
     b2b: B2BSettings = Field(default_factory=B2BSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
     dev: DevSettings = Field(default_factory=DevSettings)
 
     def require_database_url(self) -> str:

@@ -4,18 +4,32 @@ The connection comes from Temporal's environment configuration (``TEMPORAL_ADDRE
 ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, ``TEMPORAL_TLS_*``, or a profile in
 ``TEMPORAL_CONFIG_FILE``), so an operator's ``temporal`` CLI settings work unchanged.
 The client carries the OpenTelemetry interceptor, which workers built from it inherit.
+The API and the CLI answer people and client systems, so they connect with
+:data:`FAIL_FAST`: while the frontend is down a call fails within a fraction of a second
+instead of retrying for the SDK's default ten seconds; the worker keeps the default and
+rides out a short outage.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, RetryConfig
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 
 from worker.settings import Settings, SettingsError
+
+FAIL_FAST = RetryConfig(
+    initial_interval_millis=100, max_interval_millis=400, max_elapsed_time_millis=1000, max_retries=2
+)
+"""At most two quick retries within a second: enough for a blip, short enough for a 503."""
+
+
+def temporal_address(settings: Settings) -> str:
+    """host:port the client connects to (Temporal's env config wins over the settings)."""
+    return str(connect_config(settings)["target_host"])
 
 
 def connect_config(settings: Settings) -> dict[str, Any]:
@@ -29,10 +43,24 @@ def connect_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
-    """A client with tracing; raises a one-line error when the server cannot be reached."""
+async def connect(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    retry: RetryConfig | None = None,
+    lazy: bool = False,
+) -> Client:
+    """A client with tracing; raises a one-line :class:`ConnectionError` when the server cannot be reached.
+
+    ``retry`` replaces the SDK's retry of failed calls (see :data:`FAIL_FAST`); a ``lazy``
+    client connects on its first call and reconnects on later ones, so a process can start
+    while Temporal is down.
+    """
     config = connect_config(settings)
     try:
-        return await Client.connect(**config, runtime=runtime, interceptors=[TracingInterceptor()])
+        return await Client.connect(
+            **config, runtime=runtime, interceptors=[TracingInterceptor()], retry_config=retry, lazy=lazy
+        )
     except RuntimeError as error:
-        raise ConnectionError(f"Temporal at {config['target_host']}: {error}") from None
+        # The SDK's message is a Rust transport error; the cause keeps it for a traceback.
+        raise ConnectionError(f"Temporal at {config['target_host']} is not reachable") from error

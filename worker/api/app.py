@@ -1,7 +1,11 @@
-"""The FastAPI application: routers per pipeline, health, metrics, one-line error bodies.
+"""The FastAPI application: routers per pipeline, health, one-line error bodies.
 
 Clients (Temporal, Postgres) are created in the lifespan, once per process, or
-injected by tests through :class:`ApiServices`.
+injected by tests through :class:`ApiServices`. Temporal's client is lazy and fails
+fast, so the API starts and answers while Temporal is down: every route then answers
+503 with ``Retry-After`` and a body naming the unreachable dependency (Temporal or
+PostgreSQL) within a second. Prometheus metrics are served on their own port
+(``worker.api.main``), not here.
 """
 
 from __future__ import annotations
@@ -12,14 +16,17 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from activities.db import SessionMaker, create_engine, create_session_maker
+from worker.api.errors import ErrorBody
 from worker.health import dependency_checks
+from worker.outages import ASYNCPG_CONNECTION_ERRORS, outage_of
 from worker.settings import Settings
-from worker.temporal import connect
+from worker.temporal import FAIL_FAST, connect
 
 
 @dataclass
@@ -40,7 +47,7 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> FastA
             yield
             return
         engine = create_engine(settings.require_database_url(), pool_size=settings.database_pool_size)
-        client = await connect(settings)
+        client = await connect(settings, retry=FAIL_FAST, lazy=True)
         app.state.services = ApiServices(client, create_session_maker(engine), settings.worker.task_queue)
         try:
             yield
@@ -57,6 +64,8 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> FastA
     if services is not None:
         app.state.services = services
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    for error_type in OUTAGE_ERROR_TYPES:
+        app.add_exception_handler(error_type, _dependency_unreachable)
     _add_health(app)
     from worker.api.routes import ROUTERS
 
@@ -75,6 +84,28 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     return JSONResponse({"detail": summary, "errors": problems}, status_code=422)
 
 
+OUTAGE_ERROR_TYPES: tuple[type[Exception], ...] = (
+    RPCError,
+    RuntimeError,
+    OSError,
+    DBAPIError,
+    *ASYNCPG_CONNECTION_ERRORS,
+)
+"""Types an unreachable dependency raises through a route; :func:`worker.outages.outage_of`
+decides whether one really is an outage."""
+
+
+async def _dependency_unreachable(request: Request, error: Exception) -> JSONResponse:
+    """503 + Retry-After naming the unreachable dependency; any other error stays a 500."""
+    settings: Settings = request.app.state.settings
+    outage = outage_of(error, settings)
+    if outage is None:
+        raise error
+    retry_after = str(settings.api.unavailable_retry_after_seconds)
+    body = ErrorBody(detail=f"{outage}; retry later")
+    return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": retry_after})
+
+
 def _add_health(app: FastAPI) -> None:
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -88,8 +119,3 @@ def _add_health(app: FastAPI) -> None:
         checks = await dependency_checks(services.client, services.sessions)
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
-
-    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
-    async def metrics() -> PlainTextResponse:
-        """Prometheus metrics of the API process."""
-        return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
