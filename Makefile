@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit unit-stock-runner bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,12 @@ typecheck: $(VENV)/.test-installed
 unit: $(VENV)/.test-installed
 	$(BIN)/pytest
 
-test: lint typecheck unit
+# The workflow and replay tests again with the worker's speed-ups off (Temporal's stock
+# sandbox runner): the product must not depend on worker/speedups to be correct.
+unit-stock-runner: $(VENV)/.test-installed
+	STEPWISE_WORKER__SDK_SPEEDUPS=false $(BIN)/pytest tests/workflows tests/test_replay.py -p no:randomly
+
+test: lint typecheck unit unit-stock-runner
 
 bench: $(VENV)/.test-installed
 	$(BIN)/pytest tests/benchmarks -m benchmark -s -p no:randomly --timeout 1800

@@ -34,14 +34,14 @@ from activities.aws import AwsClients
 from activities.catalog import ActivityDeps, PartnerEndpoints, build_activities
 from activities.db import SessionMaker, create_engine, create_session_maker
 from activities.resources import Resources
-from worker.bytecode import compile_workflow_modules
+from tests.support.runner import SDK_SPEEDUPS, TEST_RUNNER
+from worker import speedups
 from worker.devstack.aws import EMULATOR_ENV, apply_resources
 from worker.devstack.emulators import create_emulator_app
 from worker.devstack.processes import free_port
 from worker.devstack.seed import seed_demo_data
 from worker.devstack.temporal_server import dev_server_extra_args, temporal_binary, test_server_binary
 from worker.migrate import upgrade_head
-from worker.sandbox import WORKFLOW_RUNNER
 from worker.settings import Settings, normalise_database_url
 from workflows.catalog import WORKFLOWS
 
@@ -51,7 +51,7 @@ for _key, _value in EMULATOR_ENV.items():
     os.environ[_key] = _value
 
 # As a worker does before it starts: the sandbox then loads the workflow modules' bytecode.
-compile_workflow_modules(WORKFLOWS)
+speedups.before_polling(WORKFLOWS, SDK_SPEEDUPS)
 
 
 @pytest.fixture(scope="session")
@@ -245,7 +245,7 @@ def stepwise_worker(
             client,
             task_queue=settings.worker.task_queue,
             workflows=WORKFLOWS,
-            workflow_runner=WORKFLOW_RUNNER,
+            workflow_runner=TEST_RUNNER,
             activities=activities,
             graceful_shutdown_timeout=timedelta(seconds=5),
         )

@@ -13,7 +13,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from worker.sandbox import WORKFLOW_RUNNER
+from tests.support.runner import TEST_RUNNER
 from workflows.catalog import WORKFLOWS
 
 # The media and reconciliation histories have replay tests of their own (they need their
@@ -24,7 +24,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("booking_*.json"))
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    await Replayer(workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER).replay_workflow(history)
+    await Replayer(workflows=WORKFLOWS, workflow_runner=TEST_RUNNER).replay_workflow(history)
 
 
 def test_every_booking_history_is_replayed() -> None:

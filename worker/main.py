@@ -1,7 +1,7 @@
 """The worker process: `stepwise worker`.
 
 Start-up builds everything once (runtime with the Prometheus endpoint, traced client,
-engine, AWS and HTTP clients, activity instances), settles the heap (``worker.heap``) and
+engine, AWS and HTTP clients, activity instances), applies the worker's speed-ups (``worker.speedups``) and
 starts the monitors
 (``worker.monitors``: dead-letter queue depth, business counters at zero). SIGTERM or
 SIGINT drains: the monitors stop, the worker stops polling, running activities get
@@ -19,9 +19,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.catalog import ActivityDeps
+from worker import speedups
 from worker.attention_metrics import AttentionGauges
 from worker.health import HealthServer, dependency_checks
-from worker.heap import settle_heap
 from worker.intake import intake_for
 from worker.monitors import worker_monitors
 from worker.registry import activity_deps, create_worker
@@ -70,7 +70,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             namespace=client.namespace,
             task_queue=settings.worker.task_queue,
         )
-        settle_heap()  # everything start-up builds exists now
+        speedups.once_started(settings.worker.sdk_speedups)  # everything start-up builds exists now
         try:
             async with worker, monitors, intake_for(client, settings, deps):
                 await stop.wait()

@@ -17,8 +17,7 @@ from activities.aws import AwsClients
 from activities.catalog import ActivityDeps, PartnerEndpoints, build_activities
 from activities.db import create_engine, create_session_maker
 from activities.resources import Resources
-from worker.bytecode import compile_workflow_modules
-from worker.sandbox import WORKFLOW_RUNNER
+from worker import speedups
 from worker.settings import Settings
 from workflows.catalog import WORKFLOWS
 
@@ -48,12 +47,12 @@ async def activity_deps(settings: Settings, client: Client) -> AsyncIterator[Act
 
 def create_worker(client: Client, settings: Settings, deps: ActivityDeps) -> Worker:
     """A worker polling Stepwise's task queue with every workflow and activity registered."""
-    compile_workflow_modules(WORKFLOWS)
+    speedups.before_polling(WORKFLOWS, settings.worker.sdk_speedups)
     return Worker(
         client,
         task_queue=settings.worker.task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=speedups.workflow_runner(settings.worker.sdk_speedups),
         activities=build_activities(deps),
         max_concurrent_activities=settings.worker.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker.max_concurrent_workflow_tasks,

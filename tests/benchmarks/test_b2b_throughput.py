@@ -46,8 +46,8 @@ from tests.support.b2b import (
     transactions_xml,
     write_large_file,
 )
-from worker.bytecode import compile_workflow_modules
 from worker.settings import Settings
+from worker.speedups.bytecode import compile_workflow_modules
 
 TRANSACTIONS = 5_000
 BASELINE = 2_000

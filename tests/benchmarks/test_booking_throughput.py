@@ -33,10 +33,10 @@ from tests.benchmarks.support import (
 )
 from tests.e2e.booking_support import new_flight
 from tests.support.world import seat_capacity
-from worker.bytecode import compile_workflow_modules
 from worker.devstack.aws import apply_resources
-from worker.heap import settle_heap
-from worker.sandbox import WORKFLOW_RUNNER
+from worker.speedups.bytecode import compile_workflow_modules
+from worker.speedups.heap import settle_heap
+from worker.speedups.sandbox import WORKFLOW_RUNNER
 from workflows.catalog import WORKFLOWS
 
 COUNT = 150

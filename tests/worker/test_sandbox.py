@@ -24,7 +24,7 @@ from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from tests.worker.sandbox_probe import EchoesThroughActivities, ReadsTheWallClock
-from worker.sandbox import WORKFLOW_RUNNER, compiled_entry
+from worker.speedups.sandbox import WORKFLOW_RUNNER, compiled_entry
 
 
 async def test_the_sandbox_still_refuses_a_non_deterministic_call_and_compiles_its_entries_once(

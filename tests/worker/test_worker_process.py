@@ -118,7 +118,7 @@ def worker_grace_period_seconds() -> int:
 def test_the_heap_is_settled_once_start_up_is_done() -> None:
     import gc
 
-    from worker.heap import YOUNG_GENERATION_THRESHOLD, settle_heap
+    from worker.speedups.heap import YOUNG_GENERATION_THRESHOLD, settle_heap
 
     thresholds = gc.get_threshold()
     try:

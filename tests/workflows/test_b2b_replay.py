@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from worker.sandbox import WORKFLOW_RUNNER
+from tests.support.runner import TEST_RUNNER
 from workflows.catalog import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("b2b_*.json"))
@@ -23,7 +23,7 @@ HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("b2b_*.json"))
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_b2b_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, await asyncio.to_thread(path.read_text))
-    await Replayer(workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER).replay_workflow(history)
+    await Replayer(workflows=WORKFLOWS, workflow_runner=TEST_RUNNER).replay_workflow(history)
 
 
 def test_every_b2b_scenario_has_a_recorded_history() -> None:

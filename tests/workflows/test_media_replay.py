@@ -13,7 +13,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from worker.sandbox import WORKFLOW_RUNNER
+from tests.support.runner import TEST_RUNNER
 from workflows.media import MediaWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("media_*.json"))
@@ -26,7 +26,7 @@ def test_both_outcomes_are_recorded() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_media_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    result = await Replayer(workflows=[MediaWorkflow], workflow_runner=WORKFLOW_RUNNER).replay_workflow(
+    result = await Replayer(workflows=[MediaWorkflow], workflow_runner=TEST_RUNNER).replay_workflow(
         history, raise_on_replay_failure=False
     )
     assert result.replay_failure is None, result.replay_failure

@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from worker.sandbox import WORKFLOW_RUNNER
+from tests.support.runner import TEST_RUNNER
 from workflows.catalog import WORKFLOWS
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
@@ -28,7 +28,7 @@ RECORDED_RUN = "recon-acme-t25cc349b12"
 )
 async def test_recorded_reconciliation_history_replays(name: str, workflow_id: str) -> None:
     history = WorkflowHistory.from_json(workflow_id, (HISTORIES / f"{name}.json").read_text())
-    result = await Replayer(workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER).replay_workflow(
+    result = await Replayer(workflows=WORKFLOWS, workflow_runner=TEST_RUNNER).replay_workflow(
         history, raise_on_replay_failure=True
     )
     assert result.replay_failure is None
