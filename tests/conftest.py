@@ -92,7 +92,7 @@ def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from worker.devstack.aws import moto_process
 
     port = free_port()
-    server = moto_process(port, tmp_path_factory.mktemp("aws"), record=False)
+    server = moto_process(port, tmp_path_factory.mktemp("aws"), persist=False)
     server.start().wait_for_port(port)
     endpoint = f"http://127.0.0.1:{port}"
     os.environ["AWS_ENDPOINT_URL"] = endpoint

@@ -196,7 +196,7 @@ def out_of_process_partners(state_dir: Path) -> Iterator[tuple[str, str]]:
     from worker.devstack.aws import moto_process
 
     aws_port, emulator_port = free_port(), free_port()
-    moto = moto_process(aws_port, state_dir, record=False)
+    moto = moto_process(aws_port, state_dir, persist=False)
     emulators = ManagedProcess(
         "emulators",
         [sys.executable, "-m", "worker.devstack.emulators", "--port", str(emulator_port)],

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.config
 import botocore.exceptions
 import pytest
 from moto import mock_aws
 
-from worker.devstack.aws import moto_process, recording_path
+from worker.devstack.aws import aws_state_dir, moto_process
 from worker.devstack.aws_server import list_services_once, roll_back_only_touched_items
 from worker.devstack.processes import free_port
 
@@ -113,17 +114,32 @@ def test_the_services_are_listed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "dynamodb" in services and "sns" in services
 
 
-@pytest.mark.parametrize("record", [True, False])
-def test_the_emulator_records_requests_only_when_asked(tmp_path: Path, record: bool) -> None:
+@pytest.mark.parametrize("persist", [True, False])
+def test_the_emulator_writes_state_only_when_asked(tmp_path: Path, persist: bool) -> None:
     port = free_port()
-    emulator = moto_process(port, tmp_path, record=record).start()
+    emulator = moto_process(port, tmp_path, persist=persist).start()
     try:
         emulator.wait_for_port(port)
         client = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
-        client.create_queue(QueueName="recorded-or-not")
+        client.create_queue(QueueName="kept-or-not")
     finally:
         emulator.stop()
-    recording = recording_path(tmp_path)
-    assert recording.exists() == record
-    if record:
-        assert "AmazonSQS.CreateQueue" in recording.read_text()
+    assert aws_state_dir(tmp_path).exists() == persist
+    if persist:
+        assert b"kept-or-not" in (aws_state_dir(tmp_path) / "sqs.pickle").read_bytes()
+
+
+def test_an_empty_put_with_expect_100_continue_is_answered(tmp_path: Path) -> None:
+    port = free_port()
+    emulator = moto_process(port, tmp_path, persist=False).start()
+    try:
+        emulator.wait_for_port(port)
+        config = botocore.config.Config(read_timeout=5, retries={"max_attempts": 1})
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1", config=config)
+        s3.create_bucket(Bucket="empty-puts")
+        s3.put_object(Bucket="empty-puts", Key="empty.xml", Body=b"")  # botocore sends Expect: 100-continue
+        s3.put_object(Bucket="empty-puts", Key="full.xml", Body=b"<a/>")
+        sizes = {o["Key"]: o["Size"] for o in s3.list_objects_v2(Bucket="empty-puts")["Contents"]}
+    finally:
+        emulator.stop()
+    assert sizes == {"empty.xml": 0, "full.xml": 4}

@@ -27,21 +27,19 @@ EMULATOR_ENV = {
 }
 
 
-def recording_path(state_dir: Path) -> Path:
-    """Where the emulator records its requests, for the dev stack to replay after a restart."""
-    return (state_dir / "moto-recording.jsonl").resolve()
+def aws_state_dir(state_dir: Path) -> Path:
+    """Where the emulator keeps its snapshot and journal (:mod:`worker.devstack.aws_persistence`)."""
+    return (state_dir / "aws").resolve()
 
 
-def moto_process(port: int, state_dir: Path, *, record: bool = True) -> ManagedProcess:
-    """moto's server on loopback; with ``record``, requests are recorded so a restart can replay them."""
+def moto_process(port: int, state_dir: Path, *, persist: bool = True) -> ManagedProcess:
+    """moto's server on loopback; with ``persist``, its state survives a restart (at some CPU cost)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     env.update(EMULATOR_ENV)
-    # moto reads any non-empty value as "on" (even "False"), so the variable is left unset to record nothing.
-    env.pop("MOTO_ENABLE_RECORDING", None)
-    if record:
-        env["MOTO_ENABLE_RECORDING"] = "true"
-    env["MOTO_RECORDER_FILEPATH"] = str(recording_path(state_dir))
+    env.pop("MOTO_ENABLE_RECORDING", None)  # moto reads any non-empty value as "on", even "False"
     args = [sys.executable, "-m", "worker.devstack.aws_server", "--host", "127.0.0.1", "--port", str(port)]
+    if persist:
+        args += ["--state-dir", str(aws_state_dir(state_dir))]
     return ManagedProcess("aws-emulator", args, state_dir / "logs" / "moto.log", env)
 
 

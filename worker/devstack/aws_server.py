@@ -13,7 +13,10 @@ moto deep-copies every table a transaction touches, so with one seat reservation
 booking each booking took longer than the one before. And the list of moto's services
 is read once (:func:`list_services_once`), not from the disk on every request.
 
-    python -m worker.devstack.aws_server --host 127.0.0.1 --port 5000
+With ``--state-dir``, the state survives restarts (:mod:`worker.devstack.aws_persistence`);
+without it (the test session, the benchmarks) nothing is written.
+
+    python -m worker.devstack.aws_server --host 127.0.0.1 --port 5000 [--state-dir DIR]
 """
 
 from __future__ import annotations
@@ -22,9 +25,16 @@ import argparse
 import contextlib
 import copy
 import os
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import FrameType
 from typing import Any
+
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -118,21 +128,75 @@ def list_services_once() -> None:
     backends.list_of_moto_modules = lambda: services
 
 
+class BodilessRequestParser(HTTPRequestParser):  # type: ignore[misc]
+    """waitress's parser, except that a request without a body needs no ``100 Continue``.
+
+    botocore sends ``Expect: 100-continue`` on every S3 PUT. For one with
+    ``Content-Length: 0`` waitress would answer ``100 Continue`` and then wait for a body
+    that never comes, so the client timed out: the request is complete as it stands.
+    """
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        if not self.chunked and self.content_length == 0:
+            self.expect_continue = False
+
+
+class EmulatorChannel(HTTPChannel):  # type: ignore[misc]
+    """waitress's channel with :class:`BodilessRequestParser`."""
+
+    parser_class = BodilessRequestParser
+
+
+def moto_app() -> WsgiApp:
+    """moto's application with Stepwise's fixes."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    roll_back_only_touched_items()
+    list_services_once()
+    return OneDynamoDbRequestAtATime(DomainDispatcherApplication(create_backend_app))
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="moto's AWS emulator over keep-alive HTTP")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--state-dir", type=Path, help="keep the state here across restarts")
+    parser.add_argument("--compact-every", type=int, default=2000, help="journaled writes between snapshots")
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))  # moto builds queue URLs and the like from it
 
     import waitress
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    roll_back_only_touched_items()
-    list_services_once()
-    app = OneDynamoDbRequestAtATime(DomainDispatcherApplication(create_backend_app))
-    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="stepwise-aws-emulator")
+    app = moto_app()
+    state = None
+    if args.state_dir is not None:
+        from worker.devstack.aws_persistence import PersistentState
+
+        state = PersistentState(app, args.state_dir, compact_every=args.compact_every)
+        started = time.monotonic()
+        replayed = state.restore()
+        print(f"state restored from {args.state_dir} ({replayed} writes replayed) in {time.monotonic() - started:.2f}s")
+        state.run_compactions()
+        app = state
+    server: Any = waitress.create_server(
+        app, host=args.host, port=args.port, threads=args.threads, ident="stepwise-aws-emulator"
+    )
+    server.channel_class = EmulatorChannel
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.run()
+    except (SystemExit, KeyboardInterrupt):
+        pass
+    finally:
+        if state is not None:
+            state.close()  # a last snapshot: the next start replays nothing
+        server.close()
 
 
 if __name__ == "__main__":

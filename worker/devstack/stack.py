@@ -22,10 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from activities.resources import Resources
-from worker.devstack.aws import EMULATOR_ENV, apply_resources, moto_process, recording_path
+from worker.devstack.aws import EMULATOR_ENV, apply_resources, moto_process
 from worker.devstack.postgres import start_embedded_postgres
 from worker.devstack.processes import ManagedProcess, StartError, port_open
 from worker.devstack.seed import DEV_OPERATOR_TOKEN, DEV_PARTNER_ID, DEV_PARTNER_TOKEN, demo_media_uri, seed_demo_data
@@ -62,7 +60,6 @@ class DevStack:
         temporal_command = dev_server_command(self.state_dir / "temporal.db", dev.temporal_port, dev.temporal_ui_port)
         self._spawn("temporal", temporal_command, env, dev.temporal_port)
         self._run(moto_process(dev.aws_port, self.state_dir), dev.aws_port)
-        _replay_moto_recording(dev.aws_port, recording_path(self.state_dir))
         database_url = self._postgres_url()
         env["STEPWISE_DATABASE_URL"] = database_url
         os.environ.update(env)
@@ -179,15 +176,6 @@ class DevStack:
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
-
-
-def _replay_moto_recording(port: int, recording: Path) -> None:
-    """Restore the emulator's state from the previous run's request recording."""
-    if not recording.exists() or recording.stat().st_size == 0:
-        return
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}/moto-api/recorder", timeout=300) as moto:
-        for step in ("stop-recording", "replay-recording", "start-recording"):
-            moto.post(f"/{step}").raise_for_status()
 
 
 def _redact(url: str) -> str:
