@@ -59,6 +59,8 @@ class BookingRequest:
     """Provider token of the customer's payment method."""
     return_flight_id: str | None = None
     """Optional return flight, reserved in the same transaction."""
+    owner: str | None = None
+    """The partner who submitted the booking; None when an operator did (and in older histories)."""
 
     @property
     def flight_ids(self) -> list[str]:
@@ -155,6 +157,7 @@ def _booking_row(request: BookingRequest) -> dict[str, Any]:
         "return_flight_id": request.return_flight_id,
         "amount": Decimal(request.amount),
         "currency": request.currency,
+        "owner": request.owner,
     }
 
 

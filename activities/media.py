@@ -258,6 +258,7 @@ class MediaActivities:
                     media_uri=request.media_uri,
                     language_code=request.language_code[:10],
                     target_languages=[code[:10] for code in request.target_languages],
+                    owner=request.owner,
                     **values,
                 )
                 .on_conflict_do_update(index_elements=[MediaJob.job_id], set_=values)

@@ -173,6 +173,7 @@ class ResultWriter:
             "media_uri": job.media_uri,
             "language_code": job.language_code,
             "target_languages": list(job.target_languages),
+            "owner": job.owner,
             "status": "COMPLETED",
             "transcription_job_name": request.job_name,
             "processing_uri": request.processing_uri,

@@ -59,6 +59,8 @@ class MediaJobRequest:
     """Seconds between checks of the transcription job."""
     max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
     """Longest the transcription may take before the job fails."""
+    owner: str | None = None
+    """The partner who submitted the job; None when an operator did (and in older histories)."""
 
 
 @dataclass(frozen=True)

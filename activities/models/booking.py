@@ -25,6 +25,8 @@ class Booking(Timestamps, Base):
     reference: Mapped[str | None] = mapped_column(String(20), unique=True)
     failed_step: Mapped[str | None] = mapped_column(String(50))
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(40), index=True)
+    """The partner who submitted the booking; NULL when an operator did."""
 
 
 class Payment(Timestamps, Base):

@@ -35,6 +35,8 @@ class MediaJob(Timestamps, Base):
     failed_step: Mapped[str | None] = mapped_column(String(50))
     failure_type: Mapped[str | None] = mapped_column(String(100))
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(40), index=True)
+    """The partner who submitted the job; NULL when an operator did."""
 
 
 class MediaTranslation(Timestamps, Base):

@@ -16,9 +16,11 @@ DEMO_TEXT = (
 """Four sentences; the last has no letters, so Translate returns it unchanged (not flagged)."""
 
 
-async def upload_media(aws: AwsClients, resources: Resources, transcript: str | None, name: str = "talk.wav") -> str:
+async def upload_media(
+    aws: AwsClients, resources: Resources, transcript: str | None, name: str = "talk.wav", folder: str = "tests"
+) -> str:
     """Unique media bytes and (unless None) the sidecar the Transcribe emulation reads; the media's URI."""
-    key = f"tests/{uuid.uuid4().hex}/{name}"
+    key = f"{folder}/{uuid.uuid4().hex}/{name}"
     # Unique content: the emulation finds the sidecar of a copied object by its ETag.
     body = b"RIFF" + uuid.uuid4().bytes + b"WAVEfmt "
     await aws.call("s3", "put_object", Bucket=resources.media_bucket, Key=key, Body=body)

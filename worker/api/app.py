@@ -23,6 +23,7 @@ from temporalio.service import RPCError
 
 from activities.db import SessionMaker, create_engine, create_session_maker
 from worker.api.errors import ErrorBody
+from worker.api.openapi import describe_errors
 from worker.health import dependency_checks
 from worker.outages import ASYNCPG_CONNECTION_ERRORS, outage_of
 from worker.settings import Settings
@@ -64,6 +65,7 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> FastA
     if services is not None:
         app.state.services = services
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    describe_errors(app)
     for error_type in OUTAGE_ERROR_TYPES:
         app.add_exception_handler(error_type, _dependency_unreachable)
     _add_health(app)
@@ -112,7 +114,7 @@ def _add_health(app: FastAPI) -> None:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "Not ready; ``checks`` says which."}})
     async def readyz(request: Request) -> JSONResponse:
         """Temporal and Postgres answer."""
         services: ApiServices = request.app.state.services

@@ -1,8 +1,26 @@
-"""Bearer-token authentication with two roles.
+"""Bearer-token authentication with two roles, and who may call what.
 
 Tokens are configured as SHA-256 digests (``STEPWISE_API__OPERATOR_TOKEN_HASHES``,
-``STEPWISE_API__PARTNER_TOKEN_HASHES``), so settings never hold a usable secret. An
-operator may do everything; a partner may submit work and read only its own records.
+``STEPWISE_API__PARTNER_TOKEN_HASHES``), so settings never hold a usable secret.
+
+============================================  ==========  ==============================  ======
+route                                         operator    partner                         none
+============================================  ==========  ==============================  ======
+``GET /healthz``, ``/readyz``, ``/docs``      yes         yes                             yes
+``POST /bookings``, ``POST /media-jobs``      yes         yes, owned by that partner      401
+``GET /bookings/{id}``, ``GET /media-jobs/…`` all         its own only (else 404)         401
+``POST /bookings/{id}/cancel``                all         its own only (else 404)         401
+``/reconciliations…``, ``GET /attention``     yes         403                             401
+``POST /workflows/{id}/decisions``            yes         403                             401
+``/partners/{partner}/…`` (B2B)               all         as itself only (else 403)       401
+============================================  ==========  ==============================  ======
+
+A partner's booking or media job is recorded with the partner as its owner (in the
+start memo, so it is known before any row exists, and in the row). Another partner's
+record answers 404, exactly as a missing one, so ids cannot be probed. A partner's own
+ids live in its own namespace (:meth:`Caller.scoped_id`): two partners choosing the same
+request id get two bookings, and neither can see or block the other's. Media input is
+read only from the S3 locations ``STEPWISE_MEDIA__INPUT_LOCATIONS`` allows that caller.
 """
 
 from __future__ import annotations
@@ -34,6 +52,22 @@ class Caller:
     def may_access_partner(self, partner_id: str) -> bool:
         """Operators see all partners; a partner sees itself only."""
         return self.is_operator or self.partner_id == partner_id
+
+    @property
+    def owner(self) -> str | None:
+        """The owner recorded on what this caller creates: the partner's id, None for operators."""
+        return None if self.is_operator else self.partner_id
+
+    def owns(self, owner: str | None) -> bool:
+        """Operators reach every record; a partner only those it created."""
+        return self.is_operator or (self.partner_id is not None and owner == self.partner_id)
+
+    def scoped_id(self, chosen: str) -> str:
+        """The id of a record the caller names ``chosen``: a partner's ids are prefixed ``<partner>.``.
+
+        Partner ids contain no ``.``, so no partner can choose an id inside another's namespace.
+        """
+        return chosen if self.is_operator else f"{self.partner_id}.{chosen}"
 
 
 def identify(token: str, settings: ApiSettings) -> Caller | None:

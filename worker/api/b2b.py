@@ -21,11 +21,18 @@ from activities.b2b_records import Submission, transaction_workflow_id
 from activities.b2b_xml import MAX_NOTES_CHARS, TRANSACTION_ID_PATTERN
 from worker.api.app import ApiServices
 from worker.api.auth import AnyCaller, Caller
+from worker.api.errors import AUTHENTICATED, error_responses
+from worker.api.fields import Line, Text
 from worker.api.ratelimit import PartnerRateLimiter
 from worker.services.b2b import BatchView, TransactionConflict, TransactionView, get_batch, get_transaction
 from worker.services.b2b import submit_transaction as submit
+from worker.settings import PARTNER_ID_PATTERN
 
-PartnerId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="The partner's id")]
+PartnerId = Annotated[str, Path(pattern=PARTNER_ID_PATTERN, description="The partner's id")]
+TransactionId = Annotated[str, Path(pattern=TRANSACTION_ID_PATTERN.pattern, description="The partner's TransactionID")]
+BatchId = Annotated[Line, Path(min_length=1, max_length=100, description="The batch id the intake reported")]
+PARTNER_ERRORS = (*AUTHENTICATED, 403, 429)
+"""What every partner route may answer besides success."""
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -35,7 +42,7 @@ class TransactionSubmission(BaseModel):
 
     transactionId: str = Field(pattern=TRANSACTION_ID_PATTERN.pattern)
     """The partner's TransactionID: 1-64 letters, digits, '_', '.', ':' or '-'."""
-    transactionMessage: str = Field(min_length=1, max_length=MAX_NOTES_CHARS)
+    transactionMessage: Text = Field(min_length=1, max_length=MAX_NOTES_CHARS)
     """The note, e.g. "Transaction made between user 687 and user 329."."""
 
 
@@ -78,6 +85,7 @@ router = APIRouter(prefix="/partners/{partner}", tags=["b2b"])
     "/transactions",
     status_code=202,
     response_model=SubmissionAccepted,
+    responses=error_responses(*PARTNER_ERRORS, 409, 415),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -109,9 +117,9 @@ async def submit_transaction(request: Request, partner: PartnerId, caller: Partn
     return JSONResponse(accepted.model_dump(), status_code=202, headers={"Location": status_url})
 
 
-@router.get("/transactions/{transaction_id}")
+@router.get("/transactions/{transaction_id}", responses=error_responses(*PARTNER_ERRORS, 404))
 async def read_transaction(
-    request: Request, partner: PartnerId, transaction_id: str, caller: PartnerCaller
+    request: Request, partner: PartnerId, transaction_id: TransactionId, caller: PartnerCaller
 ) -> TransactionView:
     """A transaction's status and status trail."""
     found = await get_transaction(request.app.state.services.sessions, partner, transaction_id)
@@ -120,8 +128,8 @@ async def read_transaction(
     return found
 
 
-@router.get("/batches/{batch_id}")
-async def read_batch(request: Request, partner: PartnerId, batch_id: str, caller: PartnerCaller) -> BatchView:
+@router.get("/batches/{batch_id}", responses=error_responses(*PARTNER_ERRORS, 404))
+async def read_batch(request: Request, partner: PartnerId, batch_id: BatchId, caller: PartnerCaller) -> BatchView:
     """A batch file's status, counts, first rejected records and report."""
     found = await get_batch(request.app.state.services.sessions, partner, batch_id)
     if found is None:

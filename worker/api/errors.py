@@ -8,6 +8,8 @@ models here are what the OpenAPI document shows for those answers.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -23,3 +25,34 @@ class ErrorBody(BaseModel):
 
     detail: str = Field(description="What went wrong, in one line.")
     errors: list[FieldProblem] = Field(default_factory=list, description="Each refused field, if any.")
+
+
+_DESCRIPTIONS = {
+    401: "No bearer token, or one nobody was given.",
+    403: "The caller's role may not do this.",
+    404: "No such record, or it is not the caller's.",
+    409: "The request conflicts with the record as it is.",
+    415: "The body's media type is not accepted.",
+    422: "A field was refused; each is named in ``errors``.",
+    429: "The partner's request rate is exceeded.",
+    503: "Temporal or PostgreSQL is unreachable; retry later.",
+}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+    503: {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+}
+
+AUTHENTICATED = (401, 422, 503)
+"""What any authenticated route that reaches Temporal or Postgres may answer besides success."""
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of the given error statuses, each with :class:`ErrorBody`."""
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in sorted(set(statuses)):
+        response: dict[str, Any] = {"model": ErrorBody, "description": _DESCRIPTIONS[status]}
+        if status in _HEADERS:
+            response["headers"] = _HEADERS[status]
+        documented[status] = response
+    return documented

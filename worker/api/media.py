@@ -1,21 +1,48 @@
-"""`/media-jobs`: transcribe a media file and translate it; read a job's status."""
+"""`/media-jobs`: transcribe a media file and translate it; read a job's status.
+
+An operator reaches every job; a partner creates jobs it owns (ids in its own namespace,
+see :mod:`worker.api.auth`), from its own input locations only, and reads only those:
+another's job answers 404 exactly like a missing one. The rules the service checks
+(language codes, limits) are also in the request's schema.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from activities.aws import AwsClients
-from activities.media_types import DEFAULT_MAX_WAIT_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, MediaJobRequest
+from activities.languages import TRANSCRIBE_LANGUAGES, TRANSLATE_LANGUAGES, translate_source_language
+from activities.media_types import (
+    DEFAULT_MAX_WAIT_SECONDS,
+    DEFAULT_POLL_INTERVAL_SECONDS,
+    JOB_ID_PATTERN,
+    MediaJobRequest,
+)
+from activities.resources import Resources
 from worker.api.app import ApiServices
 from worker.api.auth import AnyCaller
+from worker.api.errors import AUTHENTICATED, error_responses
+from worker.api.fields import Line
 from worker.services import media
 
 router = APIRouter(prefix="/media-jobs", tags=["media"])
+
+CHOSEN_JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,58}$"
+"""A job id a caller chooses: short enough that a partner's ``<partner>.<id>`` is still a job id."""
+MEDIA_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\x00-\x1F\x7F]*[^/\x00-\x1F\x7F]$"
+"""``s3://bucket/key`` with a valid bucket name and a key naming an object (not a folder)."""
+SPOKEN_LANGUAGES: list[JsonValue] = [
+    code for code in sorted(TRANSCRIBE_LANGUAGES) if translate_source_language(code) is not None
+]
+"""Transcribe language codes whose transcript Translate can translate."""
+TARGET_LANGUAGES: list[JsonValue] = [code for code in sorted(TRANSLATE_LANGUAGES)]
+
+JobId = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="The job id the submission returned.")]
 
 
 class MediaJobCreate(BaseModel):
@@ -23,17 +50,34 @@ class MediaJobCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # The service checks each rule with its own message (the CLI shares it); the schema states them.
     job_id: str | None = Field(
-        default=None, description="Your id for the job; the same id returns the same job. Default: a new one."
+        default=None,
+        description="Your id for the job; the same id returns the same job. Default: a new one.",
+        json_schema_extra={"pattern": CHOSEN_JOB_ID_PATTERN},
     )
-    media_uri: str = Field(description="s3://bucket/key of the audio or video file.")
-    language: str = Field(description="Amazon Transcribe language code of the speech, e.g. en-US.")
-    targets: list[str] = Field(description="Amazon Translate language codes to translate into, e.g. [es, fr].")
+    media_uri: Line = Field(
+        max_length=1100,
+        description="s3://bucket/key of the audio or video file, in a location you may submit media from.",
+        json_schema_extra={"pattern": MEDIA_URI_PATTERN},
+    )
+    language: str = Field(
+        description="Amazon Transcribe language code of the speech, e.g. en-US.",
+        json_schema_extra={"enum": SPOKEN_LANGUAGES},
+    )
+    targets: list[str] = Field(
+        description="Amazon Translate language codes to translate into, e.g. [es, fr]; not the speech's own.",
+        json_schema_extra={"minItems": 1, "uniqueItems": True, "items": {"enum": TARGET_LANGUAGES}},
+    )
     poll_interval_seconds: float = Field(
-        default=DEFAULT_POLL_INTERVAL_SECONDS, description="Seconds between checks of the transcription job."
+        default=DEFAULT_POLL_INTERVAL_SECONDS,
+        description="Seconds between checks of the transcription job.",
+        json_schema_extra={"minimum": media.MIN_POLL_INTERVAL_SECONDS},
     )
     max_wait_seconds: float = Field(
-        default=DEFAULT_MAX_WAIT_SECONDS, description="Longest the transcription may take before the job fails."
+        default=DEFAULT_MAX_WAIT_SECONDS,
+        description="Longest the transcription may take before the job fails; at least the poll interval.",
+        json_schema_extra={"minimum": media.MIN_POLL_INTERVAL_SECONDS, "maximum": media.MAX_WAIT_LIMIT_SECONDS},
     )
 
 
@@ -66,20 +110,27 @@ def _invalid(error: media.MediaRequestInvalid) -> JSONResponse:
     )
 
 
-@router.post("", status_code=202, response_model=MediaJobAccepted, responses={422: {}, 409: {}})
+def _not_found(job_id: str) -> HTTPException:
+    return HTTPException(404, f"no media job {job_id!r}")
+
+
+@router.post("", status_code=202, response_model=MediaJobAccepted, responses=error_responses(*AUTHENTICATED, 409))
 async def submit(body: MediaJobCreate, request: Request, response: Response, caller: AnyCaller) -> Any:
     """Start the media pipeline (or find the job this id started); nothing starts if the request is invalid."""
     job = MediaJobRequest(
-        job_id=body.job_id or str(uuid.uuid4()),
+        job_id=caller.scoped_id(body.job_id or str(uuid.uuid4())),
         media_uri=body.media_uri,
         language_code=body.language,
         target_languages=list(body.targets),
         poll_interval_seconds=body.poll_interval_seconds,
         max_wait_seconds=body.max_wait_seconds,
+        owner=caller.owner,
     )
+    settings = request.app.state.settings
+    allowed = media.input_locations(settings.media, Resources(prefix=settings.aws.name_prefix), caller.owner)
     services = _services(request)
     try:
-        submitted = await media.submit_media_job(services.client, services.task_queue, _aws(request), job)
+        submitted = await media.submit_media_job(services.client, services.task_queue, _aws(request), job, allowed)
     except media.MediaRequestInvalid as error:
         return _invalid(error)
     except media.MediaJobConflict as conflict:
@@ -91,12 +142,14 @@ async def submit(body: MediaJobCreate, request: Request, response: Response, cal
     )
 
 
-@router.get("/{job_id}", name="media_job_status")
-async def status(job_id: str, request: Request, caller: AnyCaller) -> dict[str, Any]:
+@router.get("/{job_id}", name="media_job_status", responses=error_responses(*AUTHENTICATED, 404))
+async def status(job_id: JobId, request: Request, caller: AnyCaller) -> dict[str, Any]:
     """The job's status, current step, transcript and translations, or failure reason."""
     services = _services(request)
     try:
         view = await media.media_job_status(services.client, services.sessions, job_id)
-    except media.MediaJobNotFound as missing:
-        raise HTTPException(404, str(missing)) from None
+    except media.MediaJobNotFound:
+        raise _not_found(job_id) from None
+    if not caller.owns(view.owner):
+        raise _not_found(job_id)
     return view.as_dict()

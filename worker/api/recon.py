@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from activities.recon_types import ReconciliationInput
 from activities.resources import Resources
 from activities.step_control import ACTIONS, AttentionPolicy
 from worker.api.app import ApiServices
 from worker.api.auth import Operator
+from worker.api.errors import AUTHENTICATED, error_responses
+from worker.api.fields import LINE_PATTERN, Line
 from worker.services.recon import (
     InvalidReconciliationRequest,
     ReconciliationNotFound,
@@ -24,6 +26,8 @@ from worker.services.recon import (
 )
 
 router = APIRouter(tags=["reconciliation"])
+
+RunId = Annotated[Line, Path(min_length=1, max_length=200, description="The run id the start returned.")]
 
 
 class AttentionRequest(BaseModel):
@@ -39,23 +43,36 @@ class ReconciliationRequest(BaseModel):
     """Reconcile a client's baseline and candidate versions."""
 
     client_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,49}$", description="Client id.")
-    baseline: str = Field(min_length=1, max_length=50, description="Version in production.")
-    candidate: str = Field(min_length=1, max_length=50, description="Version to migrate to.")
-    run: str = Field(default="", max_length=50, description="Run label (default: from the time).")
-    reports: list[str] = Field(default_factory=list, description="Reports to compare (default: all).")
+    baseline: Line = Field(min_length=1, max_length=50, description="Version in production.")
+    candidate: Line = Field(min_length=1, max_length=50, description="Version to migrate to.")
+    run: Line = Field(default="", max_length=50, description="Run label (default: from the time).")
+    reports: list[Annotated[Line, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, description="Reports to compare (default: all)."
+    )
     max_parallel_comparisons: int = Field(default=5, ge=1, le=100)
     max_parallel_reports: int = Field(default=5, ge=1, le=100)
     tolerance: str = Field(default="0.005", pattern=r"^\d+(\.\d+)?$", description="Numeric tolerance.")
     signoff_required: bool = True
-    snapshot_uri: str = Field(default="", description="s3:// SQL dump (default: the demo snapshot).")
-    report_packs_uri: str = Field(default="", description="s3:// report packs (default: the demo packs).")
+    snapshot_uri: Line = Field(default="", max_length=1100, description="s3:// SQL dump (default: the demo snapshot).")
+    report_packs_uri: Line = Field(
+        default="", max_length=1100, description="s3:// report packs (default: the demo packs)."
+    )
     provider: str = Field(default="local-postgres", pattern="^(local-postgres|aws-ssm)$")
-    provider_options: dict[str, str] = Field(default_factory=dict)
+    provider_options: Annotated[
+        dict[Line, Line],
+        WithJsonSchema(
+            {
+                "type": "object",
+                "propertyNames": {"pattern": LINE_PATTERN},
+                "additionalProperties": {"type": "string", "pattern": LINE_PATTERN},
+            }
+        ),
+    ] = Field(default_factory=dict, description="Provider settings, name -> value.")
     attention: AttentionRequest = Field(default_factory=AttentionRequest, description="Parked steps.")
     signoff_attention: AttentionRequest = Field(default_factory=AttentionRequest, description="The sign-off gate.")
 
 
-@router.post("/reconciliations", status_code=202)
+@router.post("/reconciliations", status_code=202, responses=error_responses(*AUTHENTICATED, 403))
 async def start(body: ReconciliationRequest, request: Request, caller: Operator) -> Any:
     """Start a reconciliation; 202 with its id and status URL (a repeat returns the same run)."""
     services: ApiServices = request.app.state.services
@@ -75,8 +92,8 @@ async def start(body: ReconciliationRequest, request: Request, caller: Operator)
     return {"run_id": run_id, "status_url": f"/reconciliations/{run_id}"}
 
 
-@router.get("/reconciliations/{run_id}")
-async def status(run_id: str, request: Request, caller: Operator) -> dict[str, Any]:
+@router.get("/reconciliations/{run_id}", responses=error_responses(*AUTHENTICATED, 403, 404))
+async def status(run_id: RunId, request: Request, caller: Operator) -> dict[str, Any]:
     """Phase, per-report results, steps waiting for a human, sign-off."""
     services: ApiServices = request.app.state.services
     try:

@@ -3,6 +3,8 @@
 A booking's id is the client's request id and its workflow id is ``booking-<id>``:
 submitting the same request twice finds the first workflow (running or finished)
 instead of starting a second one; the same id with different content is a conflict.
+A booking a partner submitted names that partner as its owner (memo and row); the
+API decides from :func:`booking_owner` who may read or cancel it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.booking import BookingRequest
 from activities.db import SessionMaker
 from activities.models import Booking, Payment
-from worker.services.starting import BusinessKeyReused, start_once
+from worker.services.starting import OWNER_MEMO, BusinessKeyReused, start_once, started
 from workflows.booking import BookingWorkflow
 from workflows.booking_contract import BookingProgress, CancelRequest
 
@@ -70,6 +72,8 @@ class BookingView:
     completed_steps: list[str] = field(default_factory=list)
     compensations_run: list[str] = field(default_factory=list)
     workflow_status: str | None = None
+    owner: str | None = None
+    """The partner who submitted the booking; None when an operator did."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -93,6 +97,7 @@ async def submit_booking(client: Client, task_queue: str, request: BookingReques
             task_queue=task_queue,
             pipeline="booking",
             business_key=request.request_id,
+            owner=request.owner,
         )
     except BusinessKeyReused:
         raise BookingConflict(f"request id {request.request_id!r} was already used for a different booking") from None
@@ -107,9 +112,11 @@ async def booking_status(client: Client, sessions: SessionMaker, booking_id: str
     handle = client.get_workflow_handle(workflow_id(booking_id))
     progress: BookingProgress | None = None
     workflow_status: str | None = None
+    owner: str | None = None
     try:
         description = await handle.describe()
         workflow_status = description.status.name if description.status else None
+        owner = await description.memo_value(OWNER_MEMO, default=None)
         if description.status == WorkflowExecutionStatus.RUNNING:
             progress = await handle.query(BookingWorkflow.progress)
         elif description.status in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.FAILED):
@@ -124,12 +131,25 @@ async def booking_status(client: Client, sessions: SessionMaker, booking_id: str
         workflow_id=workflow_id(booking_id),
         status=row.status if row else "PENDING",
         workflow_status=workflow_status,
+        owner=row.owner if row else owner,
     )
     if row is not None:
         view = _with_record(view, row, payment)
     if progress is not None:
         view = _with_progress(view, progress)
     return view
+
+
+async def booking_owner(client: Client, sessions: SessionMaker, booking_id: str) -> str | None:
+    """The partner who submitted the booking (None: an operator); :class:`BookingNotFound` if none exists."""
+    async with sessions() as session:
+        row = await session.get(Booking, booking_id)
+    if row is not None:
+        return row.owner
+    execution = await started(client, workflow_id(booking_id))
+    if execution is None:
+        raise BookingNotFound(f"no booking {booking_id!r}")
+    return execution.owner
 
 
 async def _final_progress(handle: WorkflowHandle[Any, Any]) -> BookingProgress:

@@ -1,6 +1,8 @@
 """Media job operations for the API and the CLI: check at the edge, start, read status.
 
-Everything is checked before anything starts: the URI's shape, the object's existence
+Everything is checked before anything starts: the URI's shape, that it lies in a location
+the caller may read media from (``STEPWISE_MEDIA__INPUT_LOCATIONS``; checked before the
+HEAD, so whether an object exists elsewhere is never revealed), the object's existence
 (HEAD), the language codes. A job's workflow id is ``media-<job id>``: submitting the
 same job twice finds the first workflow (running or finished) instead of starting a
 second; the same id with a different request is a conflict.
@@ -9,6 +11,7 @@ second; the same id with a different request is a conflict.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,8 +25,10 @@ from activities.db import SessionMaker
 from activities.languages import TRANSCRIBE_LANGUAGES, TRANSLATE_LANGUAGES, translate_source_language
 from activities.media_types import JOB_ID_PATTERN, PIPELINE, MediaJobRequest, media_workflow_id
 from activities.models import MediaJob, MediaTranslation
+from activities.resources import Resources
 from activities.s3_uri import InvalidS3Uri, parse_s3_uri
-from worker.services.starting import BusinessKeyReused, start_once
+from worker.services.starting import OWNER_MEMO, BusinessKeyReused, start_once, started
+from worker.settings import ANY_PARTNER, OPERATOR_CALLER, MediaSettings
 from workflows.media import MediaProgress, MediaWorkflow
 
 MIN_POLL_INTERVAL_SECONDS = 1.0
@@ -80,6 +85,8 @@ class MediaJobView:
     translations: list[dict[str, Any]] = field(default_factory=list)
     failed_step: str | None = None
     failure_reason: str | None = None
+    owner: str | None = None
+    """The partner who submitted the job; None when an operator did."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -120,6 +127,25 @@ def _check_targets(targets: list[str], source: str) -> None:
         raise MediaRequestInvalid("targets", "each target language may appear once")
 
 
+def input_locations(settings: MediaSettings, resources: Resources, partner_id: str | None) -> list[str]:
+    """The ``s3://bucket/prefix/`` locations a caller (None: an operator) may submit media from."""
+    if partner_id is None:
+        configured = settings.input_locations.get(OPERATOR_CALLER, [])
+    else:
+        configured = settings.input_locations.get(partner_id, settings.input_locations.get(ANY_PARTNER, []))
+    return [location.format(media_bucket=resources.media_bucket, partner=partner_id) for location in configured]
+
+
+def check_media_location(media_uri: str, allowed: Sequence[str]) -> None:
+    """Refuse media outside ``allowed``, with one answer whether or not the object exists."""
+    location = parse_s3_uri(media_uri)
+    # S3 keys are literal, but an HTTP layer on the way may resolve dot segments: refuse them.
+    if any(segment in (".", "..") for segment in location.key.split("/")):
+        raise MediaRequestInvalid("media_uri", "must not contain '.' or '..' path segments")
+    if not any(location.uri.startswith(prefix) for prefix in allowed):
+        raise MediaRequestInvalid("media_uri", "is not in a location you may submit media from")
+
+
 async def check_media_exists(aws: AwsClients, media_uri: str) -> None:
     """HEAD the media object; a missing or unreadable object is an invalid request."""
     location = parse_s3_uri(media_uri)
@@ -133,9 +159,12 @@ async def check_media_exists(aws: AwsClients, media_uri: str) -> None:
         raise
 
 
-async def submit_media_job(client: Client, task_queue: str, aws: AwsClients, request: MediaJobRequest) -> Submitted:
-    """Check the request, then start the job or find the one its id already started."""
+async def submit_media_job(
+    client: Client, task_queue: str, aws: AwsClients, request: MediaJobRequest, allowed: Sequence[str]
+) -> Submitted:
+    """Check the request (media only from ``allowed``), then start the job or find the one its id started."""
     check_request(request)
+    check_media_location(request.media_uri, allowed)
     await check_media_exists(aws, request.media_uri)
     return await start_media_job(client, task_queue, request)
 
@@ -152,10 +181,23 @@ async def start_media_job(client: Client, task_queue: str, request: MediaJobRequ
             task_queue=task_queue,
             pipeline=PIPELINE,
             business_key=request.job_id,
+            owner=request.owner,
         )
     except BusinessKeyReused:
         raise MediaJobConflict(f"job id {request.job_id!r} was already used for a different request") from None
     return Submitted(request.job_id, workflow_id, created=created)
+
+
+async def media_job_owner(client: Client, sessions: SessionMaker, job_id: str) -> str | None:
+    """The partner who submitted the job (None: an operator); :class:`MediaJobNotFound` if none exists."""
+    async with sessions() as session:
+        row = await session.get(MediaJob, job_id)
+    if row is not None:
+        return row.owner
+    execution = await started(client, media_workflow_id(job_id))
+    if execution is None:
+        raise MediaJobNotFound(f"no media job {job_id!r}")
+    return execution.owner
 
 
 async def media_job_status(client: Client, sessions: SessionMaker, job_id: str) -> MediaJobView:
@@ -189,7 +231,7 @@ async def _live(client: Client, workflow_id: str) -> dict[str, Any] | None:
             return None
         raise
     status = description.status.name if description.status else None
-    live: dict[str, Any] = {"workflow_status": status}
+    live: dict[str, Any] = {"workflow_status": status, "owner": await description.memo_value(OWNER_MEMO, None)}
     if description.status != WorkflowExecutionStatus.RUNNING:
         if status not in ("COMPLETED", "FAILED"):
             live["status"] = status
@@ -205,6 +247,7 @@ async def _live(client: Client, workflow_id: str) -> dict[str, Any] | None:
 def _record(row: MediaJob, translations: list[MediaTranslation]) -> dict[str, Any]:
     return {
         "status": row.status,
+        "owner": row.owner,
         "media_uri": row.media_uri,
         "language_code": row.language_code,
         "target_languages": list(row.target_languages),

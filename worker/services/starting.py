@@ -3,7 +3,8 @@
 The workflow id is the business key, so a resubmission finds the first execution
 (running or finished) instead of starting a second one. A digest of the request is kept
 in the workflow's memo: the same key with different content is a conflict, not a
-silent reuse.
+silent reuse. The memo also names the partner who started the execution (its owner),
+so ownership is known before the pipeline has written any row.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities import search_attributes
 
@@ -30,9 +32,36 @@ class BusinessKeyReused(ValueError):
     """The key was already used for a request with different content."""
 
 
+OWNER_MEMO = "owner"
+"""Memo key of the partner who started an execution (absent when an operator did)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Started:
+    """An execution that exists, and who started it."""
+
+    owner: str | None
+    """The partner who started it; None for an operator (or an execution older than owners)."""
+
+
 def fingerprint(request: Any) -> str:
     """A digest of a dataclass request's content."""
-    return hashlib.sha256(json.dumps(dataclasses.asdict(request), sort_keys=True).encode()).hexdigest()
+    content = dataclasses.asdict(request)
+    # Requests from before owners were recorded had no such field: keep their digests.
+    if content.get("owner", "") is None:
+        del content["owner"]
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+async def started(client: Client, workflow_id: str) -> Started | None:
+    """Who started ``workflow_id``, or None if no such execution exists."""
+    try:
+        description = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    return Started(await description.memo_value(OWNER_MEMO, default=None))
 
 
 async def start_once(
@@ -44,6 +73,7 @@ async def start_once(
     task_queue: str,
     pipeline: str,
     business_key: str,
+    owner: str | None = None,
 ) -> bool:
     """Start ``run(request)`` as ``workflow_id``; False when that key already had the same request.
 
@@ -51,6 +81,7 @@ async def start_once(
         BusinessKeyReused: the key was used before with different content.
     """
     digest = fingerprint(request)
+    memo = {"fingerprint": digest} if owner is None else {"fingerprint": digest, OWNER_MEMO: owner}
     try:
         await client.start_workflow(
             run,
@@ -59,7 +90,7 @@ async def start_once(
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            memo={"fingerprint": digest},
+            memo=memo,
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(search_attributes.PIPELINE, pipeline),

@@ -1,0 +1,281 @@
+"""Who may call what, route by route and identity by identity, judged by what happened in the world.
+
+Identities: no token, an unknown token, the operator, and two partners (acme, globex).
+A partner owns what it creates; another partner's record answers exactly like a missing
+one; operator-only routes answer 403 to partners; every route but health needs a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from activities.aws import AwsClients
+from activities.media_types import media_workflow_id
+from activities.models import MediaJob
+from activities.resources import Resources
+from tests.conftest import OPERATOR_TOKEN, PARTNER_TOKENS
+from tests.e2e.booking_support import World, new_flight
+from tests.support.media import DEMO_TEXT, upload_media
+from worker.services.booking import workflow_id
+from workflows.recon import reconciliation_id
+
+IDENTITIES: dict[str, dict[str, str]] = {
+    "none": {"Authorization": ""},
+    "bad": {"Authorization": "Bearer not-a-token"},
+    "operator": {"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+    **{partner: {"Authorization": f"Bearer {token}"} for partner, token in PARTNER_TOKENS.items()},
+}
+ACME, GLOBEX = IDENTITIES["acme"], IDENTITIES["globex"]
+
+
+def _booking(flight: str, request_id: str, token: str = "tok_visa") -> dict[str, Any]:
+    return {
+        "request_id": request_id,
+        "customer_id": "cust-secret-7",
+        "flight_id": flight,
+        "amount": "120.00",
+        "currency": "EUR",
+        "payment_token": token,
+    }
+
+
+async def _exists(env: WorkflowEnvironment, wid: str) -> bool:
+    try:
+        await env.client.get_workflow_handle(wid).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def _ended(env: WorkflowEnvironment, wid: str) -> None:
+    with contextlib.suppress(WorkflowFailureError):
+        await env.client.get_workflow_handle(wid).result()
+
+
+async def _until_step(api: httpx.AsyncClient, booking_id: str, step: str) -> None:
+    for _ in range(200):
+        if (await api.get(f"/bookings/{booking_id}")).json().get("current_step") == step:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"booking {booking_id} never reached {step}")
+
+
+async def test_another_partner_can_neither_read_nor_cancel_nor_reuse_a_partners_booking(
+    dev_env: WorkflowEnvironment, world: World, stepwise_worker: Any, api: httpx.AsyncClient
+) -> None:
+    flight = new_flight(world.resources, seats=5)
+    chosen = f"shared-{flight}"
+    async with stepwise_worker(dev_env.client):
+        created = await api.post("/bookings", json=_booking(flight, chosen, "tok_slow"), headers=ACME)
+        booking_id = created.json()["booking_id"]
+        await _until_step(api, booking_id, "collect_payment")
+        foreign_read = await api.get(f"/bookings/{booking_id}", headers=GLOBEX)
+        foreign_cancel = await api.post(f"/bookings/{booking_id}/cancel", json={"reason": "x"}, headers=GLOBEX)
+        anonymous = [
+            await api.post(f"/bookings/{booking_id}/cancel", json={}, headers=IDENTITIES[who])
+            for who in ("none", "bad")
+        ]
+        reused = await api.post("/bookings", json=_booking(flight, chosen, "tok_slow"), headers=GLOBEX)
+        await _ended(dev_env, workflow_id(booking_id))
+        await _ended(dev_env, reused.json()["workflow_id"])
+        own = await api.get(f"/bookings/{booking_id}", headers=ACME)
+        operator = await api.get(f"/bookings/{booking_id}")
+
+    assert created.status_code == 202
+    assert (foreign_read.status_code, foreign_cancel.status_code) == (404, 404)
+    assert foreign_read.json() == {"detail": f"no booking {booking_id!r}", "errors": []}
+    assert "cust-secret-7" not in foreign_read.text + foreign_cancel.text
+    assert [r.status_code for r in anonymous] == [401, 401]
+    row = await world.booking(booking_id)
+    assert row is not None and (row.status, row.owner) == ("CONFIRMED", "acme")
+    assert world.refunds(booking_id) == [] and len(world.charges(booking_id)) == 1
+    # The same request id from another partner is another booking, in that partner's namespace.
+    assert reused.status_code == 202 and reused.json()["created"] is True
+    assert reused.json()["booking_id"] != booking_id
+    other = await world.booking(reused.json()["booking_id"])
+    assert other is not None and other.owner == "globex"
+    assert own.status_code == operator.status_code == 200
+    assert own.json()["customer_id"] == "cust-secret-7" and own.json()["payment"]["charge_id"]
+    assert operator.json()["owner"] == "acme"
+
+
+async def test_a_partner_cancels_its_own_booking_but_cannot_reach_an_operators(
+    dev_env: WorkflowEnvironment, world: World, stepwise_worker: Any, api: httpx.AsyncClient
+) -> None:
+    flight = new_flight(world.resources, seats=5)
+    async with stepwise_worker(dev_env.client):
+        own = (await api.post("/bookings", json=_booking(flight, f"own-{flight}", "tok_slow"), headers=ACME)).json()
+        theirs = (await api.post("/bookings", json=_booking(flight, f"op-{flight}", "tok_slow"))).json()
+        await _until_step(api, own["booking_id"], "collect_payment")
+        await _until_step(api, theirs["booking_id"], "collect_payment")
+        cancelled = await api.post(f"/bookings/{own['booking_id']}/cancel", json={"reason": "mine"}, headers=ACME)
+        refused = await api.post(f"/bookings/{theirs['booking_id']}/cancel", json={"reason": "x"}, headers=ACME)
+        read = await api.get(f"/bookings/{theirs['booking_id']}", headers=ACME)
+        await _ended(dev_env, own["workflow_id"])
+        await _ended(dev_env, theirs["workflow_id"])
+
+    assert cancelled.status_code == 202
+    assert (refused.status_code, read.status_code) == (404, 404)
+    mine = await world.booking(own["booking_id"])
+    assert mine is not None and (mine.status, mine.failure_reason) == ("CANCELLED", "cancelled by customer: mine")
+    assert len(world.refunds(own["booking_id"])) == 1
+    operators = await world.booking(theirs["booking_id"])
+    assert operators is not None and (operators.status, operators.owner) == ("CONFIRMED", None)
+    assert world.refunds(theirs["booking_id"]) == []
+
+
+@pytest.mark.parametrize("who", ["none", "bad"])
+async def test_submissions_without_a_known_token_are_401_and_start_nothing(
+    dev_env: WorkflowEnvironment, api: httpx.AsyncClient, who: str
+) -> None:
+    request_id = f"anon-{uuid.uuid4().hex[:8]}"
+    booking = await api.post("/bookings", json=_booking("FL-100", request_id), headers=IDENTITIES[who])
+    media = await api.post(
+        "/media-jobs",
+        json={"job_id": request_id, "media_uri": "s3://stepwise-media/x.wav", "language": "en-US", "targets": ["es"]},
+        headers=IDENTITIES[who],
+    )
+    assert (booking.status_code, media.status_code) == (401, 401)
+    assert booking.headers["WWW-Authenticate"] == "Bearer"
+    assert not await _exists(dev_env, workflow_id(request_id))
+    assert not await _exists(dev_env, media_workflow_id(request_id))
+
+
+async def test_a_partner_reads_only_its_own_media_jobs(
+    dev_env: WorkflowEnvironment,
+    api: httpx.AsyncClient,
+    aws: AwsClients,
+    resources: Resources,
+    world: World,
+    stepwise_worker: Any,
+) -> None:
+    uri = await upload_media(aws, resources, DEMO_TEXT, folder="partners/acme")
+    body = {"job_id": f"own-{uuid.uuid4().hex[:8]}", "media_uri": uri, "language": "en-US", "targets": ["es"]}
+    async with stepwise_worker(dev_env.client):
+        created = await api.post("/media-jobs", json={**body, "poll_interval_seconds": 1}, headers=ACME)
+        job_id = created.json()["job_id"]
+        await _ended(dev_env, media_workflow_id(job_id))
+    foreign = await api.get(f"/media-jobs/{job_id}", headers=GLOBEX)
+    own = await api.get(f"/media-jobs/{job_id}", headers=ACME)
+    operator = await api.get(f"/media-jobs/{job_id}")
+
+    assert created.status_code == 202
+    assert foreign.status_code == 404
+    assert foreign.json() == {"detail": f"no media job {job_id!r}", "errors": []}
+    assert (own.status_code, operator.status_code) == (200, 200)
+    assert own.json()["transcript"] == DEMO_TEXT == operator.json()["transcript"]
+    async with world.sessions() as session:
+        row = await session.get(MediaJob, job_id)
+    assert row is not None and (row.status, row.owner) == ("COMPLETED", "acme")
+
+
+@pytest.mark.parametrize(
+    ("who", "bucket", "folder"),
+    [
+        ("acme", "media", "partners/globex"),
+        ("acme", "media", "tests"),
+        ("acme", "reports", "snapshots"),
+        ("operator", "reports", "snapshots"),
+    ],
+)
+async def test_media_outside_the_callers_locations_is_refused_alike_whether_it_exists_or_not(
+    dev_env: WorkflowEnvironment,
+    api: httpx.AsyncClient,
+    aws: AwsClients,
+    resources: Resources,
+    who: str,
+    bucket: str,
+    folder: str,
+) -> None:
+    name = resources.media_bucket if bucket == "media" else resources.reports_bucket
+    key = f"{folder}/{uuid.uuid4().hex}/talk.wav"
+    await aws.call("s3", "put_object", Bucket=name, Key=key, Body=b"RIFF....WAVEfmt ")
+    answers = []
+    for uri in (f"s3://{name}/{key}", f"s3://{name}/{key}.missing"):
+        job_id = f"loc-{uuid.uuid4().hex[:8]}"
+        body = {"job_id": job_id, "media_uri": uri, "language": "en-US", "targets": ["es"]}
+        response = await api.post("/media-jobs", json=body, headers=IDENTITIES[who])
+        answers.append((response.status_code, response.json()))
+        scoped = job_id if who == "operator" else f"{who}.{job_id}"
+        assert not await _exists(dev_env, media_workflow_id(scoped))
+        copied = await aws.call(
+            "s3", "list_objects_v2", Bucket=resources.processing_bucket, Prefix=f"media-jobs/{scoped}/"
+        )
+        assert copied.get("KeyCount", 0) == 0
+    refusal = (
+        422,
+        {
+            "detail": "media_uri: is not in a location you may submit media from",
+            "errors": [{"field": "media_uri", "message": "is not in a location you may submit media from"}],
+        },
+    )
+    assert answers == [refusal, refusal]
+
+
+OPERATOR_ONLY = [
+    ("GET", "/attention", None, 200),
+    ("GET", "/reconciliations/recon-nobody-r1", None, 404),
+    ("POST", "/workflows/booking-nobody/decisions", {"step": "s", "action": "retry", "operator": "o"}, 404),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "operator_status"), OPERATOR_ONLY)
+@pytest.mark.parametrize(("who", "status"), [("none", 401), ("bad", 401), ("acme", 403), ("globex", 403)])
+async def test_operator_routes_refuse_everyone_else(
+    api: httpx.AsyncClient,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    operator_status: int,
+    who: str,
+    status: int,
+) -> None:
+    refused = await api.request(method, path, json=body, headers=IDENTITIES[who])
+    allowed = await api.request(method, path, json=body)
+    assert (refused.status_code, allowed.status_code) == (status, operator_status)
+    assert set(refused.json()) == {"detail", "errors"}
+
+
+@pytest.mark.parametrize(("who", "status"), [("none", 401), ("bad", 401), ("acme", 403), ("operator", 202)])
+async def test_only_an_operator_starts_a_reconciliation(
+    dev_env: WorkflowEnvironment, api: httpx.AsyncClient, who: str, status: int
+) -> None:
+    client_id = f"authz-{uuid.uuid4().hex[:8]}"
+    response = await api.post(
+        "/reconciliations",
+        json={"client_id": client_id, "baseline": "v1", "candidate": "v2", "run": "r1"},
+        headers=IDENTITIES[who],
+    )
+    assert response.status_code == status
+    wid = reconciliation_id(client_id, "r1")
+    assert await _exists(dev_env, wid) == (who == "operator")
+    if who == "operator":
+        # No worker polls this test's queue: end the run rather than leave it pending.
+        await dev_env.client.get_workflow_handle(wid).terminate("test over")
+
+
+@pytest.mark.parametrize(
+    ("who", "status"), [("none", 401), ("bad", 401), ("acme", 403), ("globex", 404), ("operator", 404)]
+)
+@pytest.mark.parametrize("path", ["/partners/globex/transactions/t-1", "/partners/globex/batches/b-1"])
+async def test_b2b_records_are_read_by_their_partner_and_operators_only(
+    api: httpx.AsyncClient, path: str, who: str, status: int
+) -> None:
+    response = await api.get(path, headers=IDENTITIES[who])
+    assert response.status_code == status
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/openapi.json", "/docs"])
+async def test_health_and_docs_need_no_token(api: httpx.AsyncClient, path: str) -> None:
+    assert (await api.get(path, headers=IDENTITIES["none"])).status_code == 200
