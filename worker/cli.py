@@ -1,7 +1,8 @@
 """`stepwise`: run the processes, operate the pipelines, check the wiring.
 
 Every error is one line on stderr and a non-zero exit; set ``STEPWISE_DEBUG=1`` for
-the traceback.
+the traceback. An unreachable Temporal or PostgreSQL is named with its address
+("Temporal at 127.0.0.1:7233 is not reachable"), exit 1.
 """
 
 from __future__ import annotations
@@ -95,14 +96,14 @@ async def _doctor(timeout: float) -> DoctorReport:
     from datetime import timedelta
 
     from activities.doctor import ProbeInput
-    from worker.temporal import connect
+    from worker.temporal import FAIL_FAST, connect
     from workflows.doctor import DoctorWorkflow
 
     config = settings()
     try:
-        client = await connect(config)
+        client = await connect(config, retry=FAIL_FAST)
     except ConnectionError as error:
-        raise CliError(f"temporal: {error}") from None
+        raise CliError(str(error)) from None
     probe_id = f"doctor-{uuid.uuid4()}"
     try:
         report: DoctorReport = await asyncio.wait_for(
@@ -159,8 +160,22 @@ def _run_cli() -> int:
                 typer.echo(error.format_message())
                 return 0
             return _fail(error.format_message(), error.exit_code)
+        outage = _outage(error)
+        if outage is not None:
+            return _fail(outage, 1)
         return _fail(f"{type(error).__name__}: {error}", 1)
     return result if isinstance(result, int) else 0
+
+
+def _outage(error: Exception) -> str | None:
+    """The one line for an unreachable Temporal or PostgreSQL, else None."""
+    from worker.outages import outage_of
+
+    try:
+        outage = outage_of(error, settings())
+    except SettingsError:
+        return None
+    return None if outage is None else str(outage)
 
 
 def _fail(message: str, exit_code: int) -> int:

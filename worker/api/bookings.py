@@ -12,14 +12,18 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from activities.aws import AwsClients
 from activities.booking import BookingRequest
+from activities.resources import Resources
 from worker.api.app import ApiServices
 from worker.api.auth import AnyCaller, Caller
 from worker.api.errors import AUTHENTICATED, error_responses
 from worker.api.fields import Line, Text
 from worker.services import booking as bookings
+from worker.services.booking_checks import InvalidBooking, validate_booking
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 
@@ -104,6 +108,7 @@ async def submit(body: BookingCreate, request: Request, response: Response, call
         payment_token=body.payment_token,
         owner=caller.owner,
     )
+    await _refuse_invalid(request, booking)
     services = _services(request)
     try:
         submitted = await bookings.submit_booking(services.client, services.task_queue, booking)
@@ -144,3 +149,15 @@ async def cancel(booking_id: BookingId, body: CancelBody, request: Request, call
     except bookings.CancellationRejected as rejected:
         raise HTTPException(409, str(rejected)) from None
     return {"booking_id": booking_id, "accepted": True, "current_step": progress.current_step}
+
+
+async def _refuse_invalid(request: Request, booking: BookingRequest) -> None:
+    """422 naming the field when the currency is not ISO 4217 or a flight does not exist."""
+    state = request.app.state
+    if getattr(state, "aws", None) is None:
+        state.aws = AwsClients()
+    try:
+        await validate_booking(state.aws, Resources(prefix=state.settings.aws.name_prefix), booking)
+    except InvalidBooking as refused:
+        problem = {"loc": ("body", refused.field), "msg": refused.message, "type": "value_error"}
+        raise RequestValidationError([problem]) from None

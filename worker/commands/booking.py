@@ -1,8 +1,15 @@
-"""`stepwise booking start | status | cancel`."""
+"""`stepwise booking start | status | cancel`.
+
+Once Temporal has accepted a booking's start, `start` reports the booking as started
+(exit 0 with its id) whatever happens to the progress read that follows: a client that
+trusts the exit code must never retry a booking that is running. Exit codes of `start`:
+0 started (or, with ``--wait``, confirmed), 1 an error, 2 a refused request (nothing
+started), 3 the saga failed, 4 it was cancelled.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import re
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -10,16 +17,29 @@ from typing import Annotated
 
 import typer
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import CancelledError
 
+from activities.aws import AwsClients
 from activities.booking import BookingRequest
 from activities.db import create_engine, create_session_maker
+from activities.resources import Resources
 from worker.commands.common import CliError, print_json, run, settings
 from worker.services import booking as bookings
-from worker.temporal import connect
+from worker.services.booking_checks import InvalidBooking, check_currency, validate_booking
+from worker.temporal import FAIL_FAST, connect
 
 app = typer.Typer(help="Flight bookings (the ProcessBooking saga).", no_args_is_help=True)
 
+MAX_INTEGER_DIGITS = 10
+"""As the API's amount: at most 10 digits before the point, 2 after."""
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+
+EXIT_FAILED = 3
+"""`start --wait`: the saga failed (and was compensated)."""
+EXIT_CANCELLED = 4
+"""`start --wait`: the booking was cancelled before confirmation."""
+PROGRESS_READ_SECONDS = 5.0
+"""How long `start` waits for the first progress read; the booking is started either way."""
 
 
 @app.command()
@@ -34,7 +54,11 @@ def start(
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the saga to end.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Book a seat: reserve, charge, confirm, notify; compensated on failure."""
+    """Book a seat: reserve, charge, confirm, notify; compensated on failure.
+
+    Exit codes: 0 started (with --wait: confirmed), 1 error, 2 refused (nothing started),
+    3 the saga failed (--wait), 4 the booking was cancelled (--wait).
+    """
     request = BookingRequest(
         request_id=_id("--request-id", request_id or str(uuid.uuid4())),
         customer_id=_required("--customer", customer),
@@ -44,8 +68,10 @@ def start(
         currency=_currency(currency),
         payment_token=_required("--payment-token", payment_token),
     )
-    view = run(_start(request, wait))
+    view, exit_code = run(_start(request, wait))
     _show(view, as_json)
+    if exit_code:
+        raise typer.Exit(exit_code)
 
 
 @app.command()
@@ -67,16 +93,42 @@ def cancel(
     typer.echo(f"cancellation of {booking_id} accepted; compensations are running")
 
 
-async def _start(request: BookingRequest, wait: bool) -> bookings.BookingView:
+async def _start(request: BookingRequest, wait: bool) -> tuple[bookings.BookingView, int]:
+    """Start (or find) the booking; its view and the exit code."""
     config = settings()
+    try:
+        await validate_booking(AwsClients(), Resources(prefix=config.aws.name_prefix), request)
+    except InvalidBooking as refused:
+        raise CliError(f"refused, nothing started: {refused}", exit_code=2) from None
     client = await _client()
-    submitted = await bookings.submit_booking(client, config.worker.task_queue, request)
-    if wait:
-        handle = client.get_workflow_handle(submitted.workflow_id)
-        # A failed saga raises here; its outcome is read back from the booking record below.
-        with contextlib.suppress(WorkflowFailureError):
-            await handle.result()
-    return await _view(client, request.request_id)
+    try:
+        submitted = await bookings.submit_booking(client, config.worker.task_queue, request)
+    except bookings.BookingConflict as conflict:
+        raise CliError(str(conflict), exit_code=2) from None
+    exit_code = await _outcome(client, submitted.workflow_id) if wait else 0
+    return await _started_view(client, submitted), exit_code
+
+
+async def _outcome(client: Client, workflow_id: str) -> int:
+    """Wait for the saga to end: 0 confirmed, EXIT_FAILED or EXIT_CANCELLED."""
+    try:
+        ended = await client.get_workflow_handle(workflow_id).result()
+    except WorkflowFailureError as failure:
+        return EXIT_CANCELLED if isinstance(failure.cause, CancelledError) else EXIT_FAILED
+    status = ended.get("status") if isinstance(ended, dict) else None
+    return 0 if status == "CONFIRMED" else EXIT_CANCELLED
+
+
+async def _started_view(client: Client, submitted: bookings.Submitted) -> bookings.BookingView:
+    """The booking's view, or a bare PENDING one when it cannot be read in time.
+
+    The start was accepted, so whatever the read does (no worker answers the progress
+    query, Postgres is slow, the row does not exist yet) the booking is reported started.
+    """
+    try:
+        return await asyncio.wait_for(_view(client, submitted.booking_id), PROGRESS_READ_SECONDS)
+    except Exception:
+        return bookings.BookingView(submitted.booking_id, submitted.workflow_id, status="PENDING")
 
 
 async def _status(booking_id: str) -> bookings.BookingView:
@@ -102,7 +154,7 @@ async def _cancel(booking_id: str, reason: str) -> None:
 
 async def _client() -> Client:
     try:
-        return await connect(settings())
+        return await connect(settings(), retry=FAIL_FAST)
     except ConnectionError as error:
         raise CliError(str(error)) from None
 
@@ -112,6 +164,7 @@ def _show(view: bookings.BookingView, as_json: bool) -> None:
         print_json(view.as_dict())
         return
     typer.echo(f"booking {view.booking_id}: {view.status}")
+    typer.echo(f"  workflow   {view.workflow_id}")
     if view.reference:
         typer.echo(f"  reference  {view.reference}")
     if view.failure_reason:
@@ -143,10 +196,14 @@ def _amount(value: str) -> str:
         raise typer.BadParameter(f"{value!r} is not a number", param_hint="--amount") from None
     if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
         raise typer.BadParameter("must be positive with at most 2 decimals", param_hint="--amount")
+    if amount.adjusted() >= MAX_INTEGER_DIGITS:
+        raise typer.BadParameter(f"at most {MAX_INTEGER_DIGITS} digits before the point", param_hint="--amount")
     return str(amount.quantize(Decimal("0.01")))
 
 
 def _currency(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z]{3}", value):
-        raise typer.BadParameter("must be a 3-letter ISO 4217 code", param_hint="--currency")
+    try:
+        check_currency(value.upper())
+    except InvalidBooking:
+        raise typer.BadParameter(f"{value!r} is not an ISO 4217 currency code", param_hint="--currency") from None
     return value.upper()

@@ -14,7 +14,7 @@ from activities.db import create_engine, create_session_maker
 from activities.media_types import DEFAULT_MAX_WAIT_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, MediaJobRequest
 from worker.commands.common import CliError, print_json, run, settings
 from worker.services import media
-from worker.temporal import connect
+from worker.temporal import FAIL_FAST, connect
 
 app = typer.Typer(help="Media jobs: Transcribe, then Translate into each target language.", no_args_is_help=True)
 
@@ -104,7 +104,7 @@ async def _view(client: Client, job_id: str) -> media.MediaJobView:
 
 async def _client() -> Client:
     try:
-        return await connect(settings())
+        return await connect(settings(), retry=FAIL_FAST)
     except ConnectionError as error:
         raise CliError(str(error)) from None
 

@@ -16,12 +16,12 @@ if TYPE_CHECKING:
 
 
 async def _client() -> Client:
-    from worker.temporal import connect
+    from worker.temporal import FAIL_FAST, connect
 
     try:
-        return await connect(settings())
+        return await connect(settings(), retry=FAIL_FAST)
     except ConnectionError as error:
-        raise CliError(f"temporal: {error}") from None
+        raise CliError(str(error)) from None
 
 
 def attention(

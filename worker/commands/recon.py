@@ -110,13 +110,13 @@ def status(
 async def _connect() -> tuple[Client, SessionMaker, Callable[[], Awaitable[None]]]:
     """Temporal client, Postgres sessions, and how to close them."""
     from activities.db import create_engine, create_session_maker
-    from worker.temporal import connect
+    from worker.temporal import FAIL_FAST, connect
 
     config = settings()
     try:
-        client = await connect(config)
+        client = await connect(config, retry=FAIL_FAST)
     except ConnectionError as error:
-        raise CliError(f"temporal: {error}") from None
+        raise CliError(str(error)) from None
     engine = create_engine(config.require_database_url(), pool_size=2)
     return client, create_session_maker(engine), engine.dispose
 

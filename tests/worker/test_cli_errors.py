@@ -1,0 +1,118 @@
+"""The CLI's answers at its edges: dependencies down, bad numbers, starts it cannot follow, failed waits.
+
+Each test runs `stepwise` as a child process, as an operator's shell or a client's script
+would, and reads its exit code, its output and Temporal's record of what it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+
+from activities.resources import Resources
+from tests.e2e.booking_support import new_flight
+from tests.support.processes import stack_env, stepwise
+from worker.devstack.processes import free_port
+from worker.services.booking import workflow_id
+from worker.settings import Settings
+
+
+def _booking_args(flight: str, request_id: str, *extra: str, token: str = "tok_visa") -> list[str]:
+    return [
+        "booking",
+        "start",
+        "--flight",
+        flight,
+        "--customer",
+        "cust-1",
+        "--amount",
+        "120.00",
+        "--currency",
+        "EUR",
+        "--payment-token",
+        token,
+        "--request-id",
+        request_id,
+        *extra,
+    ]
+
+
+def test_temporal_down_is_one_line_naming_its_address(settings: Settings) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    env = {"TEMPORAL_ADDRESS": address, "STEPWISE_DATABASE_URL": settings.require_database_url()}
+
+    for command in (["attention"], ["booking", "status", "b-1"], ["recon", "status", "recon-x-1"]):
+        result = stepwise(*command, env=stack_env_without_temporal(env))
+        assert result.returncode == 1, (command, result.stderr)
+        assert result.stderr == f"stepwise: Temporal at {address} is not reachable\n", command
+
+
+def test_postgres_down_is_one_line_naming_its_address(dev_env: WorkflowEnvironment, settings: Settings) -> None:
+    closed = free_port()
+    env = stack_env(dev_env, settings, STEPWISE_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{closed}/stepwise")
+
+    result = stepwise("booking", "status", "b-1", env=env)
+
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"stepwise: PostgreSQL at 127.0.0.1:{closed} is not reachable\n"
+
+
+@pytest.mark.parametrize("amount", ["1e30", "12345678901", "NaN", "-5", "1.005", "lots"])
+def test_a_bad_amount_is_a_one_line_usage_error(amount: str) -> None:
+    result = stepwise(*_booking_args("FL-100", "r-1"), "--amount", amount, env=stack_env_without_temporal({}))
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("stepwise: Invalid value for --amount:")
+    assert result.stderr.count("\n") == 1
+
+
+async def test_a_start_no_worker_answers_for_exits_0_as_pending_and_the_booking_runs(
+    dev_env: WorkflowEnvironment, settings: Settings, resources: Resources
+) -> None:
+    request_id = f"pending-{uuid.uuid4().hex[:10]}"
+    env = stack_env(dev_env, settings)  # a task queue of this test's own: no worker polls it
+
+    result = await asyncio.to_thread(stepwise, *_booking_args("FL-100", request_id), env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == [f"booking {request_id}: PENDING", f"  workflow   booking-{request_id}"]
+    described = await dev_env.client.get_workflow_handle(workflow_id(request_id)).describe()
+    assert described.status == WorkflowExecutionStatus.RUNNING
+    await dev_env.client.get_workflow_handle(workflow_id(request_id)).terminate("test done")
+
+
+async def test_wait_for_a_declined_payment_exits_with_the_failed_code(
+    dev_env: WorkflowEnvironment, settings: Settings, resources: Resources, stepwise_worker: Any
+) -> None:
+    request_id = f"declined-{uuid.uuid4().hex[:10]}"
+    flight = new_flight(resources, seats=3)
+    args = _booking_args(flight, request_id, "--wait", token="tok_declined")
+
+    async with stepwise_worker(dev_env.client):
+        result = await asyncio.to_thread(stepwise, *args, env=stack_env(dev_env, settings))
+
+    assert result.returncode == 3, result.stderr  # EXIT_FAILED
+    assert f"booking {request_id}: CANCELLED" in result.stdout
+    assert "failed at  collect_payment" in result.stdout
+    described = await dev_env.client.get_workflow_handle(workflow_id(request_id)).describe()
+    assert described.status == WorkflowExecutionStatus.FAILED
+
+
+def test_start_help_documents_the_exit_codes() -> None:
+    result = stepwise("booking", "start", "--help", env=stack_env_without_temporal({}))
+
+    assert result.returncode == 0
+    assert "3 the saga failed" in " ".join(result.stdout.split())
+    assert "4 the booking was cancelled" in " ".join(result.stdout.split())
+
+
+def stack_env_without_temporal(extra: dict[str, str]) -> dict[str, str]:
+    """The process environment plus ``extra``: for commands that must fail before reaching anything."""
+    import os
+
+    return {**os.environ, **extra}
