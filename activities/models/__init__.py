@@ -5,6 +5,7 @@ from activities.models.base import Base
 from activities.models.booking import Booking, Payment
 from activities.models.common import DoctorProbe, NotificationLedger
 from activities.models.media import MediaJob, MediaTranslation
+from activities.models.rate_limit import RateLimitBucket
 from activities.models.recon import ReconReportResult, ReconRun
 from activities.models.step_control import StepDecisionRecord
 
@@ -19,6 +20,7 @@ __all__ = [
     "MediaTranslation",
     "NotificationLedger",
     "Payment",
+    "RateLimitBucket",
     "ReconReportResult",
     "ReconRun",
     "StepDecisionRecord",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -124,12 +126,12 @@ async def test_each_partner_is_rate_limited_on_its_own(
     assert {r.status_code for r in operator} == {404}
 
 
-def test_a_token_bucket_refills_at_its_rate_up_to_its_burst() -> None:
-    now = [0.0]
-    limiter = PartnerRateLimiter(rate=2.0, burst=2, clock=lambda: now[0])
-    assert [limiter.retry_after("p") for _ in range(3)] == [0, 0, 1]
-    now[0] = 0.5  # one token back
-    assert [limiter.retry_after("p") for _ in range(2)] == [0, 1]
-    now[0] = 100.0  # never more than the burst
-    assert [limiter.retry_after("p") for _ in range(3)] == [0, 0, 1]
-    assert limiter.retry_after("q") == 0
+async def test_a_token_bucket_refills_at_its_rate_up_to_its_burst(sessions: SessionMaker) -> None:
+    limiter = PartnerRateLimiter(sessions, rate=2.0, burst=2)
+    p, q = new_partner(), new_partner()
+    assert [await limiter.retry_after(p) for _ in range(3)] == [0, 0, 1]
+    await asyncio.sleep(0.6)  # one token back (one per 0.5 s)
+    assert [await limiter.retry_after(p) for _ in range(2)] == [0, 1]
+    await asyncio.sleep(1.5)  # never more than the burst
+    assert [await limiter.retry_after(p) for _ in range(3)] == [0, 0, 1]
+    assert await limiter.retry_after(q) == 0

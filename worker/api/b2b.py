@@ -5,7 +5,8 @@
 202 with a status URL. The same TransactionID with the same content is the same
 transaction (202 again); with different content it is 409. A partner may act only as
 itself (403 otherwise); operators read every partner's records. Partner requests are
-rate-limited per partner (429 with ``Retry-After``).
+rate-limited per partner across every API replica (429 with ``Retry-After``; the
+buckets are in PostgreSQL, see :mod:`worker.api.ratelimit`).
 """
 
 from __future__ import annotations
@@ -62,14 +63,15 @@ def _limiter(request: Request) -> PartnerRateLimiter:
     limiter: PartnerRateLimiter | None = getattr(request.app.state, "b2b_rate_limiter", None)
     if limiter is None:
         b2b = request.app.state.settings.b2b
-        limiter = request.app.state.b2b_rate_limiter = PartnerRateLimiter(b2b.rate_per_second, b2b.burst)
+        sessions = request.app.state.services.sessions
+        limiter = request.app.state.b2b_rate_limiter = PartnerRateLimiter(sessions, b2b.rate_per_second, b2b.burst)
     return limiter
 
 
 async def partner_caller(request: Request, caller: AnyCaller, partner: PartnerId) -> Caller:
     """The caller, rate-limited if a partner, and allowed to act for ``partner`` (else 403)."""
     if caller.partner_id is not None:
-        wait = _limiter(request).retry_after(caller.partner_id)
+        wait = await _limiter(request).retry_after(caller.partner_id)
         if wait:
             raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": str(wait)})
     if not caller.may_access_partner(partner):

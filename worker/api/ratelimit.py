@@ -1,57 +1,83 @@
-"""Per-partner token buckets: the "regulating inbound request rates" article's throttle.
+"""Per-partner token buckets shared by every API replica: the "regulating inbound request rates" throttle.
 
 Each partner has a bucket of ``burst`` tokens refilled at ``rate_per_second``; a request
 takes one token or is refused with the seconds until the next token (HTTP 429 with
-``Retry-After``). Buckets live in the API process, so the fleet-wide limit is the
-per-process limit times the number of API replicas; size the settings accordingly.
+``Retry-After``). The buckets live in PostgreSQL, so the limit holds for the whole fleet
+however many API replicas run, and time is PostgreSQL's clock, so replicas whose clocks
+disagree still agree on the bucket.
+
+A bucket is GCRA's single number, the *theoretical arrival time* (TAT): when the bucket
+would be full again. Taking a token moves the TAT one emission interval (1 / rate) later;
+it is allowed while the new TAT stays within ``burst`` intervals of now. One
+``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` decides and records the take atomically
+under the row's lock, so concurrent requests from any replica are serialised by
+PostgreSQL and none is refused merely for contending.
+
+pyrate-limiter's Postgres bucket was considered: it keeps a log of every request (a
+sliding window, not a bucket with a refill rate and a burst), its token-bucket algorithm
+has no Postgres store, it blocks the event loop (psycopg's synchronous pool), and it
+refuses a request outright when another replica holds its table lock (``NOWAIT``).
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from activities.db import SessionMaker
+
+NOW_US = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+
+TAKE_TOKEN = text(
+    f"""
+    INSERT INTO rate_limit_buckets AS bucket (key, theoretical_arrival_us)
+    VALUES (:key, {NOW_US} + :emission_us)
+    ON CONFLICT (key) DO UPDATE
+    SET theoretical_arrival_us = greatest(bucket.theoretical_arrival_us + :emission_us, excluded.theoretical_arrival_us)
+    WHERE greatest(bucket.theoretical_arrival_us + :emission_us, excluded.theoretical_arrival_us)
+          - :burst * :emission_us <= excluded.theoretical_arrival_us - :emission_us
+    RETURNING 1
+    """
+)
+"""Take one token if the bucket has one; a row comes back only when the take was allowed.
+
+``excluded.theoretical_arrival_us`` is now + one interval, so the new TAT is
+max(TAT, now) + interval, and the take is allowed while new TAT - burst * interval <= now.
+"""
+
+WAIT_US = text(
+    f"""
+    SELECT greatest(theoretical_arrival_us, {NOW_US}) + :emission_us - :burst * :emission_us - {NOW_US}
+    FROM rate_limit_buckets WHERE key = :key
+    """
+)
+"""Microseconds until the next token (after a refused take)."""
 
 
-@dataclass
-class TokenBucket:
-    """One partner's bucket."""
+@dataclass(frozen=True)
+class PartnerRateLimiter:
+    """A bucket per partner, created full on the partner's first request, in PostgreSQL."""
 
+    sessions: SessionMaker
     rate: float
     """Tokens added per second."""
-    capacity: float
-    """Most tokens the bucket holds (the burst)."""
-    tokens: float
-    updated: float
-
-    def take(self, now: float) -> float:
-        """Take a token; return 0 if granted, else the seconds until one is available."""
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
-
-
-@dataclass
-class PartnerRateLimiter:
-    """A bucket per partner, created full on the partner's first request."""
-
-    rate: float
     burst: int
-    clock: Callable[[], float] = time.monotonic
-    _buckets: dict[str, TokenBucket] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    """Most tokens a bucket holds."""
+    scope: str = "b2b"
+    """Prefix of the bucket keys, so other limits can share the table."""
 
-    def retry_after(self, partner_id: str) -> int:
-        """0 if the partner may proceed, else whole seconds to wait (at least 1)."""
-        now = self.clock()
-        with self._lock:
-            bucket = self._buckets.get(partner_id)
-            if bucket is None:
-                bucket = self._buckets[partner_id] = TokenBucket(self.rate, float(self.burst), float(self.burst), now)
-            wait = bucket.take(now)
-        return 0 if wait == 0 else max(1, math.ceil(wait))
+    @property
+    def emission_us(self) -> int:
+        """Microseconds per token, rounded up (never admits faster than configured)."""
+        return max(1, math.ceil(1_000_000 / self.rate))
+
+    async def retry_after(self, partner_id: str) -> int:
+        """0 if the partner may proceed (a token was taken), else whole seconds to wait (at least 1)."""
+        params = {"key": f"{self.scope}:{partner_id}", "emission_us": self.emission_us, "burst": self.burst}
+        async with self.sessions() as session, session.begin():
+            if (await session.execute(TAKE_TOKEN, params)).first() is not None:
+                return 0
+            wait_us = await session.scalar(WAIT_US, params)
+        return max(1, math.ceil((wait_us or 0) / 1_000_000))
