@@ -1,14 +1,26 @@
-"""Child processes of the dev stack: started with a log file, awaited on a port, stopped politely."""
+"""Child processes of the dev stack: started with a log file, awaited on a port, stopped politely.
+
+Each child runs in its own session, so Ctrl-C in the terminal reaches only the
+supervisor, which stops the children in order. On Linux each child also asks the kernel
+to SIGKILL it when the supervisor dies (``PR_SET_PDEATHSIG``), so a killed supervisor
+leaves no child holding its ports.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
 
 
 class StartError(RuntimeError):
@@ -30,6 +42,24 @@ def free_port() -> int:
         return port
 
 
+def die_with_parent(parent_pid: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the child SIGKILLed when ``parent_pid`` dies.
+
+    The kernel watches the forking *thread*: a child forked from another thread would
+    die with that thread, so only children of the main thread get it.
+    """
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+    def arrange() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return arrange
+
+
 class ManagedProcess:
     """A child process whose output goes to ``log_path``."""
 
@@ -41,11 +71,16 @@ class ManagedProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ManagedProcess:
-        """Launch the process in its own session (Ctrl-C in the terminal reaches only us)."""
+        """Launch the process in its own session, to die with this one (if started from the main thread)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            self.args, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+            self.args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            start_new_session=True,
+            preexec_fn=die_with_parent(os.getpid()),
         )
         log.close()
         return self

@@ -4,8 +4,9 @@ Starts, in order: the Temporal dev server (SQLite under the state dir, WAL pragm
 Stepwise's search attributes), PostgreSQL (``STEPWISE_DATABASE_URL`` or embedded
 pgserver), the AWS emulator with every resource bootstrapped, the partner emulators,
 the migrations, then the worker and the HTTP API as child processes configured
-exactly as they would be in production (environment variables only). Ctrl-C stops
-everything in reverse order; the state dir keeps the data for the next run.
+exactly as they would be in production (environment variables only). A child that
+exits is restarted with backoff (:mod:`worker.devstack.supervisor`); Ctrl-C or SIGTERM
+stops everything in reverse order; the state dir keeps the data for the next run.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import shlex
 import shutil
 import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from activities.resources import Resources
@@ -27,6 +28,7 @@ from worker.devstack.aws import EMULATOR_ENV, apply_resources, moto_process
 from worker.devstack.postgres import start_embedded_postgres
 from worker.devstack.processes import ManagedProcess, StartError, port_open
 from worker.devstack.seed import DEV_OPERATOR_TOKEN, DEV_PARTNER_ID, DEV_PARTNER_TOKEN, demo_media_uri, seed_demo_data
+from worker.devstack.supervisor import Supervisor
 from worker.devstack.temporal_server import dev_server_command
 from worker.migrate import upgrade_head
 from worker.settings import Settings, hash_token
@@ -38,9 +40,12 @@ class DevStack:
 
     settings: Settings
     fresh: bool = False
-    processes: list[ManagedProcess] = field(default_factory=list)
+    supervisor: Supervisor = field(init=False)
     endpoints: list[tuple[str, str]] = field(default_factory=list)
     _postgres: Any = None
+
+    def __post_init__(self) -> None:
+        self.supervisor = Supervisor(self.state_dir / "logs" / "supervisor.log")
 
     @property
     def state_dir(self) -> Path:
@@ -126,7 +131,7 @@ class DevStack:
         self._run(ManagedProcess(name, args, self.state_dir / "logs" / f"{name}.log", env), port)
 
     def _run(self, process: ManagedProcess, port: int) -> None:
-        self.processes.append(process.start())
+        self.supervisor.add(process.start())
         process.wait_for_port(port, timeout=90)
 
     def _describe(self, database_url: str) -> None:
@@ -140,7 +145,7 @@ class DevStack:
             (f"API partner token ({DEV_PARTNER_ID})", DEV_PARTNER_TOKEN),
             ("Worker metrics", f"http://127.0.0.1:{worker.metrics_port}/metrics"),
             ("Worker health", f"http://127.0.0.1:{worker.health_port}/readyz"),
-            ("API metrics", f"http://127.0.0.1:{api.port}/metrics"),
+            ("API metrics", f"http://127.0.0.1:{api.metrics_port}/metrics"),
             ("PostgreSQL", _redact(database_url)),
             ("AWS endpoint", f"http://127.0.0.1:{dev.aws_port}"),
             ("Partner emulators", f"http://127.0.0.1:{dev.emulator_port}"),
@@ -157,22 +162,16 @@ class DevStack:
 
     def stop(self) -> None:
         """Stop children in reverse order of start, then the embedded Postgres."""
-        for process in reversed(self.processes):
-            process.stop()
-        self.processes.clear()
+        self.supervisor.stop()
         if self._postgres is not None:
             self._postgres.cleanup()
             self._postgres = None
 
     def wait(self) -> None:
-        """Block until Ctrl-C/SIGTERM or until a child dies (then say which)."""
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        """Keep the children running until Ctrl-C (SIGTERM is turned into one by ``stepwise dev``)."""
         try:
-            while not stop.is_set():
-                for process in self.processes:
-                    if process.process is not None and process.process.poll() is not None:
-                        raise StartError(f"{process.name} exited unexpectedly; see {process.log_path}")
+            while True:
+                self.supervisor.check()
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
@@ -184,3 +183,9 @@ def _redact(url: str) -> str:
         user = rest.split(":", 1)[0]
         return f"{scheme}//{user}:***@{rest.split('@', 1)[1]}"
     return url
+
+
+def interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM handler: stop as Ctrl-C does, once (a second SIGTERM does not interrupt the stopping)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
