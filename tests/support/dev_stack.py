@@ -6,6 +6,7 @@ killed) through the process tree, not through a process group.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -98,10 +99,8 @@ class DevStackProcess:
         """SIGKILL the supervisor and every process under it at once, as a power cut would."""
         everyone = [psutil.Process(self.popen.pid), *psutil.Process(self.popen.pid).children(recursive=True)]
         for process in everyone:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 process.send_signal(signal.SIGKILL)
-            except psutil.NoSuchProcess:
-                pass
         psutil.wait_procs(everyone, timeout=15)
         self.popen.wait(5)
 

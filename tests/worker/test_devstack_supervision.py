@@ -52,7 +52,7 @@ def test_a_killed_worker_comes_back_the_rest_untouched_and_nothing_outlives_a_ki
         children = list(after.values())
         stack.popen.send_signal(signal.SIGKILL)  # the supervisor alone
         stack.popen.wait(10)
-        gone, alive = psutil.wait_procs(children, timeout=15)
+        _gone, alive = psutil.wait_procs(children, timeout=15)
         assert alive == []
         assert ports_in_use(stack.ports) == []
 
@@ -79,6 +79,6 @@ def test_sigterm_during_start_up_stops_what_was_started(tmp_path: Path) -> None:
             stack.kill_everything()
 
     assert "Stepwise is running" not in stack.output()
-    gone, alive = psutil.wait_procs(children, timeout=15)
+    _gone, alive = psutil.wait_procs(children, timeout=15)
     assert alive == []
     assert ports_in_use(stack.ports) == []
