@@ -156,7 +156,10 @@ def test_worker_probes_and_ports_match_its_settings() -> None:
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
     assert container["resources"]["requests"] and container["resources"]["limits"]
     [api] = pod_specs()["stepwise-api"]["containers"]
-    assert {p["name"]: p["containerPort"] for p in api["ports"]} == {"http": int(config["STEPWISE_API__PORT"])}
+    assert {p["name"]: p["containerPort"] for p in api["ports"]} == {
+        "http": int(config["STEPWISE_API__PORT"]),
+        "metrics": int(config["STEPWISE_API__METRICS_PORT"]),
+    }
     assert api["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
 
 
@@ -230,6 +233,7 @@ def test_the_service_monitor_scrapes_the_worker_and_api_metrics_ports() -> None:
         if endpoint.port in {p["name"] for p in service["spec"]["ports"]}
     }
     assert scraped == {("stepwise-worker", "/metrics"), ("stepwise-api", "/metrics")}
+    assert {e.port for e in monitor.spec.endpoints} == {"metrics"}, "the API's http port serves no metrics"
     worker_metrics = next(e for e in monitor.spec.endpoints if e.port == "metrics")
     assert worker_metrics.honorLabels, "the SDK's namespace label must survive the scrape"
 
@@ -239,3 +243,13 @@ def test_the_dashboards_config_map_carries_each_dashboard_for_grafana() -> None:
     assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
     files = {p.name: json.loads(p.read_text()) for p in DASHBOARDS.glob("*.json")}
     assert {key: json.loads(value) for key, value in config_map["data"].items()} == files
+
+
+def test_only_the_monitoring_namespace_reaches_the_api_metrics_port() -> None:
+    ingress = resource("NetworkPolicy", "stepwise-api")["spec"]["ingress"]
+    rules_by_port = {port["port"]: rule for rule in ingress for port in rule["ports"]}
+    assert set(rules_by_port) == {"http", "metrics"}
+    assert "from" not in rules_by_port["http"], "clients reach the API port from anywhere"
+    assert rules_by_port["metrics"]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
