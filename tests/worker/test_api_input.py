@@ -1,0 +1,138 @@
+"""Control characters (NUL first: PostgreSQL refuses it in text) are a 422 naming the field, everywhere.
+
+Each case sends one NUL through one body field, form field or path parameter and checks
+the answer names that field, and that nothing was stored or started.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from activities.b2b_records import transaction_workflow_id
+from activities.db import SessionMaker
+from activities.models import B2BTransaction
+from tests.conftest import PARTNER_TOKENS
+
+ACME = {"Authorization": f"Bearer {PARTNER_TOKENS['acme']}"}
+
+
+def _booking(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "request_id": f"nul-{uuid.uuid4().hex[:8]}",
+        "customer_id": "cust-1",
+        "flight_id": "FL-100",
+        "amount": "10.00",
+        "currency": "EUR",
+        "payment_token": "tok_visa",
+    }
+    return {**body, **overrides}
+
+
+def _recon(**overrides: Any) -> dict[str, Any]:
+    return {"client_id": f"nul-{uuid.uuid4().hex[:8]}", "baseline": "v1", "candidate": "v2", "run": "r1", **overrides}
+
+
+def _decision(**overrides: Any) -> dict[str, Any]:
+    return {"step": "s", "action": "skip", "operator": "o", **overrides}
+
+
+JSON_CASES = [
+    ("POST", "/bookings", _booking(customer_id="a\x00b"), "customer_id"),
+    ("POST", "/bookings", _booking(payment_token="tok\x00"), "payment_token"),
+    ("POST", "/bookings/x/cancel", {"reason": "a\x00b"}, "reason"),
+    (
+        "POST",
+        "/media-jobs",
+        {"media_uri": "s3://stepwise-media/a\x00b.wav", "language": "en-US", "targets": ["es"]},
+        "media_uri",
+    ),
+    ("POST", "/reconciliations", _recon(baseline="v\x001"), "baseline"),
+    ("POST", "/reconciliations", _recon(reports=["r\x00"]), "reports.0"),
+    ("POST", "/reconciliations", _recon(provider_options={"k": "v\x00"}), "provider_options.k"),
+    ("POST", "/workflows/w/decisions", _decision(operator="o\x00"), "operator"),
+    ("POST", "/workflows/w/decisions", _decision(reason="r\x00"), "reason"),
+    ("POST", "/workflows/w/decisions", _decision(substitute_output={"rows": ["a\x00"]}), "substitute_output"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), JSON_CASES)
+async def test_a_nul_in_a_json_field_is_422_naming_it(
+    api: httpx.AsyncClient, method: str, path: str, body: dict[str, Any], field: str
+) -> None:
+    response = await api.request(method, path, json=body)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert "control character U+0000" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/bookings/abc%00def", "booking_id"),
+        ("/media-jobs/abc%00def", "job_id"),
+        ("/reconciliations/abc%00def", "run_id"),
+        ("/partners/acme/transactions/abc%00def", "transaction_id"),
+        ("/partners/acme/batches/abc%00def", "batch_id"),
+    ],
+)
+async def test_a_nul_in_a_path_parameter_is_422_naming_it(api: httpx.AsyncClient, path: str, field: str) -> None:
+    response = await api.get(path)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+async def test_a_nul_in_a_decision_s_workflow_id_is_422(api: httpx.AsyncClient) -> None:
+    response = await api.post("/workflows/abc%00def/decisions", json=_decision())
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["workflow_id"]
+
+
+@pytest.mark.parametrize("encoding", ["form", "json"])
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [({"transactionMessage": "abc\x00def"}, "transactionMessage"), ({"transactionId": "t\x00"}, "transactionId")],
+)
+async def test_a_nul_in_a_b2b_submission_is_422_and_nothing_is_stored(
+    api: httpx.AsyncClient,
+    sessions: SessionMaker,
+    dev_env: WorkflowEnvironment,
+    encoding: str,
+    values: dict[str, str],
+    field: str,
+) -> None:
+    transaction_id = f"nul-{uuid.uuid4().hex[:8]}"
+    data = {"transactionId": transaction_id, "transactionMessage": "between user 1 and user 2.", **values}
+    if encoding == "form":
+        response = await api.post("/partners/acme/transactions", data=data, headers=ACME)
+    else:
+        response = await api.post("/partners/acme/transactions", json=data, headers=ACME)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    async with sessions() as session:
+        stored = await session.scalar(
+            select(B2BTransaction).where(
+                B2BTransaction.partner_id == "acme", B2BTransaction.transaction_id == transaction_id
+            )
+        )
+    assert stored is None
+    with pytest.raises(RPCError) as missing:
+        await dev_env.client.get_workflow_handle(transaction_workflow_id("acme", transaction_id)).describe()
+    assert missing.value.status == RPCStatusCode.NOT_FOUND
+
+
+async def test_a_raw_nul_in_a_form_body_is_422(api: httpx.AsyncClient) -> None:
+    """The issue's own request: ``transactionMessage=abc%00def`` form-encoded by hand."""
+    response = await api.post(
+        "/partners/acme/transactions",
+        content=b"transactionId=nul-raw-1&transactionMessage=abc%00def",
+        headers={**ACME, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "transactionMessage"
