@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client
 
 from activities.db import SessionMaker
 from activities.models import ReconRun
@@ -17,39 +16,10 @@ from activities.recon_types import ReconciliationResult
 from activities.resources import Resources
 from activities.step_control import DECIDE_UPDATE, DecisionOutcome, StepDecision
 from tests.support.recon import databases_left, start_demo, wait_phase
-from worker.devstack.processes import ManagedProcess, free_port
-from worker.devstack.temporal_server import dev_server_command
+from tests.support.temporal_server import OwnDevServer
 from worker.settings import Settings
 
 pytestmark = pytest.mark.fault
-
-
-class OwnDevServer:
-    """A `temporal server start-dev` of this test's own, on a SQLite file that survives restarts."""
-
-    def __init__(self, db_file: Path, log: Path) -> None:
-        self.port = free_port()
-        self.command = dev_server_command(db_file, self.port, free_port())
-        self.log = log
-        self.process: ManagedProcess | None = None
-
-    def start(self) -> None:
-        self.process = ManagedProcess("temporal", self.command, self.log).start()
-        self.process.wait_for_port(self.port, timeout=60)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-
-    async def client(self) -> Client:
-        for _ in range(100):
-            try:
-                client = await Client.connect(f"127.0.0.1:{self.port}")
-                await client.count_workflows()
-                return client
-            except Exception:
-                await asyncio.sleep(0.2)
-        raise AssertionError("the restarted server never answered")
 
 
 @pytest.fixture
