@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -26,6 +27,7 @@ from tests.conftest import OPERATOR_TOKEN, PARTNER_TOKENS
 from tests.e2e.booking_support import World, new_flight
 from tests.support.media import DEMO_TEXT, upload_media
 from worker.services.booking import workflow_id
+from worker.settings import Settings
 from workflows.recon import reconciliation_id
 
 IDENTITIES: dict[str, dict[str, str]] = {
@@ -279,3 +281,20 @@ async def test_b2b_records_are_read_by_their_partner_and_operators_only(
 @pytest.mark.parametrize("path", ["/healthz", "/openapi.json", "/docs"])
 async def test_health_and_docs_need_no_token(api: httpx.AsyncClient, path: str) -> None:
     assert (await api.get(path, headers=IDENTITIES["none"])).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "api_and_media",
+    [
+        {"media": {"input_locations": {"operator": ["s3://stepwise-media/partners/acme"]}}},
+        {"media": {"input_locations": {"*": ["https://stepwise-media/"]}}},
+        {"api": {"partner_token_hashes": {"ac.me": "0" * 64}}},
+    ],
+)
+def test_settings_refuse_locations_that_are_not_folders_and_partner_ids_with_dots(
+    api_and_media: dict[str, Any],
+) -> None:
+    # A prefix without its "/" would admit "partners/acme-x/"; a "." would let a partner
+    # choose ids inside another partner's namespace.
+    with pytest.raises(ValidationError):
+        Settings.model_validate(api_and_media)
