@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 import uuid
 from decimal import Decimal
@@ -64,7 +65,10 @@ class PaymentProvider:
     def _save(self) -> None:
         if self._state_file:
             state = {"charges": self.charges, "by_key": self.by_key, "refunds": self.refunds}
-            self._state_file.write_text(json.dumps(state, indent=1))
+            # Renamed into place: a kill mid-write leaves the previous state, never half a file.
+            temporary = self._state_file.with_name(f".{self._state_file.name}.tmp")
+            temporary.write_text(json.dumps(state, indent=1))
+            os.replace(temporary, self._state_file)
 
     async def create_charge(
         self, body: ChargeRequest, idempotency_key: str = Header(..., alias="Idempotency-Key")
