@@ -36,8 +36,11 @@ def dev(
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the state dir and start empty.")] = False,
 ) -> None:
     """Run the whole system on loopback: Temporal, Postgres, AWS emulator, worker, API."""
-    from worker.devstack.stack import DevStack
+    import signal
 
+    from worker.devstack.stack import DevStack, interrupt_on_sigterm
+
+    signal.signal(signal.SIGTERM, interrupt_on_sigterm)  # before anything starts: stopping covers start-up too
     stack = DevStack(settings(), fresh=fresh)
     try:
         typer.echo("Starting the embedded stack...", err=True)
