@@ -124,7 +124,20 @@ async def submit(body: BookingCreate, request: Request, response: Response, call
     )
 
 
-@router.get("/{booking_id}", name="booking_status", responses=error_responses(*AUTHENTICATED, 404))
+class CancelAccepted(BaseModel):
+    """A cancellation the saga took."""
+
+    booking_id: str
+    accepted: bool
+    current_step: str | None = Field(description="The step the saga was in when it took the cancellation.")
+
+
+@router.get(
+    "/{booking_id}",
+    name="booking_status",
+    response_model=bookings.BookingView,
+    responses=error_responses(*AUTHENTICATED, 404),
+)
 async def status(booking_id: BookingId, request: Request, caller: AnyCaller) -> dict[str, Any]:
     """The booking's status, reference or failure reason, and the saga's progress."""
     services = _services(request)
@@ -137,7 +150,12 @@ async def status(booking_id: BookingId, request: Request, caller: AnyCaller) -> 
     return view.as_dict()
 
 
-@router.post("/{booking_id}/cancel", status_code=202, responses=error_responses(*AUTHENTICATED, 404, 409))
+@router.post(
+    "/{booking_id}/cancel",
+    status_code=202,
+    response_model=CancelAccepted,
+    responses=error_responses(*AUTHENTICATED, 404, 409),
+)
 async def cancel(booking_id: BookingId, body: CancelBody, request: Request, caller: AnyCaller) -> dict[str, Any]:
     """Cancel before confirmation; 409 with the reason once it is too late."""
     services = _services(request)

@@ -142,7 +142,12 @@ async def submit(body: MediaJobCreate, request: Request, response: Response, cal
     )
 
 
-@router.get("/{job_id}", name="media_job_status", responses=error_responses(*AUTHENTICATED, 404))
+@router.get(
+    "/{job_id}",
+    name="media_job_status",
+    response_model=media.MediaJobView,
+    responses=error_responses(*AUTHENTICATED, 404),
+)
 async def status(job_id: JobId, request: Request, caller: AnyCaller) -> dict[str, Any]:
     """The job's status, current step, transcript and translations, or failure reason."""
     services = _services(request)

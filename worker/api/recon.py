@@ -19,6 +19,7 @@ from worker.api.fields import LINE_PATTERN, Line
 from worker.services.recon import (
     InvalidReconciliationRequest,
     ReconciliationNotFound,
+    ReconciliationView,
     new_run_label,
     reconciliation_status,
     start_reconciliation,
@@ -72,7 +73,19 @@ class ReconciliationRequest(BaseModel):
     signoff_attention: AttentionRequest = Field(default_factory=AttentionRequest, description="The sign-off gate.")
 
 
-@router.post("/reconciliations", status_code=202, responses=error_responses(*AUTHENTICATED, 403))
+class ReconciliationAccepted(BaseModel):
+    """Where to follow a started reconciliation."""
+
+    run_id: str
+    status_url: str
+
+
+@router.post(
+    "/reconciliations",
+    status_code=202,
+    response_model=ReconciliationAccepted,
+    responses=error_responses(*AUTHENTICATED, 403),
+)
 async def start(body: ReconciliationRequest, request: Request, caller: Operator) -> Any:
     """Start a reconciliation; 202 with its id and status URL (a repeat returns the same run)."""
     services: ApiServices = request.app.state.services
@@ -92,7 +105,11 @@ async def start(body: ReconciliationRequest, request: Request, caller: Operator)
     return {"run_id": run_id, "status_url": f"/reconciliations/{run_id}"}
 
 
-@router.get("/reconciliations/{run_id}", responses=error_responses(*AUTHENTICATED, 403, 404))
+@router.get(
+    "/reconciliations/{run_id}",
+    response_model=ReconciliationView,
+    responses=error_responses(*AUTHENTICATED, 403, 404),
+)
 async def status(run_id: RunId, request: Request, caller: Operator) -> dict[str, Any]:
     """Phase, per-report results, steps waiting for a human, sign-off."""
     services: ApiServices = request.app.state.services
