@@ -298,3 +298,21 @@ def test_settings_refuse_locations_that_are_not_folders_and_partner_ids_with_dot
     # choose ids inside another partner's namespace.
     with pytest.raises(ValidationError):
         Settings.model_validate(api_and_media)
+
+
+PUBLIC_PATHS = {"/healthz", "/readyz"}
+
+
+@pytest.mark.parametrize("who", ["none", "bad"])
+async def test_every_route_but_health_refuses_a_caller_without_a_known_token(api: httpx.AsyncClient, who: str) -> None:
+    document = (await api.get("/openapi.json")).json()
+    answers = {}
+    for path, operations in document["paths"].items():
+        if path in PUBLIC_PATHS:
+            continue
+        concrete = path.replace("{", "").replace("}", "")  # /bookings/booking_id: a valid id nobody has
+        for method in operations:
+            response = await api.request(method.upper(), concrete, headers=IDENTITIES[who])
+            answers[f"{method.upper()} {path}"] = response.status_code
+    assert len(answers) >= 12
+    assert set(answers.values()) == {401}, answers
