@@ -17,6 +17,7 @@ import typer
 
 from worker.commands.common import CliError, print_json, run, settings
 from worker.settings import SettingsError
+from worker.telemetry import shutdown_telemetry
 
 if TYPE_CHECKING:
     from workflows.doctor import DoctorReport
@@ -136,6 +137,8 @@ def _register_groups() -> None:
 def main() -> None:
     """Entry point: run the CLI, turning every failure into one line."""
     code = _run_cli()
+    # os._exit skips atexit, where OpenTelemetry would flush its batch of spans: flush first.
+    shutdown_telemetry()
     # Leave without interpreter finalisation: the Temporal SDK's native threads may still be
     # writing to stderr, and a daemon thread holding that lock aborts a normal shutdown.
     sys.stdout.flush()

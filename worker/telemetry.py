@@ -17,7 +17,8 @@ import os
 import sys
 from typing import Any
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
@@ -71,6 +72,22 @@ def configure_tracing(
     if not _instrumented:
         instrument_clients()
         _instrumented = True
+
+
+def shutdown_telemetry(timeout_seconds: float = 5.0) -> None:
+    """Export what the tracer and meter providers still hold, then shut them down.
+
+    The batch span processor exports every few seconds on a thread; a process that exits
+    without this loses the spans of its last seconds (for a worker: its last activities).
+    """
+    tracer_provider = trace.get_tracer_provider()
+    if isinstance(tracer_provider, TracerProvider):
+        tracer_provider.force_flush(int(timeout_seconds * 1000))
+        tracer_provider.shutdown()
+    meter_provider = metrics.get_meter_provider()
+    if isinstance(meter_provider, MeterProvider):
+        meter_provider.force_flush(int(timeout_seconds * 1000))
+        meter_provider.shutdown(int(timeout_seconds * 1000))
 
 
 def instrument_clients() -> None:
