@@ -3,8 +3,9 @@
 charged, stored or notified twice.
 
 The test prints its times to finish; the same load on a fleet nobody kills is a benchmark
-(``-m benchmark``, kept out of ``make test`` for its minutes) that prints the figures to
-compare with. Timings on a shared machine are too noisy to assert on.
+kept out of ``make test`` for its minutes, which prints the figures to compare with:
+``pytest tests/fault/test_fleet_worker_kills.py -m "fault or benchmark" -s``. Timings on a
+shared machine are too noisy to assert on.
 """
 
 from __future__ import annotations
