@@ -4,7 +4,9 @@
     local activity                   task-queue activity        local activity
         |                               |
         +-- malformed note / 4xx -------+--> QUARANTINED with the reason (the workflow completes)
-        +-- retries exhausted ------------> FAILED with the reason (the workflow fails, typed)
+        +-- retries exhausted ------------> parked for an operator (step control): retry, skip
+                                            with a substitute output, or abort -> FAILED with
+                                            the reason (the workflow fails, typed; b2b-dlq)
 
 The workflow id is ``b2b-<partner>-<TransactionID>``, so a resubmitted transaction maps to
 the same execution. It is started by the API (real time) or by a batch's dispatch step.
@@ -28,10 +30,14 @@ with workflow.unsafe.imports_passed_through():
         TransactionInput,
     )
     from workflows.policies import B2B_ENRICH, B2B_FORMAT, B2B_SETTLE, B2B_STORE, StepPolicy
+    from workflows.step_control import StepControl, StepControlled
 
 
 STORE_LOCAL = "b2b-store-local"
 """Patch: store runs as a local activity (it was a task-queue activity)."""
+STEP_CONTROL = "b2b-step-control"
+"""Patch: steps run under step control (a step whose retries run out parks instead of failing)."""
+PIPELINE = "b2b"
 
 REJECTING_ERRORS = ("MalformedTransaction", "EnrichmentRejected")
 """Errors that mean the transaction's content is at fault: it is quarantined, not failed."""
@@ -52,15 +58,25 @@ class TransactionResult:
 
 
 @workflow.defn
-class B2BTransactionWorkflow:
+class B2BTransactionWorkflow(StepControlled):
     """Format, enrich and store one transaction; quarantine it if its content is rejected."""
 
     def __init__(self) -> None:
+        self.steps = StepControl(PIPELINE)
+        self._controlled = False
         self._step = "starting"
 
     @workflow.run
     async def run(self, request: TransactionInput) -> TransactionResult:
         self._request = request
+        # Transactions started before step control replay the steps their history recorded.
+        self._controlled = workflow.patched(STEP_CONTROL)
+        try:
+            return await self._process(request)
+        finally:
+            await self.steps.settle()
+
+    async def _process(self, request: TransactionInput) -> TransactionResult:
         try:
             formatted = await self._format()
             enriched = await self._enrich(formatted)
@@ -82,13 +98,13 @@ class B2BTransactionWorkflow:
         # A local activity (see B2B_FORMAT): a regex and one row update do not need a round
         # trip through the task queue.
         result: FormattedTransaction = await self._run_step(
-            "format", B2BTransactionActivities.format_transaction, self._request, B2B_FORMAT
+            "format", B2BTransactionActivities.format_transaction, self._request, B2B_FORMAT, FormattedTransaction
         )
         return result
 
     async def _enrich(self, formatted: FormattedTransaction) -> EnrichedTransaction:
         result: EnrichedTransaction = await self._run_step(
-            "enrich", B2BTransactionActivities.enrich_transaction, formatted, B2B_ENRICH
+            "enrich", B2BTransactionActivities.enrich_transaction, formatted, B2B_ENRICH, EnrichedTransaction
         )
         return result
 
@@ -103,9 +119,16 @@ class B2BTransactionWorkflow:
         )
         return result
 
-    async def _run_step(self, name: str, activity: Any, argument: Any, policy: StepPolicy) -> Any:
+    async def _run_step(
+        self, name: str, activity: Any, argument: Any, policy: StepPolicy, output: type | None = None
+    ) -> Any:
+        """Run one step; with ``output`` a skip must substitute it (the next step needs it)."""
         self._step = name
-        if policy.local:
+        if self._controlled:
+            result = await self.steps.run(
+                name, activity, argument, policy=policy, result_type=output, output_required=output is not None
+            )
+        elif policy.local:
             result = await workflow.execute_local_activity_method(activity, argument, **policy.activity_options())
         else:
             result = await workflow.execute_activity_method(activity, argument, **policy.activity_options())

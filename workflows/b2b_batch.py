@@ -4,8 +4,10 @@
                    |
                    +-- file unusable (not well-formed, DTD/entities, bad encoding)
                        -> quarantined whole by the split; report QUARANTINED, nothing started
-    a step that exhausts its retries -> batch row FAILED with the step and reason,
-                                        workflow fails with ``BatchFailed``
+    a step that exhausts its retries -> parked for an operator (step control: retry, skip,
+                                        abort); a non-retryable error or an abort -> batch
+                                        row FAILED with the step and reason, workflow fails
+                                        with ``BatchFailed``
 
 History holds only references: the split returns a chunk count, each dispatch step one
 chunk index and a handful of counts, so a file of any size costs about six events per
@@ -39,6 +41,10 @@ with workflow.unsafe.imports_passed_through():
         B2B_SPLIT,
         StepPolicy,
     )
+    from workflows.step_control import StepControl, StepControlled
+
+STEP_CONTROL = "b2b-batch-step-control"
+"""Patch: steps run under step control (a step whose retries run out parks instead of failing)."""
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,12 @@ class BatchRun:
 
 
 @workflow.defn
-class B2BBatchWorkflow:
+class B2BBatchWorkflow(StepControlled):
     """Split a partner file into transactions and run them, at most ``max_in_flight`` at once."""
 
     def __init__(self) -> None:
+        self.steps = StepControl("b2b")
+        self._controlled = False
         self._step = "starting"
         self._progress: BatchProgress | None = None
 
@@ -79,10 +87,14 @@ class B2BBatchWorkflow:
     async def run(self, run: BatchRun) -> BatchReport:
         self._run = run
         self._progress = run.progress
+        # Batches started before step control replay the steps their history recorded.
+        self._controlled = workflow.patched(STEP_CONTROL)
         try:
             return await self._process()
-        except ActivityError as failure:
+        except (ActivityError, ApplicationError) as failure:  # an abort is an ApplicationError
             raise await self._fail(failure) from None
+        finally:
+            await self.steps.settle()
 
     async def _process(self) -> BatchReport:
         run = self._run
@@ -106,12 +118,18 @@ class B2BBatchWorkflow:
         await self._run_step("register", B2BBatchActivities.register_batch, self._run.file, B2B_REGISTER_BATCH)
 
     async def _split(self) -> SplitResult:
-        result: SplitResult = await self._run_step("split", B2BBatchActivities.split_batch, self._run.file, B2B_SPLIT)
+        result: SplitResult = await self._run_step(
+            "split", B2BBatchActivities.split_batch, self._run.file, B2B_SPLIT, SplitResult
+        )
         return result
 
     async def _dispatch(self, index: int) -> None:
         outcome: ChunkOutcome = await self._run_step(
-            f"dispatch-{index}", B2BBatchActivities.dispatch_chunk, ChunkRef(self._run.file, index), B2B_DISPATCH_CHUNK
+            f"dispatch-{index}",
+            B2BBatchActivities.dispatch_chunk,
+            ChunkRef(self._run.file, index),
+            B2B_DISPATCH_CHUNK,
+            ChunkOutcome,
         )
         assert self._progress is not None
         self._progress = replace(
@@ -125,7 +143,9 @@ class B2BBatchWorkflow:
         assert self._progress is not None
         progress = self._progress
         request = ReportInput(self._run.file, progress.split, progress.already_received, progress.conflicts)
-        report: BatchReport = await self._run_step("report", B2BBatchActivities.report_batch, request, B2B_REPORT)
+        report: BatchReport = await self._run_step(
+            "report", B2BBatchActivities.report_batch, request, B2B_REPORT, BatchReport
+        )
         meter = workflow.metric_meter()
         meter.create_counter("stepwise_b2b_batches_total", "B2B batch files by outcome").add(
             1, {"outcome": report.status.lower()}
@@ -140,15 +160,23 @@ class B2BBatchWorkflow:
                 records.add(count, {"verdict": verdict})
         return report
 
-    async def _run_step(self, name: str, activity: Any, argument: Any, policy: StepPolicy) -> Any:
+    async def _run_step(
+        self, name: str, activity: Any, argument: Any, policy: StepPolicy, output: type | None = None
+    ) -> Any:
+        """Run one step; with ``output`` a skip must substitute it (the batch goes on from it)."""
         self._step = name
-        result = await workflow.execute_activity_method(activity, argument, **policy.activity_options())
+        if self._controlled:
+            result = await self.steps.run(
+                name, activity, argument, policy=policy, result_type=output, output_required=output is not None
+            )
+        else:
+            result = await workflow.execute_activity_method(activity, argument, **policy.activity_options())
         self._step = "idle"
         return result
 
-    async def _fail(self, failure: ActivityError) -> ApplicationError:
+    async def _fail(self, failure: ActivityError | ApplicationError) -> ApplicationError:
         """Record the failed step on the batch row; the error the workflow then fails with."""
-        cause = failure.cause
+        cause = failure.cause if isinstance(failure, ActivityError) else failure
         message = cause.message if isinstance(cause, ApplicationError) else str(cause or failure)
         step = self._step
         await self._run_step(

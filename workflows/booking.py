@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         NOTIFY_CUSTOMER,
         RESERVE_BOOKING,
         RESERVE_SEATS,
+        OnFailure,
         StepPolicy,
     )
     from workflows.saga import STEP_ERRORS, Saga
@@ -219,7 +220,7 @@ class BookingWorkflow(StepControlled):
         return await self._call(name, activity, argument, COMPENSATION)
 
     async def _call(
-        self, name: str, activity: Any, argument: Any, policy: StepPolicy, *, on_exhausted: str = "park"
+        self, name: str, activity: Any, argument: Any, policy: StepPolicy, *, on_exhausted: OnFailure = "park"
     ) -> Any:
         return await self.steps.run(name, activity, argument, policy=policy, on_exhausted=on_exhausted)
 

@@ -12,9 +12,12 @@ length whether Transcribe takes a minute or a day; unlike the article's loop, a 
 job ends the pipeline at once with Transcribe's reason. Reading the transcript is the
 poll's last act and all languages share one translate activity (checkpointed per
 segment), so a job is five activities and 35 history events however long it waits and
-however many languages it asks for. Each step is one short method running one activity,
-so step control can wrap each call. A failed job is recorded in Postgres and its story
-sent to the media dead-letter queue before the workflow fails.
+however many languages it asks for. Each step is one short method running one activity
+under step control (``workflows.step_control``): a business outcome (Transcribe FAILED, an
+unsupported language pair, a missing source file: non-retryable errors) fails the job at
+once, while a step whose retries run out (throttling, 5xx, timeouts) parks for an
+operator's retry / skip / abort. A failed or aborted job is recorded in Postgres and its
+story sent to the media dead-letter queue before the workflow fails.
 """
 
 from __future__ import annotations
@@ -23,16 +26,17 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from activities.media import MediaActivities
     from activities.media_types import (
         INVALID_REQUEST,
         JOB_ID_PATTERN,
+        PIPELINE,
         TRANSCRIPTION_FAILED,
         TRANSCRIPTION_TIMED_OUT,
         AwaitTranscriptInput,
@@ -58,12 +62,16 @@ with workflow.unsafe.imports_passed_through():
         StepPolicy,
         transcription_poll,
     )
+    from workflows.step_control import ABORTED, StepControl, StepControlled
 
 
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
 
 WAIT_STEP = "wait_for_transcript"
+
+STEP_CONTROL = "media-step-control"
+"""Patch: steps run under step control (a step whose retries run out parks instead of failing the job)."""
 
 
 @dataclass(frozen=True)
@@ -92,11 +100,13 @@ class JobFailure:
 
 
 @workflow.defn
-class MediaWorkflow:
+class MediaWorkflow(StepControlled):
     """One media job, from the source file to stored, flagged translations."""
 
     @workflow.init
     def __init__(self, request: MediaJobRequest) -> None:
+        self.steps = StepControl(PIPELINE)
+        self._controlled = False
         self._request = request
         self._status = "RUNNING"
         self._current: str | None = None
@@ -106,6 +116,14 @@ class MediaWorkflow:
 
     @workflow.run
     async def run(self, request: MediaJobRequest) -> MediaJobResult:
+        # Jobs started before step control replay the steps their history recorded.
+        self._controlled = workflow.patched(STEP_CONTROL)
+        try:
+            return await self._run(request)
+        finally:
+            await self.steps.settle()
+
+    async def _run(self, request: MediaJobRequest) -> MediaJobResult:
         problem = invalid_request(request)
         if problem is not None:
             self._current = "validate"
@@ -116,7 +134,7 @@ class MediaWorkflow:
             transcript = await self._wait_for_transcript(started)
             translations = await self._translate(transcript)
             result = await self._post_process(started, media, transcript, translations)
-        except ActivityError as error:
+        except (ActivityError, ApplicationError) as error:  # an abort is an ApplicationError
             raise await self._fail(self._describe(error)) from None
         self._status = "COMPLETED"
         _jobs_total("completed")
@@ -135,7 +153,7 @@ class MediaWorkflow:
 
     async def _copy_media(self) -> CopiedMedia:
         request = CopyMediaInput(self._request.job_id, self._request.media_uri)
-        return await self._step("copy_media", MediaActivities.copy_media, request, COPY_MEDIA)
+        return await self._step("copy_media", MediaActivities.copy_media, request, COPY_MEDIA, CopiedMedia)
 
     async def _start_transcription(self, media: CopiedMedia) -> TranscriptionStarted:
         request = StartTranscriptionInput(
@@ -145,7 +163,11 @@ class MediaWorkflow:
             language_code=self._request.language_code,
         )
         return await self._step(
-            "start_transcription", MediaActivities.start_transcription, request, START_TRANSCRIPTION
+            "start_transcription",
+            MediaActivities.start_transcription,
+            request,
+            START_TRANSCRIPTION,
+            TranscriptionStarted,
         )
 
     async def _wait_for_transcript(self, started: TranscriptionStarted) -> TranscriptRef:
@@ -158,6 +180,7 @@ class MediaWorkflow:
             MediaActivities.await_transcript,
             AwaitTranscriptInput(self._request.job_id, started.job_name),
             policy,
+            TranscriptRef,
         )
         workflow.metric_meter().create_histogram_float(
             "stepwise_transcription_wait_seconds", "Time from the first poll to a completed transcription", "s"
@@ -171,7 +194,9 @@ class MediaWorkflow:
             language_code=self._request.language_code,
             target_languages=list(self._request.target_languages),
         )
-        return await self._step("translate", MediaActivities.translate_transcript, request, TRANSLATE_TRANSCRIPT)
+        return await self._step(
+            "translate", MediaActivities.translate_transcript, request, TRANSLATE_TRANSCRIPT, TranslationsDone
+        )
 
     async def _post_process(
         self, started: TranscriptionStarted, media: CopiedMedia, transcript: TranscriptRef, done: TranslationsDone
@@ -183,7 +208,9 @@ class MediaWorkflow:
             transcript=transcript,
             translations=list(done.translations),
         )
-        return await self._step("post_process", MediaActivities.post_process_media, request, POST_PROCESS_MEDIA)
+        return await self._step(
+            "post_process", MediaActivities.post_process_media, request, POST_PROCESS_MEDIA, MediaJobResult
+        )
 
     async def _step(
         self,
@@ -191,18 +218,32 @@ class MediaWorkflow:
         activity: Callable[[MediaActivities, ArgT], Awaitable[ResultT]],
         argument: ArgT,
         policy: StepPolicy,
+        output: type[ResultT],
     ) -> ResultT:
-        """Run one step's activity under its policy, tracking progress for the query."""
+        """Run one step's activity under its policy, tracking progress for the query.
+
+        A skipped step must be given a substitute ``output``: the next steps need it.
+        """
         self._current = name
-        result: ResultT = await workflow.execute_activity_method(activity, argument, **policy.activity_options())
+        if not self._controlled:
+            result: ResultT = await workflow.execute_activity_method(activity, argument, **policy.activity_options())
+        else:
+            controlled = await self.steps.run(
+                name, activity, argument, policy=policy, result_type=output, output_required=True
+            )
+            result = cast(ResultT, controlled)  # a skip without a substitute output is refused
         self._completed.append(name)
         self._current = None
         return result
 
-    def _describe(self, error: ActivityError) -> JobFailure:
-        """Turn a step's failure into one typed, readable line."""
+    def _describe(self, error: FailureError) -> JobFailure:
+        """Turn a step's failure (or an operator's abort) into one typed, readable line."""
+        if isinstance(error, ApplicationError):
+            outcome = "aborted" if error.type == ABORTED else "failed"
+            return JobFailure(error.type or "ApplicationError", error.message, outcome)
         cause = error.cause
-        if self._current == WAIT_STEP and (isinstance(cause, TimeoutError) or error.retry_state == RetryState.TIMEOUT):
+        retry_state = error.retry_state if isinstance(error, ActivityError) else None
+        if self._current == WAIT_STEP and (isinstance(cause, TimeoutError) or retry_state == RetryState.TIMEOUT):
             wait = timedelta(seconds=self._request.max_wait_seconds)
             return JobFailure(
                 TRANSCRIPTION_TIMED_OUT,
@@ -220,12 +261,16 @@ class MediaWorkflow:
         """Record the failure (Postgres + dead-letter queue) and return the error that fails the job."""
         step = self._current or "unknown"
         self._status, self._failure, self._failed_step, self._current = "FAILED", failure, step, None
+        record = RecordFailureInput(self._request, step, failure.error_type, failure.reason)
         try:
-            await workflow.execute_activity_method(
-                MediaActivities.record_media_failure,
-                RecordFailureInput(self._request, step, failure.error_type, failure.reason),
-                **RECORD_MEDIA_FAILURE.activity_options(),
-            )
+            if self._controlled:  # the last record of a failure: parks rather than being lost
+                await self.steps.run(
+                    "record_failure", MediaActivities.record_media_failure, record, policy=RECORD_MEDIA_FAILURE
+                )
+            else:
+                await workflow.execute_activity_method(
+                    MediaActivities.record_media_failure, record, **RECORD_MEDIA_FAILURE.activity_options()
+                )
         except ActivityError as error:
             workflow.logger.error("could not record the failure of %s: %s", workflow.info().workflow_id, error.cause)
         _jobs_total(failure.outcome)

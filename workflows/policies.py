@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from temporalio.common import RetryPolicy
 from temporalio.workflow import ActivityCancellationType
 
+OnFailure = Literal["park", "fail"]
+"""What a step does with a failure: ``park`` waits for an operator's retry / skip / abort,
+``fail`` raises it to the workflow (which compensates, quarantines or fails the case)."""
+
 
 @dataclass(frozen=True)
 class StepPolicy:
-    """Timeouts and retries of one step."""
+    """Timeouts and retries of one step, and what step control does when they are not enough."""
 
     start_to_close: timedelta
     """Longest a single attempt may run (the ASL TimeoutSeconds)."""
@@ -36,6 +40,13 @@ class StepPolicy:
     re-run if the worker dies mid-step)."""
     wait_for_cancellation: bool = False
     """On cancellation, wait until the attempt has really stopped (a teardown must not race it)."""
+    on_exhausted: OnFailure = "park"
+    """When the retries run out (throttling, timeouts, 5xx, a partner down): infrastructure
+    an operator can fix, so by default the step parks."""
+    on_non_retryable: OnFailure = "park"
+    """When the step raises a non-retryable error. ``fail`` where such an error is the case's
+    business outcome (Transcribe FAILED, a quarantined record); ``park`` where an operator
+    must look at it (a reconciliation's invalid report)."""
 
     def activity_options(self) -> dict[str, Any]:
         """Keyword arguments for ``workflow.execute_activity`` / ``execute_local_activity``."""
@@ -231,8 +242,11 @@ COMPENSATION = StepPolicy(
 """Refund payment, cancel booking, release seat: idempotent, so retried generously."""
 
 # --- Media pipeline (seeds: "AWS Step Functions supports 200 AWS services", "Speed up translation jobs") ---
+# A non-retryable error is the job's outcome (a missing file, Transcribe FAILED, an unsupported
+# pair, an AWS refusal): it fails the job as it always did. Retries running out parks the step.
 
 COPY_MEDIA = StepPolicy(
+    on_non_retryable="fail",
     start_to_close=timedelta(minutes=5),
     retry=RetryPolicy(
         initial_interval=timedelta(seconds=1),
@@ -245,6 +259,7 @@ COPY_MEDIA = StepPolicy(
 """The article's GetSampleVideo (S3 CopyObject, up to Transcribe's 2 GB, so minutes per attempt)."""
 
 START_TRANSCRIPTION = StepPolicy(
+    on_non_retryable="fail",
     start_to_close=timedelta(seconds=30),
     retry=RetryPolicy(
         initial_interval=timedelta(seconds=1),
@@ -268,6 +283,9 @@ def transcription_poll(poll_interval: timedelta, max_wait: timedelta) -> StepPol
     events, so a ten-hour job costs the same history as a one-minute one.
     """
     return StepPolicy(
+        # Running out of time is the job's outcome (TranscriptionTimedOut), not something to park.
+        on_exhausted="fail",
+        on_non_retryable="fail",
         start_to_close=timedelta(seconds=60),
         schedule_to_close=max_wait,
         retry=RetryPolicy(
@@ -281,6 +299,7 @@ def transcription_poll(poll_interval: timedelta, max_wait: timedelta) -> StepPol
 
 
 TRANSLATE_TRANSCRIPT = StepPolicy(
+    on_non_retryable="fail",
     start_to_close=timedelta(minutes=15),
     heartbeat=timedelta(seconds=60),
     retry=RetryPolicy(
@@ -294,6 +313,7 @@ TRANSLATE_TRANSCRIPT = StepPolicy(
 """TranslateText for every segment and language; throttling is retried, resuming from the last checkpoint."""
 
 POST_PROCESS_MEDIA = StepPolicy(
+    on_non_retryable="fail",
     start_to_close=timedelta(minutes=2),
     retry=RetryPolicy(
         initial_interval=timedelta(seconds=1),
@@ -312,6 +332,9 @@ RECORD_MEDIA_FAILURE = StepPolicy(
 """Failed job to Postgres and media-dlq: the last record of a failure, so it tries hardest."""
 
 # --- B2B integration (DESIGN §5.4) ---------------------------------------------------
+# A non-retryable error is the content's fault (a malformed note, an unknown user: quarantined)
+# or a typed refusal: it ends the transaction or batch as it always did. Retries running out
+# (the enrichment API down, throttling) parks the step for an operator.
 
 _B2B_STEP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -322,6 +345,7 @@ _B2B_STEP_RETRY = RetryPolicy(
 )
 
 B2B_FORMAT = StepPolicy(
+    on_non_retryable="fail",
     local=True,
     start_to_close=timedelta(seconds=10),
     retry=RetryPolicy(
@@ -335,6 +359,7 @@ B2B_FORMAT = StepPolicy(
 """Turn the note into two user ids and record FORMATTED; a malformed note is not retried."""
 
 B2B_ENRICH = StepPolicy(
+    on_non_retryable="fail",
     start_to_close=timedelta(seconds=10),
     retry=RetryPolicy(
         initial_interval=timedelta(seconds=1),
@@ -346,7 +371,7 @@ B2B_ENRICH = StepPolicy(
 )
 """The enrichment API: 5xx, 429 and timeouts retried (about 2 minutes in all), 4xx not."""
 
-B2B_STORE = StepPolicy(start_to_close=timedelta(seconds=15), retry=_B2B_STEP_RETRY, local=True)
+B2B_STORE = StepPolicy(start_to_close=timedelta(seconds=15), retry=_B2B_STEP_RETRY, local=True, on_non_retryable="fail")
 """Conditional DynamoDB put + STORED in Postgres: short and idempotent, so a local activity
 in the workflow task that follows enrichment."""
 
@@ -361,10 +386,11 @@ B2B_SETTLE = StepPolicy(
 )
 """Recording that a transaction or a batch ended unfinished: must not be lost, so retried ~15 minutes."""
 
-B2B_REGISTER_BATCH = StepPolicy(start_to_close=timedelta(seconds=15), retry=_B2B_STEP_RETRY)
+B2B_REGISTER_BATCH = StepPolicy(start_to_close=timedelta(seconds=15), retry=_B2B_STEP_RETRY, on_non_retryable="fail")
 """The batch row."""
 
 B2B_SPLIT = StepPolicy(
+    on_non_retryable="fail",
     start_to_close=timedelta(hours=2),
     heartbeat=timedelta(seconds=60),
     retry=RetryPolicy(
@@ -378,6 +404,7 @@ B2B_SPLIT = StepPolicy(
 """Stream the file, write chunks: long, heartbeating after every piece read."""
 
 B2B_DISPATCH_CHUNK = StepPolicy(
+    on_non_retryable="fail",
     start_to_close=timedelta(hours=6),
     heartbeat=timedelta(seconds=20),
     retry=RetryPolicy(
@@ -392,5 +419,5 @@ B2B_DISPATCH_CHUNK = StepPolicy(
 while waiting, so a dead worker's dispatch is retried elsewhere within ~20 s; the
 transactions it had started carry on meanwhile."""
 
-B2B_REPORT = StepPolicy(start_to_close=timedelta(seconds=60), retry=_B2B_STEP_RETRY)
+B2B_REPORT = StepPolicy(start_to_close=timedelta(seconds=60), retry=_B2B_STEP_RETRY, on_non_retryable="fail")
 """Count outcomes, write the report."""

@@ -49,9 +49,17 @@ with workflow.unsafe.imports_passed_through():
         StepDecision,
         StepState,
     )
-    from workflows.policies import StepPolicy
+    from workflows.policies import OnFailure, StepPolicy
     from workflows.step_control_decisions import DecisionDesk
-    from workflows.step_control_parts import Park, SideEffects, StepRecord, describe_failure, find_abort
+    from workflows.step_control_parts import (
+        OutputContract,
+        Park,
+        SideEffects,
+        StepRecord,
+        describe_failure,
+        find_abort,
+        is_non_retryable,
+    )
 
 
 T = TypeVar("T")
@@ -108,14 +116,17 @@ class StepControl:
         arg: Any,
         *,
         policy: StepPolicy,
-        on_exhausted: str = "park",
+        on_exhausted: OnFailure | None = None,
         limiter: AbstractAsyncContextManager[Any] | None = None,
         attention: AttentionPolicy | None = None,
         result_type: type | None = None,
+        output_required: bool = False,
     ) -> T | None:
         """Run an activity (method or function) as step ``name``; see :meth:`run_call`.
 
-        A ``local`` policy runs it as a local activity, in the current workflow task.
+        A ``local`` policy runs it as a local activity, in the current workflow task. What a
+        failure does is the policy's (``on_exhausted``, ``on_non_retryable``), unless
+        ``on_exhausted`` is given here.
         """
         execute = workflow.execute_local_activity if policy.local else workflow.execute_activity
 
@@ -126,10 +137,13 @@ class StepControl:
             name,
             call,
             kind="local" if policy.local else "call",
-            on_exhausted=on_exhausted,
+            on_exhausted=on_exhausted or policy.on_exhausted,
+            on_non_retryable=on_exhausted or policy.on_non_retryable,
+            not_retried=tuple(policy.retry.non_retryable_error_types or ()),
             limiter=limiter,
             attention=attention,
             result_type=result_type,
+            output_required=output_required,
             max_attempts=policy.retry.maximum_attempts,
         )
 
@@ -140,7 +154,7 @@ class StepControl:
         arg: Any,
         *,
         policy: StepPolicy,
-        on_exhausted: str = "park",
+        on_exhausted: OnFailure | None = None,
         attention: AttentionPolicy | None = None,
         result_type: type | None = None,
     ) -> T | None:
@@ -162,7 +176,7 @@ class StepControl:
         arg: Any,
         *,
         id: str,
-        on_exhausted: str = "park",
+        on_exhausted: OnFailure = "park",
         limiter: AbstractAsyncContextManager[Any] | None = None,
         attention: AttentionPolicy | None = None,
         result_type: type | None = None,
@@ -178,6 +192,7 @@ class StepControl:
             call,
             kind="child",
             on_exhausted=on_exhausted,
+            on_non_retryable=on_exhausted,
             limiter=limiter,
             attention=attention,
             result_type=result_type,
@@ -189,10 +204,13 @@ class StepControl:
         call: Callable[[], Awaitable[T]],
         *,
         kind: str = "call",
-        on_exhausted: str = "park",
+        on_exhausted: OnFailure = "park",
+        on_non_retryable: OnFailure = "park",
+        not_retried: Sequence[str] = (),
         limiter: AbstractAsyncContextManager[Any] | None = None,
         attention: AttentionPolicy | None = None,
         result_type: type | None = None,
+        output_required: bool = False,
         max_attempts: int = 0,
     ) -> T | None:
         """Run ``call`` as step ``name`` until it succeeds, is skipped, or is aborted.
@@ -202,10 +220,16 @@ class StepControl:
                 by ``kind`` in metrics.
             call: Starts one run of the step (activity, child, or a composite coroutine).
             kind: How the step is reported.
-            on_exhausted: ``park`` to wait for an operator, ``fail`` to re-raise the error.
+            on_exhausted: A failure after the retries ran out: ``park`` to wait for an
+                operator, ``fail`` to re-raise it.
+            on_non_retryable: The same for a non-retryable error (one raised as such, or
+                of a type in ``not_retried``).
+            not_retried: The retry policy's non-retryable error types.
             limiter: Held around each run only (not while parked), e.g. an asyncio.Semaphore.
             attention: Remind/escalate/default while parked.
             result_type: Type a skip's substitute output is converted to.
+            output_required: The workflow needs this step's output: a skip must carry a
+                substitute output of ``result_type`` (the decision is refused otherwise).
             max_attempts: The retry policy's attempt cap, to count attempts.
 
         Returns:
@@ -214,8 +238,6 @@ class StepControl:
         Raises:
             ApplicationError: ``StepAborted`` when an operator aborts (here or in a child).
         """
-        if on_exhausted not in ("park", "fail"):
-            raise ValueError(f"on_exhausted must be 'park' or 'fail', not {on_exhausted!r}")
         record = self._record(name, kind)
         while True:
             record.begin(workflow.now())
@@ -238,9 +260,11 @@ class StepControl:
                 error_type, message = describe_failure(error)
                 exhausted = getattr(error, "retry_state", None) == RetryState.MAXIMUM_ATTEMPTS_REACHED
                 record.fail(error_type, message, max_attempts if exhausted and max_attempts else 1)
-                if on_exhausted == "fail":
+                final = error_type in not_retried or is_non_retryable(error)
+                if (on_non_retryable if final else on_exhausted) == "fail":
                     raise
-                decision = await self._park(record, STEP_ACTIONS, attention)
+                output = OutputContract(result_type, output_required)
+                decision = await self._park(record, STEP_ACTIONS, attention, output=output)
                 if decision.action == "retry":
                     continue
                 if decision.action == "skip":
@@ -322,9 +346,10 @@ class StepControl:
         *,
         audience: str = "",
         notice: tuple[str, str] | None = None,
+        output: OutputContract | None = None,
     ) -> StepDecision:
         name = record.name
-        park = self._desk.open(record, actions, workflow.now())
+        park = self._desk.open(record, actions, workflow.now(), output or OutputContract())
         record.status = "waiting" if record.kind == "gate" else "parked"
         self._effects.count_parked(name)
         self._refresh_visibility()
@@ -384,10 +409,7 @@ class StepControl:
         self._effects.mark_attention(None if oldest is None else (oldest.step, oldest.since))
 
     def _substitute(self, value: Any, result_type: type | None) -> Any:
-        if value is None or result_type is None:
-            return value
-        converter = workflow.payload_converter()
-        return converter.from_payloads(converter.to_payloads([value]), [result_type])[0]
+        return OutputContract(result_type).convert(value)
 
 
 class StepControlled:

@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.step_control import GATE_ACTIONS, STEP_ACTIONS, DecisionOutcome, StepDecision
-    from workflows.step_control_parts import Park, SideEffects, StepRecord
+    from workflows.step_control_parts import OutputContract, Park, SideEffects, StepRecord
 
 
 class DecisionDesk:
@@ -33,10 +33,11 @@ class DecisionDesk:
         self._ids: dict[str, str] = {}
         self._last: dict[str, tuple[str, StepDecision]] = {}
 
-    def open(self, record: StepRecord, actions: tuple[str, ...], now: datetime) -> Park:
-        """Start waiting on ``record``'s step."""
+    def open(self, record: StepRecord, actions: tuple[str, ...], now: datetime, output: OutputContract) -> Park:
+        """Start waiting on ``record``'s step; a skip must satisfy ``output``."""
         self._park_counts[record.name] = self._park_counts.get(record.name, 0) + 1
-        park = Park(step=record.name, key=f"{record.name}#{self._park_counts[record.name]}", actions=actions, since=now)
+        key = f"{record.name}#{self._park_counts[record.name]}"
+        park = Park(step=record.name, key=key, actions=actions, since=now, output=output)
         self.parks[record.name] = park
         return park
 
@@ -100,6 +101,8 @@ class DecisionDesk:
             return (
                 f"action {decision.action!r} does not apply to {decision.step!r} (expected {', '.join(park.actions)})"
             )
+        if decision.action == "skip":
+            return park.output.problem(decision.substitute_output)
         return None
 
     def repeat_of(self, decision: StepDecision) -> str | None:

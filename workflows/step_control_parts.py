@@ -5,11 +5,19 @@ Kept apart so the component's module reads as the run/park/decide loop only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+    RetryState,
+    TimeoutError,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities import search_attributes
@@ -23,6 +31,38 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policies import STEP_CONTROL_AUDIT, STEP_CONTROL_NOTIFY
 
 
+@dataclass(frozen=True)
+class OutputContract:
+    """What a parked step's skip must hand the workflow in place of the step's output."""
+
+    result_type: type | None = None
+    """The step's output type; a substitute output is converted to it."""
+    required: bool = False
+    """The workflow needs the output: a skip without a substitute is refused."""
+
+    def convert(self, value: Any) -> Any:
+        """The substitute as the step's output type (raises if it does not fit)."""
+        if value is None or self.result_type is None:
+            return value
+        converter = workflow.payload_converter()
+        return converter.from_payloads(converter.to_payloads([value]), [self.result_type])[0]
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` cannot stand in for the step's output, or None."""
+        if value is None:
+            return (
+                "this step's output is needed by the next steps: skip it with a substitute_output"
+                if self.required
+                else None
+            )
+        try:
+            self.convert(value)
+        except Exception as error:  # the converter's errors are not typed; any one refuses the value
+            name = self.result_type.__name__ if self.result_type else "the output"
+            return f"substitute_output does not fit {name}: {error}"
+        return None
+
+
 @dataclass
 class Park:
     """A step waiting for a decision."""
@@ -32,6 +72,8 @@ class Park:
     """``<step>#<n>``: the n-th time this step waits; decisions are idempotent per key."""
     actions: tuple[str, ...]
     since: datetime
+    output: OutputContract = field(default_factory=OutputContract)
+    """What a skip must substitute."""
     claimed: bool = False
     """A decision was accepted (its audit may still be being written)."""
     decision: StepDecision | None = None
@@ -113,6 +155,16 @@ def describe_failure(error: BaseException) -> tuple[str, str]:
     if isinstance(cause, FailureError):
         return type(cause).__name__, cause.message
     return type(cause).__name__, str(cause)
+
+
+def is_non_retryable(error: BaseException) -> bool:
+    """True when a step's failure was not retried because it cannot succeed by retrying."""
+    if isinstance(error, ActivityError | ChildWorkflowError) and error.retry_state == RetryState.NON_RETRYABLE_FAILURE:
+        return True
+    cause: BaseException = error
+    while isinstance(cause, FailureError) and cause.cause is not None:
+        cause = cause.cause
+    return isinstance(cause, ApplicationError) and cause.non_retryable
 
 
 def find_abort(error: BaseException, aborted_type: str) -> ApplicationError | None:

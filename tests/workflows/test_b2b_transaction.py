@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -23,10 +26,15 @@ from activities.b2b_records import transaction_workflow_id
 from activities.db import SessionMaker
 from activities.models import B2BQuarantine
 from activities.resources import Resources
+from activities.step_control import DECIDE_UPDATE, DecisionOutcome, StepDecision, StepState
 from tests.support.b2b import new_partner, note, trail, transactions_of
+from tests.support.step_control import wait_waiting
 from worker.devstack.emulators.enrichment import describe_user
 from worker.settings import Settings
 from workflows.b2b import B2BTransactionWorkflow, TransactionResult
+from workflows.step_control import ABORTED
+
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
 async def _run(env: WorkflowEnvironment, settings: Settings, request: TransactionInput) -> WorkflowHandle[Any, Any]:
@@ -111,7 +119,12 @@ async def test_a_malformed_note_is_quarantined_with_the_reason_and_nothing_store
     )
     assert "Item" not in item
     history = await handle.fetch_history()
-    markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    markers = [
+        e
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+    ]
     assert len(markers) == 1  # the format step ran (as a local activity) once and was not retried
 
 
@@ -158,8 +171,39 @@ async def test_storing_twice_writes_the_item_once(
     assert trail((await transactions_of(sessions, partner))["T-5"]).count("STORED") == 1
 
 
-async def test_an_enrichment_outage_fails_the_transaction_recorded_and_dead_lettered(
-    time_env: WorkflowEnvironment,
+@contextmanager
+def enrichment_down(emulators: Any) -> Iterator[None]:
+    """The enrichment API answers 429 with ``Retry-After: 1`` until the block ends, so the
+    enrich step's eight attempts run out in about seven seconds (the partner's delay sets it)."""
+    api = emulators.state.enrichment
+    api.throttle_next, api.retry_after = 1_000_000, "1"
+    try:
+        yield
+    finally:
+        api.throttle_next = 0
+
+
+async def _parked(handle: WorkflowHandle[Any, Any], step: str) -> tuple[StepState, asyncio.Task[Any]]:
+    """Wait until ``step`` parks; the returned task ends with the workflow."""
+    ending = asyncio.ensure_future(handle.result())
+    return await wait_waiting(handle, step, timeout=60), ending
+
+
+async def _refused(handle: WorkflowHandle[Any, Any], step: str, action: str, **fields: Any) -> str:
+    """The validator's reason for refusing a decision."""
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await _decide(handle, step, action, **fields)
+    assert isinstance(refused.value.cause, ApplicationError)
+    return refused.value.cause.message
+
+
+async def _decide(handle: WorkflowHandle[Any, Any], step: str, action: str, **fields: Any) -> None:
+    decision = StepDecision(step=step, action=action, operator="ada", reason=f"{action} in a test", **fields)
+    await handle.execute_update(DECIDE_UPDATE, decision, result_type=DecisionOutcome)
+
+
+async def test_an_enrichment_outage_parks_the_transaction_and_an_abort_fails_it_recorded_and_dead_lettered(
+    dev_env: WorkflowEnvironment,
     settings: Settings,
     stepwise_worker: Any,
     sessions: SessionMaker,
@@ -168,23 +212,70 @@ async def test_an_enrichment_outage_fails_the_transaction_recorded_and_dead_lett
     emulators: Any,
 ) -> None:
     partner = new_partner()
-    emulators.state.enrichment.fail_next = 1000  # every attempt answers 503
-    try:
-        async with stepwise_worker(time_env.client):  # time skips over the retry backoff
-            handle = await _run(time_env, settings, TransactionInput(partner, "T-6", note(1, 2)))
+    with enrichment_down(emulators):
+        async with stepwise_worker(dev_env.client):
+            handle = await _run(dev_env, settings, TransactionInput(partner, "T-6", note(1, 2)))
+            parked, ending = await _parked(handle, "enrich")
+            assert (parked.last_error_type, parked.attempts) == ("EnrichmentUnavailable", 8)
+            assert trail((await transactions_of(sessions, partner))["T-6"]) == ["RECEIVED", "FORMATTED"]
+            await _decide(handle, "enrich", "abort")
             with pytest.raises(WorkflowFailureError) as failed:
-                await handle.result()
-    finally:
-        emulators.state.enrichment.fail_next = 0
+                await ending
     cause = failed.value.cause
-    assert isinstance(cause, ApplicationError) and cause.type == "EnrichmentUnavailable"
+    assert isinstance(cause, ApplicationError) and cause.type == ABORTED
     assert await _attempts(handle, "b2b_enrich_transaction") == 8
     row = (await transactions_of(sessions, partner))["T-6"]
     assert trail(row) == ["RECEIVED", "FORMATTED", "FAILED"]
-    assert row.reason == "enrich: enrichment API answered 503"
+    assert row.reason == "enrich: step enrich aborted by ada: abort in a test"
     url = (await aws.call("sqs", "get_queue_url", QueueName=resources.b2b_dlq))["QueueUrl"]
     received = await aws.call("sqs", "receive_message", QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
     stories = [json.loads(m["Body"]) for m in received.get("Messages", [])]
     assert {"kind": "transaction", "partner_id": partner, "transaction_id": "T-6", "status": "FAILED"}.items() <= next(
         s for s in stories if s.get("partner_id") == partner
     ).items()
+
+
+async def test_an_enrichment_outage_parked_then_retried_once_the_api_answers_stores_the_transaction(
+    dev_env: WorkflowEnvironment, settings: Settings, stepwise_worker: Any, sessions: SessionMaker, emulators: Any
+) -> None:
+    partner = new_partner()
+    async with stepwise_worker(dev_env.client):
+        with enrichment_down(emulators):
+            handle = await _run(dev_env, settings, TransactionInput(partner, "T-7", note(3, 4)))
+            _, ending = await _parked(handle, "enrich")
+        await _decide(handle, "enrich", "retry")  # the outage is over
+        result: TransactionResult = await ending
+    assert result.status == "STORED"
+    assert trail((await transactions_of(sessions, partner))["T-7"]) == ["RECEIVED", "FORMATTED", "ENRICHED", "STORED"]
+
+
+async def test_a_parked_enrichment_skipped_with_a_substitute_stores_what_the_operator_gave(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    stepwise_worker: Any,
+    sessions: SessionMaker,
+    aws: AwsClients,
+    resources: Resources,
+    emulators: Any,
+) -> None:
+    partner = new_partner()
+    formatted = FormattedTransaction(partner, "T-8", "5", "6")
+    substitute = {"transaction": formatted.__dict__, "enrichment": {"riskScore": 0.42, "source": "operator"}}
+    async with stepwise_worker(dev_env.client):
+        with enrichment_down(emulators):
+            handle = await _run(dev_env, settings, TransactionInput(partner, "T-8", note(5, 6)))
+            _, ending = await _parked(handle, "enrich")
+            # The store step needs an enrichment: a skip without one, or with one of the wrong shape, is refused.
+            assert "substitute_output" in await _refused(handle, "enrich", "skip")
+            wrong = await _refused(handle, "enrich", "skip", substitute_output={"riskScore": 0.42})
+            assert "does not fit EnrichedTransaction" in wrong
+            await _decide(handle, "enrich", "skip", substitute_output=substitute)
+        result: TransactionResult = await ending
+    assert result.status == "STORED"
+    item = await aws.call(
+        "dynamodb",
+        "get_item",
+        TableName=resources.b2b_transactions_table,
+        Key={"transactionKey": {"S": dynamodb_key(partner, "T-8")}},
+    )
+    assert json.loads(item["Item"]["enrichment"]["S"]) == {"riskScore": 0.42, "source": "operator"}

@@ -20,7 +20,12 @@ HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("media_*.json"
 
 
 def test_both_outcomes_are_recorded() -> None:
-    assert [p.stem for p in HISTORIES] == ["media_completed", "media_transcription_failed"]
+    assert [p.stem for p in HISTORIES] == [
+        "media_completed",
+        "media_completed_before_step_control",
+        "media_transcription_failed",
+        "media_transcription_failed_before_step_control",
+    ]
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
