@@ -1,10 +1,11 @@
 """The whole dev stack SIGKILLed under load restarts with its data, and every booking in flight completes.
 
 `stepwise dev` runs on free ports with its own state dir; the AWS emulator takes a few
-thousand requests (a scratch table written and read, bookings, the B2B intake's long
-polls), bookings with slow payments are in flight when the supervisor and every child
-are killed at once. The next `stepwise dev` must be up within 60 s and finish them all:
-each booking confirmed, charged once, one seat taken for it.
+thousand requests (a scratch table written and read, a queue consumed in part, long polls
+of an idle queue, bookings, the B2B intake's own long polls), bookings with slow payments
+are in flight when the supervisor and every child are killed at once. The next
+`stepwise dev` must be up within 60 s and finish them all: each booking confirmed,
+charged once, one seat taken for it; the consumed message stays consumed.
 """
 
 from __future__ import annotations
@@ -59,6 +60,30 @@ def load_the_emulator(stack: DevStackProcess, table: str) -> None:
         list(pool.map(write_and_read, range(4)))
 
 
+def consume_one_of_two(stack: DevStackProcess, queue: str) -> str:
+    """Send two messages, consume one; the other stays in flight (for 1 s). The queue's URL."""
+    sqs = aws(stack, "sqs")
+    url: str = sqs.create_queue(QueueName=queue, Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+    for body in ("kept", "consumed"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    consumed = next(m for m in received if m["Body"] == "consumed")
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=consumed["ReceiptHandle"])
+    return url
+
+
+def long_poll_an_empty_queue(stack: DevStackProcess, queue: str, polls: int = 12) -> None:
+    """As consumers do all day: ``polls`` receives of 5 s each (in parallel, so 5 s of the test)."""
+    url = aws(stack, "sqs").create_queue(QueueName=queue)["QueueUrl"]
+    with ThreadPoolExecutor(polls) as pool:
+        list(pool.map(lambda _: aws(stack, "sqs").receive_message(QueueUrl=url, WaitTimeSeconds=5), range(polls)))
+
+
+def remaining_bodies(stack: DevStackProcess, url: str) -> list[str]:
+    messages = aws(stack, "sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2)
+    return sorted(m["Body"] for m in messages.get("Messages", []))
+
+
 def submit_bookings(api: httpx.Client, run: str) -> list[str]:
     ids = []
     for n in range(BOOKINGS):
@@ -102,6 +127,8 @@ def test_every_booking_in_flight_completes_after_the_whole_stack_is_killed(tmp_p
         stack.wait_until_running()
         seats_before = seats_left(stack, "FL-100")
         load_the_emulator(stack, f"scratch-{run}")
+        queue_url = consume_one_of_two(stack, f"scratch-{run}")
+        long_poll_an_empty_queue(stack, f"idle-{run}")
         with httpx.Client(base_url=api_url, headers=headers, timeout=30) as api:
             ids = submit_bookings(api, run)
             time.sleep(1)  # the first payments are waiting at the provider
@@ -120,6 +147,7 @@ def test_every_booking_in_flight_completes_after_the_whole_stack_is_killed(tmp_p
         charges = httpx.get(f"{emulators}/payments/v1/charges", timeout=10).json()
         seats_after = seats_left(stack, "FL-100")
         scratch = aws(stack, "dynamodb").describe_table(TableName=f"scratch-{run}")["Table"]["ItemCount"]
+        left_in_queue = remaining_bodies(stack, queue_url)
     finally:
         stack.stop()
 
@@ -129,6 +157,7 @@ def test_every_booking_in_flight_completes_after_the_whole_stack_is_killed(tmp_p
     assert {booking_id: charged[booking_id] for booking_id in ids} == dict.fromkeys(ids, 1)
     assert seats_before - seats_after == BOOKINGS
     assert scratch == SCRATCH_ITEMS
+    assert left_in_queue == ["kept"]
     print(
         f"{len(in_flight)} of {BOOKINGS} bookings in flight at the kill; restart with data took "
         f"{restarted_in:.1f}s; the whole test {time.monotonic() - started:.0f}s"
