@@ -3,7 +3,7 @@
 Modules here never import I/O libraries or settings; activity types and their
 dataclasses come in through ``workflow.unsafe.imports_passed_through()``.
 
-The shared, stateless modules (``policies``, ``saga``, ``step_control*``, a pipeline's
+The shared, stateless modules (``policies``, ``retry_shapes``, ``saga``, ``step_control*``, a pipeline's
 ``*_contract``) are imported the same way. The sandbox re-imports a workflow's own module
 for every run, and everything it imports without passing through is re-imported too: CPU
 on every run for definitions that never change. These modules hold no mutable state and

@@ -4,8 +4,9 @@ The mapping from the articles' Amazon States Language is direct: IntervalSeconds
 ``initial_interval``, BackoffRate -> ``backoff_coefficient``, MaxAttempts ->
 ``maximum_attempts``, MaxDelaySeconds -> ``maximum_interval``, TimeoutSeconds ->
 ``start_to_close``; ErrorEquals becomes ``non_retryable_error_types`` (the inverse:
-the errors that must *not* be retried). Call sites refer to these by name; no retry
-literal appears twice.
+the errors that must *not* be retried). Call sites refer to these by name; each retry is
+built from a shape in ``workflows.retry_shapes`` (``exponential``, ``poll_every``, ``once``)
+with its own numbers, so no block of retry keywords is written twice.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any, Literal
 
 from temporalio.common import RetryPolicy
 from temporalio.workflow import ActivityCancellationType
+
+from workflows.retry_shapes import exponential, once, poll_every
 
 OnFailure = Literal["park", "fail"]
 """What a step does with a failure: ``park`` waits for an operator's retry / skip / abort,
@@ -71,39 +74,25 @@ AWS_ERRORS_NOT_RETRIED = [
 
 AWS_CALL = StepPolicy(
     start_to_close=timedelta(seconds=30),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=5,
-        non_retryable_error_types=AWS_ERRORS_NOT_RETRIED,
-    ),
+    retry=exponential(5, cap=timedelta(seconds=30), not_retried=AWS_ERRORS_NOT_RETRIED),
 )
 """A generic AWS SDK call (`call_aws`)."""
 
 DOCTOR_CHECK = StepPolicy(
     start_to_close=timedelta(seconds=15),
-    retry=RetryPolicy(maximum_attempts=1),
+    retry=once(),
 )
 """A diagnostic probe: one attempt, so the doctor reports the first error it meets."""
 
 STEP_CONTROL_AUDIT = StepPolicy(
     start_to_close=timedelta(seconds=30),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=1)
-    ),
+    retry=exponential(0, cap=timedelta(minutes=1)),
 )
 """Writing a decision's audit row: retried until Postgres answers (a decision is never unaudited)."""
 
 STEP_CONTROL_NOTIFY = StepPolicy(
     start_to_close=timedelta(seconds=30),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=1),
-        maximum_attempts=10,
-        non_retryable_error_types=AWS_ERRORS_NOT_RETRIED,
-    ),
+    retry=exponential(10, cap=timedelta(minutes=1), not_retried=AWS_ERRORS_NOT_RETRIED),
 )
 """Telling operators a step waits: retried, but a lost notice never blocks the wait itself."""
 
@@ -118,22 +107,11 @@ RECON_NOT_RETRIED = [
 
 RECON_BOOKKEEPING = StepPolicy(
     start_to_close=timedelta(seconds=30),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=10,
-        non_retryable_error_types=RECON_NOT_RETRIED,
-    ),
+    retry=exponential(10, cap=timedelta(seconds=30), not_retried=RECON_NOT_RETRIED),
 )
 """Planning, run records and summaries: small reads and writes of S3 and Postgres."""
 
-RECON_POLL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=1.0,
-    maximum_attempts=720,
-    non_retryable_error_types=RECON_NOT_RETRIED,
-)
+RECON_POLL_RETRY = poll_every(timedelta(seconds=5), attempts=720, not_retried=RECON_NOT_RETRIED)
 """Retry-as-poll for environment operations: every 5 s for up to an hour (``OperationPending``)."""
 
 RECON_ENVIRONMENT = StepPolicy(start_to_close=timedelta(minutes=10), retry=RECON_POLL_RETRY, wait_for_cancellation=True)
@@ -157,36 +135,22 @@ RECON_REPORT = StepPolicy(
 
 RECON_COMPARE = StepPolicy(
     start_to_close=timedelta(minutes=30),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=2),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=1),
-        maximum_attempts=5,
-        non_retryable_error_types=RECON_NOT_RETRIED,
-    ),
+    retry=exponential(5, first=timedelta(seconds=2), cap=timedelta(minutes=1), not_retried=RECON_NOT_RETRIED),
 )
 """Compare one report pair (streams both CSVs from S3)."""
 
 
 # --- Booking saga (seed: "Building in resiliency, part 1", ProcessBooking) -------------
 
-_SHORT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=10),
-    maximum_attempts=5,
-    non_retryable_error_types=AWS_ERRORS_NOT_RETRIED,
-)
+_SHORT_RETRY = exponential(5, cap=timedelta(seconds=10), not_retried=AWS_ERRORS_NOT_RETRIED)
 
 RESERVE_SEATS = StepPolicy(
     local=True,
     start_to_close=timedelta(seconds=10),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=10),
-        maximum_attempts=5,
-        non_retryable_error_types=["FlightFull", "FlightNotFound", "SeatsReleased", *AWS_ERRORS_NOT_RETRIED],
+    retry=exponential(
+        5,
+        cap=timedelta(seconds=10),
+        not_retried=["FlightFull", "FlightNotFound", "SeatsReleased", *AWS_ERRORS_NOT_RETRIED],
     ),
 )
 """The article's Reserve Flight (a conditional DynamoDB update), made retry-safe."""
@@ -194,12 +158,7 @@ RESERVE_SEATS = StepPolicy(
 RESERVE_BOOKING = StepPolicy(
     local=True,
     start_to_close=timedelta(seconds=5),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_attempts=2,
-        non_retryable_error_types=["BookingCancelled"],
-    ),
+    retry=exponential(2, not_retried=["BookingCancelled"]),
 )
 """The article's Reserve Booking: TimeoutSeconds 5; Retry BookingReservationException,
 IntervalSeconds 1, BackoffRate 2, MaxAttempts 2. Every other error the activity raises is
@@ -208,13 +167,7 @@ Postgres insert, so a local activity: it runs in the workflow task that reserved
 
 COLLECT_PAYMENT = StepPolicy(
     start_to_close=timedelta(seconds=15),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=10),
-        maximum_attempts=6,
-        non_retryable_error_types=["PaymentDeclined", "PaymentRejected"],
-    ),
+    retry=exponential(6, cap=timedelta(seconds=10), not_retried=["PaymentDeclined", "PaymentRejected"]),
 )
 """Collect Payment: provider 5xx/timeouts retried under the same Idempotency-Key; declines are final."""
 
@@ -226,18 +179,13 @@ NOTIFY_CUSTOMER = StepPolicy(start_to_close=timedelta(seconds=10), retry=_SHORT_
 
 BOOKING_DEAD_LETTER = StepPolicy(
     start_to_close=timedelta(seconds=10),
-    retry=RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=20),
+    retry=exponential(20),
 )
 """Booking DLQ: the last record of a failure, so it tries hardest."""
 
 COMPENSATION = StepPolicy(
     start_to_close=timedelta(seconds=15),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=10,
-    ),
+    retry=exponential(10, cap=timedelta(seconds=30)),
 )
 """Refund payment, cancel booking, release seat: idempotent, so retried generously."""
 
@@ -248,12 +196,10 @@ COMPENSATION = StepPolicy(
 COPY_MEDIA = StepPolicy(
     on_non_retryable="fail",
     start_to_close=timedelta(minutes=5),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=8,
-        non_retryable_error_types=["MediaNotFound", "MediaTooLarge", "InvalidMediaRequest", *AWS_ERRORS_NOT_RETRIED],
+    retry=exponential(
+        8,
+        cap=timedelta(seconds=30),
+        not_retried=["MediaNotFound", "MediaTooLarge", "InvalidMediaRequest", *AWS_ERRORS_NOT_RETRIED],
     ),
 )
 """The article's GetSampleVideo (S3 CopyObject, up to Transcribe's 2 GB, so minutes per attempt)."""
@@ -261,13 +207,7 @@ COPY_MEDIA = StepPolicy(
 START_TRANSCRIPTION = StepPolicy(
     on_non_retryable="fail",
     start_to_close=timedelta(seconds=30),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=8,
-        non_retryable_error_types=["TranscriptionJobConflict", *AWS_ERRORS_NOT_RETRIED],
-    ),
+    retry=exponential(8, cap=timedelta(seconds=30), not_retried=["TranscriptionJobConflict", *AWS_ERRORS_NOT_RETRIED]),
 )
 """StartTranscriptionJob; a conflict with our own earlier attempt counts as success."""
 
@@ -288,13 +228,7 @@ def transcription_poll(poll_interval: timedelta, max_wait: timedelta) -> StepPol
         on_non_retryable="fail",
         start_to_close=timedelta(seconds=60),
         schedule_to_close=max_wait,
-        retry=RetryPolicy(
-            initial_interval=poll_interval,
-            backoff_coefficient=1.0,
-            maximum_interval=poll_interval,
-            maximum_attempts=0,
-            non_retryable_error_types=TRANSCRIPTION_POLL_NOT_RETRIED,
-        ),
+        retry=poll_every(poll_interval, not_retried=TRANSCRIPTION_POLL_NOT_RETRIED),
     )
 
 
@@ -302,12 +236,11 @@ TRANSLATE_TRANSCRIPT = StepPolicy(
     on_non_retryable="fail",
     start_to_close=timedelta(minutes=15),
     heartbeat=timedelta(seconds=60),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=2),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=60),
-        maximum_attempts=10,
-        non_retryable_error_types=["UnsupportedLanguagePair", "InvalidMediaRequest", *AWS_ERRORS_NOT_RETRIED],
+    retry=exponential(
+        10,
+        first=timedelta(seconds=2),
+        cap=timedelta(seconds=60),
+        not_retried=["UnsupportedLanguagePair", "InvalidMediaRequest", *AWS_ERRORS_NOT_RETRIED],
     ),
 )
 """TranslateText for every segment and language; throttling is retried, resuming from the last checkpoint."""
@@ -315,19 +248,13 @@ TRANSLATE_TRANSCRIPT = StepPolicy(
 POST_PROCESS_MEDIA = StepPolicy(
     on_non_retryable="fail",
     start_to_close=timedelta(minutes=2),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=8,
-        non_retryable_error_types=["TranslationIncomplete", *AWS_ERRORS_NOT_RETRIED],
-    ),
+    retry=exponential(8, cap=timedelta(seconds=30), not_retried=["TranslationIncomplete", *AWS_ERRORS_NOT_RETRIED]),
 )
 """Verify, flag, store in S3 and Postgres, notify SNS through the ledger."""
 
 RECORD_MEDIA_FAILURE = StepPolicy(
     start_to_close=timedelta(seconds=30),
-    retry=RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=20),
+    retry=exponential(20),
 )
 """Failed job to Postgres and media-dlq: the last record of a failure, so it tries hardest."""
 
@@ -336,38 +263,20 @@ RECORD_MEDIA_FAILURE = StepPolicy(
 # or a typed refusal: it ends the transaction or batch as it always did. Retries running out
 # (the enrichment API down, throttling) parks the step for an operator.
 
-_B2B_STEP_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=6,
-    non_retryable_error_types=AWS_ERRORS_NOT_RETRIED,
-)
+_B2B_STEP_RETRY = exponential(6, cap=timedelta(seconds=30), not_retried=AWS_ERRORS_NOT_RETRIED)
 
 B2B_FORMAT = StepPolicy(
     on_non_retryable="fail",
     local=True,
     start_to_close=timedelta(seconds=10),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=6,
-        non_retryable_error_types=["MalformedTransaction"],
-    ),
+    retry=exponential(6, cap=timedelta(seconds=30), not_retried=["MalformedTransaction"]),
 )
 """Turn the note into two user ids and record FORMATTED; a malformed note is not retried."""
 
 B2B_ENRICH = StepPolicy(
     on_non_retryable="fail",
     start_to_close=timedelta(seconds=10),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=8,
-        non_retryable_error_types=["EnrichmentRejected"],
-    ),
+    retry=exponential(8, cap=timedelta(seconds=30), not_retried=["EnrichmentRejected"]),
 )
 """The enrichment API: 5xx, 429 and timeouts retried (about 2 minutes in all), 4xx not."""
 
@@ -377,12 +286,7 @@ in the workflow task that follows enrichment."""
 
 B2B_SETTLE = StepPolicy(
     start_to_close=timedelta(seconds=15),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=60),
-        maximum_attempts=20,
-    ),
+    retry=exponential(20, cap=timedelta(seconds=60)),
 )
 """Recording that a transaction or a batch ended unfinished: must not be lost, so retried ~15 minutes."""
 
@@ -393,13 +297,7 @@ B2B_SPLIT = StepPolicy(
     on_non_retryable="fail",
     start_to_close=timedelta(hours=2),
     heartbeat=timedelta(seconds=60),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=5),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=5),
-        maximum_attempts=6,
-        non_retryable_error_types=AWS_ERRORS_NOT_RETRIED,
-    ),
+    retry=exponential(6, first=timedelta(seconds=5), cap=timedelta(minutes=5), not_retried=AWS_ERRORS_NOT_RETRIED),
 )
 """Stream the file, write chunks: long, heartbeating after every piece read."""
 
@@ -407,13 +305,7 @@ B2B_DISPATCH_CHUNK = StepPolicy(
     on_non_retryable="fail",
     start_to_close=timedelta(hours=6),
     heartbeat=timedelta(seconds=20),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=5),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=5),
-        maximum_attempts=20,
-        non_retryable_error_types=AWS_ERRORS_NOT_RETRIED,
-    ),
+    retry=exponential(20, first=timedelta(seconds=5), cap=timedelta(minutes=5), not_retried=AWS_ERRORS_NOT_RETRIED),
 )
 """Run one chunk's transaction workflows and wait for them. It heartbeats every few seconds
 while waiting, so a dead worker's dispatch is retried elsewhere within ~20 s; the
