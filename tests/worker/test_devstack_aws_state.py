@@ -192,3 +192,28 @@ def test_a_crash_between_snapshot_and_segment_deletion_replays_nothing_twice(tmp
         emulator.end("sigterm")
 
     assert item["n"] == {"N": "5"}
+
+
+def test_a_replayed_upload_does_not_notify_its_queue_again(emulator: Emulator) -> None:
+    s3, sqs = emulator.client("s3"), emulator.client("sqs")
+    url = sqs.create_queue(QueueName="uploads")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.create_bucket(Bucket="notifying")
+    s3.put_bucket_notification_configuration(
+        Bucket="notifying",
+        NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]},
+    )
+    s3.put_object(Bucket="notifying", Key="once.xml", Body=b"<a/>")
+    events = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        events += batch
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)]
+        )
+    assert any("once.xml" in m["Body"] for m in events)
+
+    emulator.end("sigkill")  # the upload is in the journal, not yet in a snapshot
+    emulator.start()
+
+    assert emulator.writes_replayed()[-1] >= 1
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", []) == []
