@@ -23,6 +23,12 @@ from worker.settings import Settings
             "stepwise: MEDIA_URI: expected s3://bucket/key, got 'https://example.com/a.wav'",
         ),
         ("s3://stepwise-media/missing.wav", [], "stepwise: MEDIA_URI: no object at s3://stepwise-media/missing.wav"),
+        # Another bucket is refused before anything is read there, whether or not the object exists.
+        (
+            "s3://stepwise-reports/recon/demo/snapshot.sql",
+            [],
+            "stepwise: MEDIA_URI: is not in a location you may submit media from",
+        ),
         (None, ["--language", "en-XX"], "stepwise: --language: 'en-XX' is not an Amazon Transcribe language code"),
         (None, ["--to", "klingon"], "stepwise: --to: 'klingon' is not an Amazon Translate language code"),
     ],

@@ -22,12 +22,14 @@ from activities.b2b import (
     TransactionInput,
     dynamodb_key,
 )
+from activities.b2b_batch import transaction_search_attributes
 from activities.b2b_records import transaction_workflow_id
 from activities.db import SessionMaker
 from activities.models import B2BQuarantine
 from activities.resources import Resources
 from activities.step_control import DECIDE_UPDATE, DecisionOutcome, StepDecision, StepState
 from tests.support.b2b import new_partner, note, trail, transactions_of
+from tests.support.processes import stack_env, stepwise
 from tests.support.step_control import wait_waiting
 from worker.devstack.emulators.enrichment import describe_user
 from worker.settings import Settings
@@ -38,11 +40,13 @@ LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
 async def _run(env: WorkflowEnvironment, settings: Settings, request: TransactionInput) -> WorkflowHandle[Any, Any]:
+    """Start the transaction as the API and the batch do (its workflow id and search attributes)."""
     return await env.client.start_workflow(
         B2BTransactionWorkflow.run,
         request,
         id=transaction_workflow_id(request.partner_id, request.transaction_id),
         task_queue=settings.worker.task_queue,
+        search_attributes=transaction_search_attributes(request.partner_id, request.transaction_id),
     )
 
 
@@ -189,6 +193,18 @@ async def _parked(handle: WorkflowHandle[Any, Any], step: str) -> tuple[StepStat
     return await wait_waiting(handle, step, timeout=60), ending
 
 
+async def _listed_in_attention(env: WorkflowEnvironment, settings: Settings, workflow_id: str) -> dict[str, Any]:
+    """The execution's line in ``stepwise attention --json`` (visibility may lag a moment)."""
+    for _ in range(50):
+        listed = await asyncio.to_thread(stepwise, "attention", "--json", env=stack_env(env, settings))
+        assert listed.returncode == 0, listed.stderr
+        mine = [item for item in json.loads(listed.stdout) if item["workflow_id"] == workflow_id]
+        if mine:
+            return dict(mine[0])
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{workflow_id} is not in stepwise attention")
+
+
 async def _refused(handle: WorkflowHandle[Any, Any], step: str, action: str, **fields: Any) -> str:
     """The validator's reason for refusing a decision."""
     with pytest.raises(WorkflowUpdateFailedError) as refused:
@@ -243,7 +259,19 @@ async def test_an_enrichment_outage_parked_then_retried_once_the_api_answers_sto
         with enrichment_down(emulators):
             handle = await _run(dev_env, settings, TransactionInput(partner, "T-7", note(3, 4)))
             _, ending = await _parked(handle, "enrich")
-        await _decide(handle, "enrich", "retry")  # the outage is over
+            listed = await _listed_in_attention(dev_env, settings, handle.id)
+            assert (listed["pipeline"], listed["step"], listed["error_type"]) == (
+                "b2b",
+                "enrich",
+                "EnrichmentUnavailable",
+            )
+        # The outage is over: the operator retries from the CLI.
+        decided = await asyncio.to_thread(
+            stepwise,
+            *("decide", handle.id, "enrich", "retry", "--operator", "ada", "--reason", "enrichment API is back"),
+            env=stack_env(dev_env, settings),
+        )
+        assert decided.returncode == 0, decided.stderr
         result: TransactionResult = await ending
     assert result.status == "STORED"
     assert trail((await transactions_of(sessions, partner))["T-7"]) == ["RECEIVED", "FORMATTED", "ENRICHED", "STORED"]

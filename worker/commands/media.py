@@ -12,6 +12,7 @@ from temporalio.client import Client, WorkflowFailureError
 from activities.aws import AwsClients
 from activities.db import create_engine, create_session_maker
 from activities.media_types import DEFAULT_MAX_WAIT_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, MediaJobRequest
+from activities.resources import Resources
 from worker.commands.common import CliError, print_json, run, settings
 from worker.services import media
 from worker.temporal import FAIL_FAST, connect
@@ -74,6 +75,9 @@ async def _start(request: MediaJobRequest, wait: bool) -> media.MediaJobView:
     try:
         # Checked before connecting, so a bad request fails fast even with Temporal down.
         media.check_request(request)
+        # The CLI acts as an operator: the operator's input locations apply, as at the API.
+        allowed = media.input_locations(config.media, Resources(prefix=config.aws.name_prefix), None)
+        media.check_media_location(request.media_uri, allowed)
         await media.check_media_exists(aws, request.media_uri)
         client = await _client()
         submitted = await media.start_media_job(client, config.worker.task_queue, request)
