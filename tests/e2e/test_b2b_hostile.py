@@ -48,6 +48,8 @@ def hostile_files(samples_dir: Path, secret_file: Path) -> dict[str, tuple[bytes
         "external-dtd.xml": (EXTERNAL_DTD, "dtd"),
         "truncated.xml": (sample[: len(sample) * 2 // 3], "not-well-formed"),
         "latin1.xml": (transactions_xml([("1", "Caf\u00e9 between users")]).decode().encode("latin-1"), "bad-encoding"),
+        # Uploaded as botocore uploads every object (Expect: 100-continue), with nothing to send.
+        "empty.xml": (b"", "empty"),
     }
 
 
