@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         TransactionInput,
     )
     from workflows.policies import B2B_ENRICH, B2B_FORMAT, B2B_SETTLE, B2B_STORE, StepPolicy
-    from workflows.step_control import StepControl, StepControlled
+    from workflows.step_control import StepControl, StepControlHandlers
 
 
 STORE_LOCAL = "b2b-store-local"
@@ -58,7 +58,7 @@ class TransactionResult:
 
 
 @workflow.defn
-class B2BTransactionWorkflow(StepControlled):
+class B2BTransactionWorkflow(StepControlHandlers):
     """Format, enrich and store one transaction; quarantine it if its content is rejected."""
 
     def __init__(self) -> None:

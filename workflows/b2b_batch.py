@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
         B2B_SPLIT,
         StepPolicy,
     )
-    from workflows.step_control import StepControl, StepControlled
+    from workflows.step_control import StepControl, StepControlHandlers
 
 STEP_CONTROL = "b2b-batch-step-control"
 """Patch: steps run under step control (a step whose retries run out parks instead of failing)."""
@@ -74,7 +74,7 @@ class BatchRun:
 
 
 @workflow.defn
-class B2BBatchWorkflow(StepControlled):
+class B2BBatchWorkflow(StepControlHandlers):
     """Split a partner file into transactions and run them, at most ``max_in_flight`` at once."""
 
     def __init__(self) -> None:

@@ -62,7 +62,7 @@ with workflow.unsafe.imports_passed_through():
         StepPolicy,
     )
     from workflows.saga import STEP_ERRORS, Saga
-    from workflows.step_control import StepControl, StepControlled
+    from workflows.step_control import StepControl, StepControlHandlers
 
 
 RESERVE_BOOKING_LOCAL = "booking-reserve-booking-local"
@@ -70,7 +70,7 @@ RESERVE_BOOKING_LOCAL = "booking-reserve-booking-local"
 
 
 @workflow.defn
-class BookingWorkflow(StepControlled):
+class BookingWorkflow(StepControlHandlers):
     """One booking, from seat to notification, compensated on failure."""
 
     @workflow.init

@@ -62,7 +62,7 @@ with workflow.unsafe.imports_passed_through():
         StepPolicy,
         transcription_poll,
     )
-    from workflows.step_control import ABORTED, StepControl, StepControlled
+    from workflows.step_control import ABORTED, StepControl, StepControlHandlers
 
 
 ArgT = TypeVar("ArgT")
@@ -100,7 +100,7 @@ class JobFailure:
 
 
 @workflow.defn
-class MediaWorkflow(StepControlled):
+class MediaWorkflow(StepControlHandlers):
     """One media job, from the source file to stored, flagged translations."""
 
     @workflow.init

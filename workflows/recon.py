@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
         SummaryInput,
     )
     from workflows.policies import RECON_BOOKKEEPING, RECON_COMPARE, RECON_ENVIRONMENT, RECON_REPORT, RECON_RESTORE
-    from workflows.step_control import ABORTED, StepControl, StepControlled
+    from workflows.step_control import ABORTED, StepControl, StepControlHandlers
 
 
 PIPELINE = "recon"
@@ -92,7 +92,7 @@ def _tags(business_key: str) -> TypedSearchAttributes:
 
 
 @workflow.defn
-class VersionEnvironmentWorkflow(StepControlled):
+class VersionEnvironmentWorkflow(StepControlHandlers):
     """One version: provision -> restore -> reports (bounded) -> teardown, always."""
 
     def __init__(self) -> None:
@@ -151,7 +151,7 @@ class VersionEnvironmentWorkflow(StepControlled):
 
 
 @workflow.defn
-class ReconciliationWorkflow(StepControlled):
+class ReconciliationWorkflow(StepControlHandlers):
     """Both versions, every comparison, the summary, and the sign-off gate."""
 
     def __init__(self) -> None:

@@ -17,11 +17,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.recon_types import CampaignInput, CampaignResult, ReconciliationInput, ReconciliationResult
 
 from workflows.recon import PIPELINE, ReconciliationWorkflow, _tags, reconciliation_id
-from workflows.step_control import ABORTED, StepControl, StepControlled
+from workflows.step_control import ABORTED, StepControl, StepControlHandlers
 
 
 @workflow.defn
-class ReconciliationCampaignWorkflow(StepControlled):
+class ReconciliationCampaignWorkflow(StepControlHandlers):
     """One child reconciliation per client, at most ``max_parallel`` at once."""
 
     def __init__(self) -> None:

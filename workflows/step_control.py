@@ -1,11 +1,11 @@
 """Step control: any step of any workflow can park for an operator, who retries, skips or aborts it.
 
-A workflow holds one :class:`StepControl` and inherits :class:`StepControlled`, which
+A workflow holds one :class:`StepControl` and inherits :class:`StepControlHandlers`, which
 registers the decision update (with its validator), the decision signal and the status
 query once for every workflow class::
 
     @workflow.defn
-    class MyWorkflow(StepControlled):
+    class MyWorkflow(StepControlHandlers):
         def __init__(self) -> None:
             self.steps = StepControl("my-pipeline")
 
@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -50,11 +50,11 @@ with workflow.unsafe.imports_passed_through():
         StepState,
     )
     from workflows.policies import OnFailure, StepPolicy
-    from workflows.step_control_decisions import DecisionDesk
-    from workflows.step_control_parts import (
+    from workflows.step_decisions import Decisions
+    from workflows.step_effects import StepEffects
+    from workflows.step_records import (
         OutputContract,
         Park,
-        SideEffects,
         StepRecord,
         describe_failure,
         find_abort,
@@ -77,23 +77,28 @@ __all__ = [
     "DecisionOutcome",
     "GateDecision",
     "StepControl",
+    "StepControlHandlers",
     "StepControlStatus",
-    "StepControlled",
     "StepDecision",
     "StepState",
 ]
 
 
+@dataclass(frozen=True)
 class GateDecision:
     """How a gate was answered."""
 
-    def __init__(self, decision: StepDecision) -> None:
-        self.approved = decision.action == "approve"
-        """True when approved."""
-        self.operator = decision.operator
-        """Who answered (``stepwise:timeout`` for a default action)."""
-        self.reason = decision.reason
-        """Why."""
+    approved: bool
+    """True when approved."""
+    operator: str
+    """Who answered (``stepwise:timeout`` for a default action)."""
+    reason: str
+    """Why."""
+
+    @classmethod
+    def of(cls, decision: StepDecision) -> GateDecision:
+        """The answer an accepted ``approve``/``reject`` decision gives."""
+        return cls(approved=decision.action == "approve", operator=decision.operator, reason=decision.reason)
 
 
 class StepControl:
@@ -104,8 +109,8 @@ class StepControl:
         self.pipeline = pipeline
         self._audience = audience
         self._records: dict[str, StepRecord] = {}
-        self._effects = SideEffects(pipeline)
-        self._desk = DecisionDesk(self._records, self._effects)
+        self._effects = StepEffects(pipeline)
+        self._decisions = Decisions(self._records, self._effects)
 
     # ----- running steps -------------------------------------------------------------
 
@@ -286,7 +291,7 @@ class StepControl:
         record.begin(workflow.now())
         decision = await self._park(record, GATE_ACTIONS, attention, audience=audience, notice=(subject, body))
         record.finish("approved" if decision.action == "approve" else "rejected", workflow.now())
-        return GateDecision(decision)
+        return GateDecision.of(decision)
 
     async def run_all(self, calls: Sequence[Awaitable[T]]) -> list[T]:
         """Await every call; if one raises (an abort), cancel the others and re-raise."""
@@ -308,26 +313,26 @@ class StepControl:
         """Wait for decision handlers still writing their audit (call before returning)."""
         await workflow.wait_condition(workflow.all_handlers_finished)
 
-    # ----- decisions (the desk does the work) ----------------------------------------
+    # ----- decisions (workflows.step_decisions does the work) ----------------------------------------
 
     def validate(self, decision: StepDecision) -> None:
         """Update validator: raise (and leave no history event) unless the decision applies."""
-        self._desk.validate(decision)
+        self._decisions.validate(decision)
 
     async def decide(self, decision: StepDecision, *, via: str = "update") -> DecisionOutcome:
         """Apply a validated decision (or return the outcome of the one it repeats)."""
-        return await self._desk.decide(decision, via=via)
+        return await self._decisions.decide(decision, via=via)
 
     async def decide_by_signal(self, decision: StepDecision) -> None:
         """Signal handler: the same checks as the update; a rejection is audited, nothing changes."""
-        await self._desk.decide_by_signal(decision)
+        await self._decisions.decide_by_signal(decision)
 
     def status(self) -> StepControlStatus:
         """Every step's status, attempts, last error and timings."""
-        waiting = sorted(self._desk.parks.values(), key=lambda park: park.since)
+        waiting = sorted(self._decisions.parks.values(), key=lambda park: park.since)
         return StepControlStatus(
             pipeline=self.pipeline,
-            steps=[record.state(self._desk.parks.get(name)) for name, record in self._records.items()],
+            steps=[record.state(self._decisions.parks.get(name)) for name, record in self._records.items()],
             waiting=[park.step for park in waiting],
         )
 
@@ -349,7 +354,7 @@ class StepControl:
         output: OutputContract | None = None,
     ) -> StepDecision:
         name = record.name
-        park = self._desk.open(record, actions, workflow.now(), output or OutputContract())
+        park = self._decisions.open(record, actions, workflow.now(), output or OutputContract())
         record.status = "waiting" if record.kind == "gate" else "parked"
         self._effects.count_parked(name)
         self._refresh_visibility()
@@ -359,7 +364,7 @@ class StepControl:
             await self._effects.notify(f"{park.key}:notice", audience, subject, body)
             return await self._wait(park, attention, audience, subject)
         finally:
-            self._desk.close(park)
+            self._decisions.close(park)
             self._refresh_visibility()
             self._effects.observe_wait(name, (workflow.now() - park.since).total_seconds())
 
@@ -401,18 +406,18 @@ class StepControl:
             decision = StepDecision(
                 step=park.step, action=attention.default_action, operator=TIMEOUT_OPERATOR, reason=waited
             )
-            self._desk.claim(park)
-            await self._desk.accept(park, decision, "timeout")
+            self._decisions.claim(park)
+            await self._decisions.accept(park, decision, "timeout")
 
     def _refresh_visibility(self) -> None:
-        oldest = self._desk.oldest()
+        oldest = self._decisions.oldest()
         self._effects.mark_attention(None if oldest is None else (oldest.step, oldest.since))
 
     def _substitute(self, value: Any, result_type: type | None) -> Any:
         return OutputContract(result_type).convert(value)
 
 
-class StepControlled:
+class StepControlHandlers:
     """Mixin giving a workflow the decision update, the decision signal and the status query.
 
     The workflow must set ``self.steps = StepControl(...)`` in ``__init__``.

@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.step_control import AttentionPolicy
 
 from workflows.policies import StepPolicy
-from workflows.step_control import StepControl, StepControlled
+from workflows.step_control import StepControl, StepControlHandlers
 
 PROBE_POLICY = StepPolicy(start_to_close=timedelta(seconds=10), retry=RetryPolicy(maximum_attempts=2))
 PROBE_RETRY_POLICY = StepPolicy(
@@ -91,7 +91,7 @@ class ProbeChildWorkflow:
 
 
 @workflow.defn
-class StepProbeWorkflow(StepControlled):
+class StepProbeWorkflow(StepControlHandlers):
     """Runs the steps it is given under step control; always runs its cleanup."""
 
     def __init__(self) -> None:

@@ -1,6 +1,6 @@
 """Decisions on waiting steps: validation, idempotency, audit, and waking the step.
 
-The desk owns the parks of one execution. A decision is *claimed* the moment its
+One instance owns the parks of one execution. A decision is *claimed* the moment its
 handler starts (so a concurrent repeat sees it), audited, and only then handed to the
 waiting step; a repeat, by decision id or by the same action on the same park, gets
 the first decision's outcome back and changes nothing.
@@ -16,13 +16,14 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.step_control import GATE_ACTIONS, STEP_ACTIONS, DecisionOutcome, StepDecision
-    from workflows.step_control_parts import OutputContract, Park, SideEffects, StepRecord
+    from workflows.step_effects import StepEffects
+    from workflows.step_records import OutputContract, Park, StepRecord
 
 
-class DecisionDesk:
+class Decisions:
     """Parks of one execution and the decisions made on them."""
 
-    def __init__(self, records: dict[str, StepRecord], effects: SideEffects) -> None:
+    def __init__(self, records: dict[str, StepRecord], effects: StepEffects) -> None:
         self._records = records
         self._effects = effects
         self.parks: dict[str, Park] = {}
