@@ -31,10 +31,14 @@ typecheck: $(VENV)/.test-installed
 unit: $(VENV)/.test-installed
 	$(BIN)/pytest
 
-# The workflow and replay tests again with the worker's speed-ups off (Temporal's stock
-# sandbox runner): the product must not depend on worker/speedups to be correct.
+# Every replay test, step control and each pipeline's workflow-logic tests again with the
+# worker's speed-ups off (Temporal's stock sandbox runner): the product must not depend on
+# worker/speedups to be correct.
+STOCK_RUNNER_TESTS := tests/test_replay.py tests/workflows/test_b2b_replay.py tests/workflows/test_media_replay.py \
+	tests/workflows/test_recon_replay.py tests/workflows/test_step_control.py tests/workflows/test_booking_workflow.py \
+	tests/workflows/test_media_workflow.py tests/workflows/test_recon_workflow.py tests/workflows/test_b2b_batch_history.py
 unit-stock-runner: $(VENV)/.test-installed
-	STEPWISE_WORKER__SDK_SPEEDUPS=false $(BIN)/pytest tests/workflows tests/test_replay.py -p no:randomly
+	STEPWISE_WORKER__SDK_SPEEDUPS=false $(BIN)/pytest $(STOCK_RUNNER_TESTS) -p no:randomly
 
 test: lint typecheck unit unit-stock-runner
 
