@@ -125,9 +125,11 @@ class B2BTransactionWorkflow(StepControlHandlers):
         """Run one step; with ``output`` a skip must substitute it (the next step needs it)."""
         self._step = name
         if self._controlled:
-            result = await self.steps.run(
-                name, activity, argument, policy=policy, result_type=output, output_required=output is not None
-            )
+            result: Any
+            if output is not None:
+                result = await self.steps.run(name, activity, argument, policy=policy, output=output)
+            else:
+                result = await self.steps.run(name, activity, argument, policy=policy)
         elif policy.local:
             result = await workflow.execute_local_activity_method(activity, argument, **policy.activity_options())
         else:

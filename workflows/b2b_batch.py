@@ -166,9 +166,11 @@ class B2BBatchWorkflow(StepControlHandlers):
         """Run one step; with ``output`` a skip must substitute it (the batch goes on from it)."""
         self._step = name
         if self._controlled:
-            result = await self.steps.run(
-                name, activity, argument, policy=policy, result_type=output, output_required=output is not None
-            )
+            result: Any
+            if output is not None:
+                result = await self.steps.run(name, activity, argument, policy=policy, output=output)
+            else:
+                result = await self.steps.run(name, activity, argument, policy=policy)
         else:
             result = await workflow.execute_activity_method(activity, argument, **policy.activity_options())
         self._step = "idle"

@@ -160,6 +160,7 @@ class ReconciliationWorkflow(StepControlHandlers):
         self._total = 0
         self._compared = 0
         self._different: list[str] = []
+        self._comparisons_skipped: list[str] = []
         self._summary: RunSummary | None = None
 
     @workflow.query(name="recon.status")
@@ -212,9 +213,9 @@ class ReconciliationWorkflow(StepControlHandlers):
             ReconActivities.plan,
             PlanInput(request.report_packs_uri, request.baseline, request.candidate, list(request.reports)),
             policy=RECON_BOOKKEEPING,
+            output=ReconPlan,
             on_exhausted="fail",
         )
-        assert plan is not None
         self._total = len(plan.reports)
         return plan
 
@@ -262,8 +263,9 @@ class ReconciliationWorkflow(StepControlHandlers):
             report = plan.reports[report_index]
             if report.name not in baseline or report.name not in candidate:
                 return None
+            step = f"compare:{report.name}"
             result = await self.steps.run(
-                f"compare:{report.name}",
+                step,
                 ReconActivities.compare,
                 CompareInput(
                     workflow.info().workflow_id,
@@ -278,6 +280,8 @@ class ReconciliationWorkflow(StepControlHandlers):
                 result_type=CompareResult,
             )
             self._compared += 1
+            if self.steps.skipped(step):
+                self._comparisons_skipped.append(report.name)
             if result is not None and result.status == "different":
                 self._different.append(report.name)
             return result
@@ -300,18 +304,21 @@ class ReconciliationWorkflow(StepControlHandlers):
             skipped=list(skipped.values()) + self._skipped_comparisons(skipped),
             notes=notes,
         )
-        summary = await self.steps.run(
-            "summarise", ReconActivities.summarise, summary_input, policy=RECON_BOOKKEEPING, attention=request.attention
+        self._summary = await self.steps.run(
+            "summarise",
+            ReconActivities.summarise,
+            summary_input,
+            policy=RECON_BOOKKEEPING,
+            output=RunSummary,  # a skipped summary must be given one: the sign-off shows it
+            attention=request.attention,
         )
-        self._summary = summary or RunSummary(0, 0, 0, 0, "", "")
         return self._summary
 
     def _skipped_comparisons(self, already: dict[str, SkippedReport]) -> list[SkippedReport]:
-        status = self.steps.status()
         return [
-            SkippedReport(state.name.split(":", 1)[1], "comparison skipped by an operator")
-            for state in status.steps
-            if state.name.startswith("compare:") and state.status == "skipped" and state.name[8:] not in already
+            SkippedReport(report, "comparison skipped by an operator")
+            for report in self._comparisons_skipped
+            if report not in already
         ]
 
     async def _signoff(self, request: ReconciliationInput, summary: RunSummary) -> ReconciliationResult:

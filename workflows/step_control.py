@@ -31,7 +31,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, CancelledError, FailureError, RetryState, TerminatedError
@@ -114,6 +114,21 @@ class StepControl:
 
     # ----- running steps -------------------------------------------------------------
 
+    @overload
+    async def run(
+        self,
+        name: str,
+        activity: Callable[..., Awaitable[Any]],
+        arg: Any,
+        *,
+        policy: StepPolicy,
+        output: type[T],
+        on_exhausted: OnFailure | None = None,
+        limiter: AbstractAsyncContextManager[Any] | None = None,
+        attention: AttentionPolicy | None = None,
+    ) -> T: ...
+
+    @overload
     async def run(
         self,
         name: str,
@@ -121,13 +136,31 @@ class StepControl:
         arg: Any,
         *,
         policy: StepPolicy,
+        output: None = None,
         on_exhausted: OnFailure | None = None,
         limiter: AbstractAsyncContextManager[Any] | None = None,
         attention: AttentionPolicy | None = None,
         result_type: type | None = None,
-        output_required: bool = False,
-    ) -> T | None:
+    ) -> T | None: ...
+
+    async def run(
+        self,
+        name: str,
+        activity: Callable[..., Awaitable[Any]],
+        arg: Any,
+        *,
+        policy: StepPolicy,
+        output: type | None = None,
+        on_exhausted: OnFailure | None = None,
+        limiter: AbstractAsyncContextManager[Any] | None = None,
+        attention: AttentionPolicy | None = None,
+        result_type: type | None = None,
+    ) -> Any:
         """Run an activity (method or function) as step ``name``; see :meth:`run_call`.
+
+        With ``output`` the workflow needs the step's result: it is returned as that type,
+        and a skip must carry a substitute of it. Without, a skip may carry a substitute
+        (converted to ``result_type``) or none, and the step then returns None.
 
         A ``local`` policy runs it as a local activity, in the current workflow task. What a
         failure does is the policy's (``on_exhausted``, ``on_non_retryable``), unless
@@ -135,7 +168,7 @@ class StepControl:
         """
         execute = workflow.execute_local_activity if policy.local else workflow.execute_activity
 
-        async def call() -> T:
+        async def call() -> Any:
             return await execute(activity, arg, **policy.activity_options())
 
         return await self.run_call(
@@ -147,8 +180,8 @@ class StepControl:
             not_retried=tuple(policy.retry.non_retryable_error_types or ()),
             limiter=limiter,
             attention=attention,
-            result_type=result_type,
-            output_required=output_required,
+            result_type=output or result_type,
+            output_required=output is not None,
             max_attempts=policy.retry.maximum_attempts,
         )
 
