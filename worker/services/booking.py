@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.booking import BookingRequest
 from activities.db import SessionMaker
 from activities.models import Booking, Payment
-from worker.services.starting import OWNER_MEMO, BusinessKeyReused, start_once, started
+from worker.services.starting import OWNER_MEMO, BusinessKeyReused, NoSuchRecord, record_owner, start_once
 from workflows.booking import BookingWorkflow
 from workflows.booking_contract import BookingProgress, CancelRequest
 
@@ -142,14 +142,10 @@ async def booking_status(client: Client, sessions: SessionMaker, booking_id: str
 
 async def booking_owner(client: Client, sessions: SessionMaker, booking_id: str) -> str | None:
     """The partner who submitted the booking (None: an operator); :class:`BookingNotFound` if none exists."""
-    async with sessions() as session:
-        row = await session.get(Booking, booking_id)
-    if row is not None:
-        return row.owner
-    execution = await started(client, workflow_id(booking_id))
-    if execution is None:
-        raise BookingNotFound(f"no booking {booking_id!r}")
-    return execution.owner
+    try:
+        return await record_owner(client, sessions, Booking, booking_id, workflow_id(booking_id))
+    except NoSuchRecord:
+        raise BookingNotFound(f"no booking {booking_id!r}") from None
 
 
 async def _final_progress(handle: WorkflowHandle[Any, Any]) -> BookingProgress:

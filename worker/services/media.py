@@ -27,7 +27,7 @@ from activities.media_types import JOB_ID_PATTERN, PIPELINE, MediaJobRequest, me
 from activities.models import MediaJob, MediaTranslation
 from activities.resources import Resources
 from activities.s3_uri import InvalidS3Uri, parse_s3_uri
-from worker.services.starting import OWNER_MEMO, BusinessKeyReused, start_once, started
+from worker.services.starting import OWNER_MEMO, BusinessKeyReused, NoSuchRecord, record_owner, start_once
 from worker.settings import ANY_PARTNER, OPERATOR_CALLER, MediaSettings
 from workflows.media import MediaProgress, MediaWorkflow
 
@@ -190,14 +190,10 @@ async def start_media_job(client: Client, task_queue: str, request: MediaJobRequ
 
 async def media_job_owner(client: Client, sessions: SessionMaker, job_id: str) -> str | None:
     """The partner who submitted the job (None: an operator); :class:`MediaJobNotFound` if none exists."""
-    async with sessions() as session:
-        row = await session.get(MediaJob, job_id)
-    if row is not None:
-        return row.owner
-    execution = await started(client, media_workflow_id(job_id))
-    if execution is None:
-        raise MediaJobNotFound(f"no media job {job_id!r}")
-    return execution.owner
+    try:
+        return await record_owner(client, sessions, MediaJob, job_id, media_workflow_id(job_id))
+    except NoSuchRecord:
+        raise MediaJobNotFound(f"no media job {job_id!r}") from None
 
 
 async def media_job_status(client: Client, sessions: SessionMaker, job_id: str) -> MediaJobView:

@@ -26,6 +26,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import search_attributes
+from activities.db import SessionMaker
 
 
 class BusinessKeyReused(ValueError):
@@ -42,6 +43,28 @@ class Started:
 
     owner: str | None
     """The partner who started it; None for an operator (or an execution older than owners)."""
+
+
+class NoSuchRecord(LookupError):
+    """Neither a row nor an execution exists under the key."""
+
+
+async def record_owner(
+    client: Client, sessions: SessionMaker, row_type: type[Any], key: str, workflow_id: str
+) -> str | None:
+    """Who owns a pipeline's record: its row's ``owner`` or, before the row exists, the start memo.
+
+    None is an operator's record. Raises :class:`NoSuchRecord` when there is neither.
+    """
+    async with sessions() as session:
+        row = await session.get(row_type, key)
+    if row is not None:
+        owner: str | None = row.owner
+        return owner
+    execution = await started(client, workflow_id)
+    if execution is None:
+        raise NoSuchRecord(key)
+    return execution.owner
 
 
 def fingerprint(request: Any) -> str:
