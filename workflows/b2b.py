@@ -115,7 +115,12 @@ class B2BTransactionWorkflow(StepControlHandlers):
             # task-queue activity their history recorded.
             policy = replace(B2B_STORE, local=False)
         result: StoredTransaction = await self._run_step(
-            "store", B2BTransactionActivities.store_transaction, enriched, policy
+            # A skipped store must say where the operator stored it: the transaction is reported STORED.
+            "store",
+            B2BTransactionActivities.store_transaction,
+            enriched,
+            policy,
+            StoredTransaction,
         )
         return result
 

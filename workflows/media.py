@@ -268,8 +268,8 @@ class MediaWorkflow(StepControlHandlers):
                 await workflow.execute_activity_method(
                     MediaActivities.record_media_failure, record, **RECORD_MEDIA_FAILURE.activity_options()
                 )
-        except ActivityError as error:
-            workflow.logger.error("could not record the failure of %s: %s", workflow.info().workflow_id, error.cause)
+        except (ActivityError, ApplicationError) as error:  # an operator may abort the recording itself
+            workflow.logger.error("could not record the failure of %s: %s", workflow.info().workflow_id, error)
         _jobs_total(failure.outcome)
         return ApplicationError(f"{step}: {failure.reason}", type=failure.error_type, non_retryable=True)
 
@@ -282,7 +282,7 @@ def _jobs_total(outcome: str) -> None:
 
 def invalid_request(request: MediaJobRequest) -> str | None:
     """Why the request cannot run, or None (the edge checks more; this guards direct starts)."""
-    if not re.match(JOB_ID_PATTERN, request.job_id):
+    if not re.fullmatch(JOB_ID_PATTERN, request.job_id):
         return f"job_id {request.job_id!r} must match {JOB_ID_PATTERN}"
     try:
         parse_s3_uri(request.media_uri)

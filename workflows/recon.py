@@ -46,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
 
 
 PIPELINE = "recon"
+SUMMARY_REQUIRED = "recon-summary-required"
+"""Patch: a skipped summary must carry a substitute (runs started before took an empty one)."""
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")
 
@@ -304,14 +306,21 @@ class ReconciliationWorkflow(StepControlHandlers):
             skipped=list(skipped.values()) + self._skipped_comparisons(skipped),
             notes=notes,
         )
-        self._summary = await self.steps.run(
-            "summarise",
-            ReconActivities.summarise,
-            summary_input,
-            policy=RECON_BOOKKEEPING,
-            output=RunSummary,  # a skipped summary must be given one: the sign-off shows it
-            attention=request.attention,
+        if workflow.patched(SUMMARY_REQUIRED):
+            self._summary = await self.steps.run(
+                "summarise",
+                ReconActivities.summarise,
+                summary_input,
+                policy=RECON_BOOKKEEPING,
+                output=RunSummary,  # a skipped summary must be given one: the sign-off shows it
+                attention=request.attention,
+            )
+            return self._summary
+        # Runs started earlier may have skipped it without a substitute.
+        summary = await self.steps.run(
+            "summarise", ReconActivities.summarise, summary_input, policy=RECON_BOOKKEEPING, attention=request.attention
         )
+        self._summary = summary or RunSummary(0, 0, 0, 0, "", "")
         return self._summary
 
     def _skipped_comparisons(self, already: dict[str, SkippedReport]) -> list[SkippedReport]:

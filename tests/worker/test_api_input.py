@@ -136,3 +136,12 @@ async def test_a_raw_nul_in_a_form_body_is_422(api: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "transactionMessage"
+
+
+async def test_a_job_id_ending_in_a_newline_is_refused_and_starts_nothing(api: httpx.AsyncClient) -> None:
+    """A pattern's ``$`` also matches before a final newline: ids are checked whole."""
+    body = {"job_id": "x\n", "media_uri": "s3://stepwise-media/demo/realtime-b2b.wav", "language": "en-US"}
+    response = await api.post("/media-jobs", json={**body, "targets": ["es"]})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["job_id"]
+    assert (await api.get("/media-jobs/x")).status_code == 404

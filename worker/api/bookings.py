@@ -141,12 +141,12 @@ class CancelAccepted(BaseModel):
 async def status(booking_id: BookingId, request: Request, caller: AnyCaller) -> dict[str, Any]:
     """The booking's status, reference or failure reason, and the saga's progress."""
     services = _services(request)
+    if not caller.is_operator:  # before any read of the workflow: another's booking is never touched
+        await _require_own(services, caller, booking_id)
     try:
         view = await bookings.booking_status(services.client, services.sessions, booking_id)
     except bookings.BookingNotFound:
         raise _not_found(booking_id) from None
-    if not caller.owns(view.owner):
-        raise _not_found(booking_id)
     return view.as_dict()
 
 

@@ -151,10 +151,15 @@ async def submit(body: MediaJobCreate, request: Request, response: Response, cal
 async def status(job_id: JobId, request: Request, caller: AnyCaller) -> dict[str, Any]:
     """The job's status, current step, transcript and translations, or failure reason."""
     services = _services(request)
+    if not caller.is_operator:  # before any read of the workflow: another's job is never touched
+        try:
+            owner = await media.media_job_owner(services.client, services.sessions, job_id)
+        except media.MediaJobNotFound:
+            raise _not_found(job_id) from None
+        if not caller.owns(owner):
+            raise _not_found(job_id)
     try:
         view = await media.media_job_status(services.client, services.sessions, job_id)
     except media.MediaJobNotFound:
         raise _not_found(job_id) from None
-    if not caller.owns(view.owner):
-        raise _not_found(job_id)
     return view.as_dict()

@@ -184,7 +184,7 @@ def _required(option: str, value: str) -> str:
 
 
 def _id(option: str, value: str) -> str:
-    if not ID.match(value):
+    if not ID.fullmatch(value):
         raise typer.BadParameter("letters, digits and ._:- only, at most 100 characters", param_hint=option)
     return value
 

@@ -95,7 +95,7 @@ class MediaJobView:
 
 def check_request(request: MediaJobRequest) -> None:
     """Raise :class:`MediaRequestInvalid` for the first field that cannot work."""
-    if not re.match(JOB_ID_PATTERN, request.job_id):
+    if not re.fullmatch(JOB_ID_PATTERN, request.job_id):
         raise MediaRequestInvalid("job_id", f"must be 1-100 letters, digits, '.', '_' or '-' (got {request.job_id!r})")
     try:
         parse_s3_uri(request.media_uri)
