@@ -270,8 +270,16 @@ def activity_name(fn: Callable[..., Any]) -> str:
     return definition.name
 
 
+FOLDER_MARKS = {"e2e": ("e2e",), "fault": ("e2e", "fault")}
+"""Tests under tests/e2e/ run on the embedded stack; those under tests/fault/ also break part of it."""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Benchmarks run only when asked for (`make bench` selects them with -m benchmark)."""
+    """Mark tests by folder (``-m "not fault"`` leaves out the slowest); benchmarks run only
+    when asked for (`make bench` selects them with -m benchmark)."""
+    for item in items:
+        for mark in FOLDER_MARKS.get(item.path.parent.name, ()):
+            item.add_marker(mark)
     if "benchmark" in (config.getoption("-m") or ""):
         return
     skip = pytest.mark.skip(reason="benchmark: run with `make bench`")
