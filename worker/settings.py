@@ -91,6 +91,8 @@ class ApiSettings(BaseModel):
     metrics_port: int = Field(default=9465, ge=0, le=65535)
     """Port of the API's Prometheus /metrics endpoint (apart from the API port, for the scraper only)."""
     unavailable_retry_after_seconds: int = Field(default=5, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Largest request body accepted (413 beyond it); a B2B file goes to S3, not through the API."""
     """Retry-After of a 503 answered while Temporal or PostgreSQL is unreachable."""
 
 

@@ -7,6 +7,7 @@ the answer names that field, and that nothing was stored or started.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -145,3 +146,27 @@ async def test_a_job_id_ending_in_a_newline_is_refused_and_starts_nothing(api: h
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["errors"]] == ["job_id"]
     assert (await api.get("/media-jobs/x")).status_code == 404
+
+
+async def test_a_body_over_the_limit_is_refused_before_any_route_reads_it(api: httpx.AsyncClient) -> None:
+    """Declared too large, or streamed past the limit without a length: 413, and no booking starts."""
+    request_id = f"big-{uuid.uuid4().hex[:8]}"
+    huge = _booking(request_id=request_id, customer_id="c" * 200) | {"padding": "x" * 1_100_000}
+    declared = await api.post("/bookings", json=huge)
+    assert declared.status_code == 413, declared.text
+    assert declared.json() == {"detail": "request body larger than 1048576 bytes", "errors": []}
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(20):
+            yield b"x" * 100_000
+
+    streamed = await api.post("/bookings", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413, streamed.text
+    assert (await api.get(f"/bookings/{request_id}")).status_code == 404
+
+
+async def test_every_operation_with_a_body_documents_the_413(api: httpx.AsyncClient) -> None:
+    document = (await api.get("/openapi.json")).json()
+    operations = [op for path in document["paths"].values() for op in path.values() if "requestBody" in op]
+    assert operations
+    assert all("413" in op["responses"] for op in operations)

@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.db import SessionMaker, create_engine, create_session_maker
+from worker.api.body_limit import BodyLimit
 from worker.api.errors import ErrorBody
 from worker.api.openapi import describe_errors
 from worker.health import dependency_checks
@@ -66,6 +67,7 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> FastA
         app.state.services = services
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     describe_errors(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     for error_type in OUTAGE_ERROR_TYPES:
         app.add_exception_handler(error_type, _dependency_unreachable)
     _add_health(app)

@@ -32,6 +32,7 @@ _DESCRIPTIONS = {
     403: "The caller's role may not do this.",
     404: "No such record, or it is not the caller's.",
     409: "The request conflicts with the record as it is.",
+    413: "The request body is larger than the API accepts.",
     415: "The body's media type is not accepted.",
     422: "A field was refused; each is named in ``errors``.",
     429: "The partner's request rate is exceeded.",

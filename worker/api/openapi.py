@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from worker.api.errors import ErrorBody
+from worker.api.errors import ErrorBody, error_responses
 
 _FASTAPI_VALIDATION_MODELS = ("HTTPValidationError", "ValidationError")
 _ERROR_BODY_REF = "#/components/schemas/ErrorBody"
@@ -34,7 +34,7 @@ def describe_errors(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            app.openapi_schema = _without_fastapi_validation_models(document)
+            app.openapi_schema = _with_body_limit(_without_fastapi_validation_models(document))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -43,6 +43,19 @@ def describe_errors(app: FastAPI) -> None:
 async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
     body = ErrorBody(detail=str(error.detail))
     return JSONResponse(body.model_dump(), status_code=error.status_code, headers=error.headers)
+
+
+def _with_body_limit(document: dict[str, Any]) -> dict[str, Any]:
+    """Every operation that takes a body may answer 413 (``worker.api.body_limit``)."""
+    too_large = error_responses(413)[413]
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {})["413"] = {
+                    "description": too_large["description"],
+                    "content": {"application/json": {"schema": {"$ref": _ERROR_BODY_REF}}},
+                }
+    return document
 
 
 def _without_fastapi_validation_models(document: dict[str, Any]) -> dict[str, Any]:
