@@ -21,10 +21,10 @@ from pydantic import BaseModel, Field, ValidationError
 from activities.b2b_records import Submission, transaction_workflow_id
 from activities.b2b_xml import MAX_NOTES_CHARS, TRANSACTION_ID_PATTERN
 from worker.api.app import ApiServices
-from worker.api.auth import AnyCaller, Caller
+from worker.api.auth import Caller
 from worker.api.errors import AUTHENTICATED, error_responses
 from worker.api.fields import Line, Text
-from worker.api.ratelimit import PartnerRateLimiter
+from worker.api.ratelimit import RateLimitedCaller
 from worker.services.b2b import BatchView, TransactionConflict, TransactionView, get_batch, get_transaction
 from worker.services.b2b import submit_transaction as submit
 from worker.settings import PARTNER_ID_PATTERN
@@ -59,21 +59,8 @@ class SubmissionAccepted(BaseModel):
     """True when this TransactionID had already been submitted with the same content."""
 
 
-def _limiter(request: Request) -> PartnerRateLimiter:
-    limiter: PartnerRateLimiter | None = getattr(request.app.state, "b2b_rate_limiter", None)
-    if limiter is None:
-        b2b = request.app.state.settings.b2b
-        sessions = request.app.state.services.sessions
-        limiter = request.app.state.b2b_rate_limiter = PartnerRateLimiter(sessions, b2b.rate_per_second, b2b.burst)
-    return limiter
-
-
-async def partner_caller(request: Request, caller: AnyCaller, partner: PartnerId) -> Caller:
+async def partner_caller(caller: RateLimitedCaller, partner: PartnerId) -> Caller:
     """The caller, rate-limited if a partner, and allowed to act for ``partner`` (else 403)."""
-    if caller.partner_id is not None:
-        wait = await _limiter(request).retry_after(caller.partner_id)
-        if wait:
-            raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": str(wait)})
     if not caller.may_access_partner(partner):
         raise HTTPException(403, f"not allowed to act for partner {partner}")
     return caller

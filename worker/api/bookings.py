@@ -22,6 +22,7 @@ from worker.api.app import ApiServices
 from worker.api.auth import AnyCaller, Caller
 from worker.api.errors import AUTHENTICATED, error_responses
 from worker.api.fields import Line, Text
+from worker.api.ratelimit import RateLimitedCaller
 from worker.services import booking as bookings
 from worker.services.booking_checks import InvalidBooking, validate_booking
 
@@ -95,8 +96,10 @@ async def _require_own(services: ApiServices, caller: Caller, booking_id: str) -
         raise _not_found(booking_id)
 
 
-@router.post("", status_code=202, response_model=BookingAccepted, responses=error_responses(*AUTHENTICATED, 409))
-async def submit(body: BookingCreate, request: Request, response: Response, caller: AnyCaller) -> BookingAccepted:
+@router.post("", status_code=202, response_model=BookingAccepted, responses=error_responses(*AUTHENTICATED, 409, 429))
+async def submit(
+    body: BookingCreate, request: Request, response: Response, caller: RateLimitedCaller
+) -> BookingAccepted:
     """Start the booking saga (or find the one this request id started); a partner's booking is its own."""
     booking = BookingRequest(
         request_id=caller.scoped_id(body.request_id or str(uuid.uuid4())),

@@ -28,6 +28,7 @@ from worker.api.app import ApiServices
 from worker.api.auth import AnyCaller
 from worker.api.errors import AUTHENTICATED, error_responses
 from worker.api.fields import Line
+from worker.api.ratelimit import RateLimitedCaller
 from worker.services import media
 
 router = APIRouter(prefix="/media-jobs", tags=["media"])
@@ -114,8 +115,8 @@ def _not_found(job_id: str) -> HTTPException:
     return HTTPException(404, f"no media job {job_id!r}")
 
 
-@router.post("", status_code=202, response_model=MediaJobAccepted, responses=error_responses(*AUTHENTICATED, 409))
-async def submit(body: MediaJobCreate, request: Request, response: Response, caller: AnyCaller) -> Any:
+@router.post("", status_code=202, response_model=MediaJobAccepted, responses=error_responses(*AUTHENTICATED, 409, 429))
+async def submit(body: MediaJobCreate, request: Request, response: Response, caller: RateLimitedCaller) -> Any:
     """Start the media pipeline (or find the job this id started); nothing starts if the request is invalid."""
     job = MediaJobRequest(
         job_id=caller.scoped_id(body.job_id or str(uuid.uuid4())),

@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy import text
 
 from activities.db import SessionMaker
+from worker.api.auth import AnyCaller, Caller
 
 NOW_US = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
 
@@ -81,3 +84,29 @@ class PartnerRateLimiter:
                 return 0
             wait_us = await session.scalar(WAIT_US, params)
         return max(1, math.ceil((wait_us or 0) / 1_000_000))
+
+
+def _limiter(request: Request) -> PartnerRateLimiter:
+    """The API process's limiter, created on first use (its buckets live in PostgreSQL)."""
+    limiter: PartnerRateLimiter | None = getattr(request.app.state, "partner_rate_limiter", None)
+    if limiter is None:
+        b2b = request.app.state.settings.b2b
+        sessions = request.app.state.services.sessions
+        limiter = request.app.state.partner_rate_limiter = PartnerRateLimiter(sessions, b2b.rate_per_second, b2b.burst)
+    return limiter
+
+
+async def rate_limited(request: Request, caller: AnyCaller) -> Caller:
+    """The caller, after taking a token from its partner's bucket (429 with ``Retry-After`` if none).
+
+    Operators are not limited. One bucket per partner, whichever route it calls.
+    """
+    if caller.partner_id is not None:
+        wait = await _limiter(request).retry_after(caller.partner_id)
+        if wait:
+            raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": str(wait)})
+    return caller
+
+
+RateLimitedCaller = Annotated[Caller, Depends(rate_limited)]
+"""A route parameter: any authenticated caller, partners rate-limited."""
