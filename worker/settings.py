@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import string
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -167,10 +168,20 @@ class MediaSettings(BaseModel):
     @classmethod
     def _locations_are_folders(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         # A prefix without its trailing slash would also admit its siblings ("partners/acme" ~ "partners/acme-x").
-        for locations in value.values():
+        for caller, locations in value.items():
             for location in locations:
                 if not re.fullmatch(r"s3://[^/\s]+/([^\s]*/)?", location):
                     raise ValueError(f"{location!r} is not s3://bucket/ or s3://bucket/prefix/ (ending in '/')")
+                # Checked here, not at the first request: an unknown placeholder would be a 500 there.
+                allowed = {"media_bucket"} if caller == OPERATOR_CALLER else {"media_bucket", "partner"}
+                try:
+                    names = {name for _, name, _, _ in string.Formatter().parse(location) if name is not None}
+                except ValueError as error:
+                    raise ValueError(f"{location!r}: {error}") from None
+                if names - allowed:
+                    raise ValueError(
+                        f"{location!r} uses {sorted(names - allowed)}; {caller!r} may use {sorted(allowed)}"
+                    )
         return value
 
 

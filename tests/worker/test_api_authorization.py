@@ -289,6 +289,9 @@ async def test_health_and_docs_need_no_token(api: httpx.AsyncClient, path: str) 
         {"media": {"input_locations": {"operator": ["s3://stepwise-media/partners/acme"]}}},
         {"media": {"input_locations": {"*": ["https://stepwise-media/"]}}},
         {"api": {"partner_token_hashes": {"ac.me": "0" * 64}}},
+        # A placeholder the caller cannot have: refused at start-up, not a 500 at the first request.
+        {"media": {"input_locations": {"operator": ["s3://{media_bucket}/partners/{partner}/"]}}},
+        {"media": {"input_locations": {"*": ["s3://{bucket}/"]}}},
     ],
 )
 def test_settings_refuse_locations_that_are_not_folders_and_partner_ids_with_dots(

@@ -272,6 +272,9 @@ class PersistentState:
             journal = self._journal
             assert journal is not None, "restore() opens the journal"
             journal.close()
+            # SQS's own snapshot is restored on top of the main one, so it must never be the older
+            # of the two: a change that reached SQS without passing its mutators would roll back.
+            aws_state.write_atomically(self.state_dir / aws_state.SQS_SNAPSHOT, aws_state.dumps(_sqs_backends()))
             snapshot = aws_state.Snapshot(journal.number, aws_state.backends_in_use())
             aws_state.write_atomically(self.state_dir / aws_state.SNAPSHOT, aws_state.dumps(snapshot))
             self._journal = aws_state.Journal(self.state_dir, journal.number + 1)
