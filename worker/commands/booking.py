@@ -127,7 +127,7 @@ async def _started_view(client: Client, submitted: bookings.Submitted) -> bookin
     """
     try:
         return await asyncio.wait_for(_view(client, submitted.booking_id), PROGRESS_READ_SECONDS)
-    except Exception:
+    except Exception:  # any failure of the read: the booking was started, and that is the answer
         return bookings.BookingView(submitted.booking_id, submitted.workflow_id, status="PENDING")
 
 
