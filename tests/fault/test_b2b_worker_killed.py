@@ -27,6 +27,7 @@ from tests.support.b2b import (
     transactions_xml,
     wait_for,
 )
+from tests.support.batch_load import dynamodb_count
 from tests.support.processes import stack_env, start_worker
 from worker.devstack.processes import free_port
 from worker.settings import Settings
@@ -98,15 +99,7 @@ async def test_a_batch_survives_its_worker_being_killed_and_stores_each_transact
     rows = await transactions_of(sessions, partner)
     assert len(rows) == RECORDS
     assert all(trail(row) == ["RECEIVED", "FORMATTED", "ENRICHED", "STORED"] for row in rows.values())
-    scanned = await aws.call(
-        "dynamodb",
-        "scan",
-        TableName=resources.b2b_transactions_table,
-        FilterExpression="partnerId = :p",
-        ExpressionAttributeValues={":p": {"S": partner}},
-        Select="COUNT",
-    )
-    assert scanned["Count"] == RECORDS
+    assert await dynamodb_count(aws, resources, partner) == RECORDS
     history = await dev_env.client.get_workflow_handle(batch_workflow_id(partner, batch_id)).fetch_history()
     retried = [
         e

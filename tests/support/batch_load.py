@@ -55,11 +55,11 @@ async def settled_batch(
     assert set(rows) == {f"T{i}" for i in range(records)}
     wrong = {tid: trail(row) for tid, row in rows.items() if trail(row) != STORED_TRAIL}
     assert not wrong, f"{len(wrong)} transactions off the trail, e.g. {next(iter(wrong.items()))}"
-    assert await _dynamodb_count(aws, resources, partner) == records
+    assert await dynamodb_count(aws, resources, partner) == records
     return batch
 
 
-async def _dynamodb_count(aws: AwsClients, resources: Resources, partner: str) -> int:
+async def dynamodb_count(aws: AwsClients, resources: Resources, partner: str) -> int:
     """Items of the partner in the transactions table (scanned page by page)."""
     count, start = 0, None
     while True:

@@ -25,7 +25,7 @@ from activities.media_types import (
 )
 from activities.resources import Resources
 from worker.api.app import ApiServices
-from worker.api.auth import AnyCaller
+from worker.api.auth import AnyCaller, Caller
 from worker.api.errors import AUTHENTICATED, error_responses
 from worker.api.fields import Line
 from worker.api.ratelimit import RateLimitedCaller
@@ -111,6 +111,16 @@ def _invalid(error: media.MediaRequestInvalid) -> JSONResponse:
     )
 
 
+async def _require_own(services: ApiServices, caller: Caller, job_id: str) -> None:
+    """404 unless the job exists and the caller may reach it (another's looks missing)."""
+    try:
+        owner = await media.media_job_owner(services.client, services.sessions, job_id)
+    except media.MediaJobNotFound:
+        raise _not_found(job_id) from None
+    if not caller.owns(owner):
+        raise _not_found(job_id)
+
+
 def _not_found(job_id: str) -> HTTPException:
     return HTTPException(404, f"no media job {job_id!r}")
 
@@ -153,12 +163,7 @@ async def status(job_id: JobId, request: Request, caller: AnyCaller) -> dict[str
     """The job's status, current step, transcript and translations, or failure reason."""
     services = _services(request)
     if not caller.is_operator:  # before any read of the workflow: another's job is never touched
-        try:
-            owner = await media.media_job_owner(services.client, services.sessions, job_id)
-        except media.MediaJobNotFound:
-            raise _not_found(job_id) from None
-        if not caller.owns(owner):
-            raise _not_found(job_id)
+        await _require_own(services, caller, job_id)
     try:
         view = await media.media_job_status(services.client, services.sessions, job_id)
     except media.MediaJobNotFound:
