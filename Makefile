@@ -34,9 +34,10 @@ unit: $(VENV)/.test-installed
 # Every replay test, step control and each pipeline's workflow-logic tests again with the
 # worker's speed-ups off (Temporal's stock sandbox runner): the product must not depend on
 # worker/speedups to be correct.
-STOCK_RUNNER_TESTS := tests/test_replay.py tests/workflows/test_b2b_replay.py tests/workflows/test_media_replay.py \
-	tests/workflows/test_recon_replay.py tests/workflows/test_step_control.py tests/workflows/test_booking_workflow.py \
-	tests/workflows/test_media_workflow.py tests/workflows/test_recon_workflow.py tests/workflows/test_b2b_batch_history.py
+STOCK_RUNNER_TESTS := tests/test_replay.py tests/workflows/b2b/test_b2b_replay.py tests/workflows/media/test_media_replay.py \
+	tests/workflows/recon/test_recon_replay.py tests/workflows/common/test_step_control.py \
+	tests/workflows/booking/test_booking_workflow.py tests/workflows/media/test_media_workflow.py \
+	tests/workflows/recon/test_recon_workflow.py tests/workflows/b2b/test_b2b_batch_history.py
 unit-stock-runner: $(VENV)/.test-installed
 	STEPWISE_WORKER__SDK_SPEEDUPS=false $(BIN)/pytest $(STOCK_RUNNER_TESTS) -p no:randomly
 

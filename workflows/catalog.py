@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from workflows.b2b import B2BTransactionWorkflow
-from workflows.b2b_batch import B2BBatchWorkflow
-from workflows.booking import BookingWorkflow
-from workflows.doctor import DoctorWorkflow
-from workflows.media import MediaWorkflow
-from workflows.recon import ReconciliationWorkflow, VersionEnvironmentWorkflow
-from workflows.recon_campaign import ReconciliationCampaignWorkflow
+from workflows.b2b.batch import B2BBatchWorkflow
+from workflows.b2b.transaction import B2BTransactionWorkflow
+from workflows.booking.workflow import BookingWorkflow
+from workflows.doctor.workflow import DoctorWorkflow
+from workflows.media.workflow import MediaWorkflow
+from workflows.recon.campaign import ReconciliationCampaignWorkflow
+from workflows.recon.reconciliation import ReconciliationWorkflow, VersionEnvironmentWorkflow
 
 WORKFLOWS: list[type] = [
     B2BBatchWorkflow,

@@ -22,7 +22,7 @@ from temporalio.client import Client
 
 from tests.benchmarks.noop_workflow import BenchNoopWorkflow
 from tests.e2e.booking_support import booking_request
-from workflows.booking import BookingWorkflow
+from workflows.booking.workflow import BookingWorkflow
 
 
 def _starter(client: Client, workflow: str, task_queue: str, flight: str | None) -> Callable[[int], Awaitable[object]]:

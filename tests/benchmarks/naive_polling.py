@@ -14,7 +14,7 @@ from datetime import timedelta
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.media_types import (
+    from activities.media.contracts import (
         AwaitTranscriptInput,
         CopiedMedia,
         CopyMediaInput,

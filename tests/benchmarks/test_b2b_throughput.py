@@ -28,10 +28,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.aws import AwsClients
-from activities.b2b_split import batch_id_for, batch_workflow_id
-from activities.b2b_xml import TransactionFileParser
-from activities.db import SessionMaker
+from activities.b2b.split import batch_id_for, batch_workflow_id
+from activities.b2b.xml_file import TransactionFileParser
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
 from tests.benchmarks.noop_workflow import BenchNoopWorkflow, noop
 from tests.benchmarks.support import out_of_process_partners
 from tests.support.b2b import (

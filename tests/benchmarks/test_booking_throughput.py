@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 from temporalio.worker import Worker
 
-from activities.aws import AwsClients
-from activities.catalog import ActivityDeps, PartnerEndpoints, build_activities
-from activities.resources import Resources
+from activities.catalog import build_activities
+from activities.common.aws import AwsClients
+from activities.common.deps import ActivityDeps, PartnerEndpoints
+from activities.common.resources import Resources
 from tests.benchmarks.noop_workflow import BenchNoopWorkflow, noop
 from tests.benchmarks.support import (
     Throughput,

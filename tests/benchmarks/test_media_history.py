@@ -20,10 +20,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.media_types import MediaJobRequest, MediaJobResult, media_workflow_id
+from activities.media.contracts import MediaJobRequest, MediaJobResult, media_workflow_id
 from tests.benchmarks.naive_polling import NaivePollingMediaWorkflow, get_transcription_status
-from tests.workflows.media_mocks import MockMediaActivities
-from workflows.media import MediaWorkflow
+from tests.workflows.media.mocks import MockMediaActivities
+from workflows.media.workflow import MediaWorkflow
 
 POLLS = tuple(int(p) for p in os.environ.get("STEPWISE_BENCH_POLLS", "3,30,180,1080,4320").split(","))
 """1 minute, 10 minutes, 1 hour, 6 hours and 24 hours at 20 s (override: STEPWISE_BENCH_POLLS=3,30)."""

@@ -13,10 +13,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.recon_types import ReconciliationInput
+from activities.recon.contracts import ReconciliationInput
 from tests.support.recon_mocks import MockRecon
 from workflows.catalog import WORKFLOWS
-from workflows.recon import ReconciliationWorkflow, reconciliation_id
+from workflows.recon.reconciliation import ReconciliationWorkflow, reconciliation_id
 
 COMPARISONS = 200
 SECONDS_EACH = 0.1

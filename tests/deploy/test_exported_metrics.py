@@ -26,7 +26,7 @@ from tests.e2e.booking_support import booking_request, new_flight
 from tests.support.running_worker import running_worker
 from worker.services.booking import submit_booking, workflow_id
 from worker.settings import Settings
-from workflows.booking import BookingWorkflow
+from workflows.booking.workflow import BookingWorkflow
 
 
 def referenced_metrics() -> dict[str, set[str]]:

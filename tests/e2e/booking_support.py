@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from activities.aws import AwsClients
-from activities.booking import BookingRequest
-from activities.db import SessionMaker
-from activities.models import Booking, Payment
-from activities.resources import Resources
+from activities.booking.contracts import BookingRequest
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.models.booking import Booking, Payment
 from tests.support.world import QueueReader, seat_capacity
 from worker.devstack.seed import seed_flights
 

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
-from activities.aws import AwsClients
-from activities.b2b_split import batch_id_for, batch_workflow_id, quarantine_prefix, report_key
-from activities.db import SessionMaker
-from activities.models import B2BBatch, B2BQuarantine
-from activities.resources import Resources
-from tests.activities.test_b2b_xml import EXTERNAL_DTD, SECRET, billion_laughs, external_entity
+from activities.b2b.split import batch_id_for, batch_workflow_id, quarantine_prefix, report_key
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.models.b2b import B2BBatch, B2BQuarantine
+from tests.activities.b2b.test_b2b_xml import EXTERNAL_DTD, SECRET, billion_laughs, external_entity
 from tests.support.b2b import (
     b2b_worker,
     finished_batch,

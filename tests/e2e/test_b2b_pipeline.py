@@ -14,11 +14,11 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.aws import AwsClients
-from activities.b2b import dynamodb_key
-from activities.b2b_split import batch_id_for, batch_workflow_id
-from activities.db import SessionMaker
-from activities.resources import Resources
+from activities.b2b.split import batch_id_for, batch_workflow_id
+from activities.b2b.transaction import dynamodb_key
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
 from tests.support.b2b import (
     api_server,
     b2b_worker,

@@ -10,14 +10,14 @@ from sqlalchemy import select
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.common.contracts import StepDecision
 from activities.models.step_control import StepDecisionRecord
-from activities.step_control import StepDecision
 from tests.e2e.booking_support import World, booking_request, new_flight
 from tests.e2e.test_booking_saga import as_activity_like, fails_after_running
 from worker.services.booking import submit_booking, workflow_id
 from worker.services.operations import list_attention
 from worker.settings import Settings
-from workflows.booking import BookingWorkflow
+from workflows.booking.workflow import BookingWorkflow
 
 
 def refund_fails_until_fixed(state: dict[str, bool]) -> Any:

@@ -10,11 +10,11 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.booking.contracts import BookingResult
 from tests.e2e.booking_support import World, booking_request, new_flight
 from worker.services.booking import submit_booking, workflow_id
 from worker.settings import Settings
-from workflows.booking import BookingWorkflow
-from workflows.booking_contract import BookingResult
+from workflows.booking.workflow import BookingWorkflow
 
 
 async def _book(env: WorkflowEnvironment, settings: Settings, request: Any) -> BookingResult | WorkflowFailureError:

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from temporalio.testing import WorkflowEnvironment
 
-from activities.db import create_engine, create_session_maker
+from activities.common.db import create_engine, create_session_maker
 from tests.e2e.booking_support import new_flight
 from tests.support.running_worker import running_worker
 from worker.api.app import ApiServices, create_app
@@ -29,7 +29,7 @@ from worker.services.booking import workflow_id
 from worker.settings import Settings, TelemetrySettings, hash_token
 from worker.telemetry import configure_tracing
 from worker.temporal import connect
-from workflows.booking import BookingWorkflow
+from workflows.booking.workflow import BookingWorkflow
 
 OPERATOR_TOKEN = "trace-operator"
 FORWARD_STEPS = ("reserve_seats", "reserve_booking", "collect_payment", "confirm_booking", "notify_customer")

@@ -6,7 +6,7 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from activities.resources import Resources
+from activities.common.resources import Resources
 from tests.support.processes import stack_env, stepwise
 from worker.settings import Settings
 

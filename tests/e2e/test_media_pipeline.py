@@ -19,17 +19,18 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.aws import AwsClients
-from activities.db import SessionMaker
-from activities.media_types import MediaJobRequest, media_workflow_id
-from activities.models import MediaJob, MediaTranslation, NotificationLedger
-from activities.resources import Resources
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.media.contracts import MediaJobRequest, media_workflow_id
+from activities.models.common import NotificationLedger
+from activities.models.media import MediaJob, MediaTranslation
 from tests.support.media import DEMO_TEXT, media_request, upload_media
 from tests.support.processes import stack_env, start_worker, stepwise
 from tests.support.world import QueueReader
 from worker.devstack.processes import free_port
 from worker.settings import Settings
-from workflows.media import MediaWorkflow
+from workflows.media.workflow import MediaWorkflow
 
 
 async def _cli(env: WorkflowEnvironment, settings: Settings, *args: str) -> Any:

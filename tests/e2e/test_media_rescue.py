@@ -11,6 +11,7 @@ the same way.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,19 +20,20 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.aws import AwsClients
-from activities.db import SessionMaker
-from activities.media_types import MediaJobRequest, media_workflow_id
-from activities.models import MediaJob, MediaTranslation
+from activities.common.aws import AwsClients
+from activities.common.contracts import DECISION_SIGNAL, StepDecision
+from activities.common.contracts import STEP_ABORTED as ABORTED
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.media.contracts import MediaJobRequest, MediaKeys, media_workflow_id
+from activities.media.translation import segments_of
+from activities.models.media import MediaJob, MediaTranslation
 from activities.models.step_control import StepDecisionRecord
-from activities.resources import Resources
-from activities.step_control import DECISION_SIGNAL, StepDecision
 from tests.support.media import DEMO_TEXT, media_request, upload_media
 from tests.support.step_control import step_status
 from tests.support.world import QueueReader
 from worker.settings import Settings
-from workflows.media import MediaWorkflow
-from workflows.step_control import ABORTED
+from workflows.media.workflow import MediaWorkflow
 
 TRANSLATE_ATTEMPTS = 10
 """The translate step's retry policy allows ten attempts (TRANSLATE_TRANSCRIPT)."""
@@ -115,3 +117,39 @@ async def test_an_aborted_translation_fails_the_job_with_the_reason_and_dead_let
     stories = [m for m in await dead_letters.drain() if m.get("job_id") == request.job_id]
     assert len(stories) == 1 and stories[0]["error_type"] == ABORTED
     assert await _audited(sessions, handle.id) == [("translate", "abort", "ops-lin", "accepted")]
+
+
+async def test_a_parked_translation_skipped_with_an_operators_translation_completes_the_job(
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    resources: Resources,
+    aws: AwsClients,
+    sessions: SessionMaker,
+    emulators: Any,
+    stepwise_worker: Any,
+) -> None:
+    request = media_request(await upload_media(aws, resources, DEMO_TEXT), targets=("de",))
+    keys = MediaKeys(request.job_id)
+    async with stepwise_worker(time_env.client):
+        handle = await _parked_at_translate(time_env, settings, emulators, request)
+        # Translate stays down: the operator has the transcript translated by hand and puts each
+        # chunk where the step would have checkpointed it, then skips the step with its output.
+        transcript = (await aws.read_object(resources.processing_bucket, keys.transcript)).decode("utf-8")
+        segments = segments_of(transcript)
+        for segment in segments:
+            key = keys.translation_part("de", segment.index, segment.digest)
+            body = f"(de, by hand) {segment.source}".encode()
+            await aws.call("s3", "put_object", Bucket=resources.processing_bucket, Key=key, Body=body)
+        done = {"translations": [{"language": "de", "segments": len(segments), "source_bytes": len(transcript)}]}
+        decision = StepDecision("translate", "skip", operator="ops-lin", reason="translated by an agency")
+        await handle.signal(DECISION_SIGNAL, replace(decision, substitute_output=done))
+        result = await asyncio.wait_for(handle.result(), 60)
+        translate = next(s for s in (await step_status(handle)).steps if s.name == "translate")
+    assert (translate.status, translate.substituted, translate.decided_by) == ("skipped", True, "ops-lin")
+    assert [t.language for t in result.translations] == ["de"]
+    text = await aws.read_object(resources.processing_bucket, keys.translation_text("de"))
+    assert text.decode("utf-8").count("(de, by hand)") == len(segments)
+    async with sessions() as session:
+        job = await session.get(MediaJob, request.job_id)
+    assert job is not None and job.status == "COMPLETED"
+    assert await _audited(sessions, handle.id) == [("translate", "skip", "ops-lin", "accepted")]

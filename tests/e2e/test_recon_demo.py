@@ -7,11 +7,12 @@ from typing import Any
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
-from activities.aws import AwsClients
-from activities.db import SessionMaker
-from activities.models import NotificationLedger, ReconRun
-from activities.resources import Resources
-from activities.step_control import DECIDE_UPDATE, DecisionOutcome, StepDecision
+from activities.common.aws import AwsClients
+from activities.common.contracts import DECIDE_UPDATE, DecisionOutcome, StepDecision
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.models.common import NotificationLedger
+from activities.models.recon import ReconRun
 from tests.support.recon import PLANTED_KEYS, databases_left, read_csv, results, start_demo, wait_phase
 from worker.settings import Settings
 

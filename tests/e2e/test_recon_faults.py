@@ -18,10 +18,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.catalog import build_activities
-from activities.db import SessionMaker
-from activities.models import ReconRun
-from activities.resources import Resources
-from activities.step_control import DECIDE_UPDATE, DecisionOutcome, StepDecision
+from activities.common.contracts import DECIDE_UPDATE, DecisionOutcome, StepDecision
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.models.recon import ReconRun
 from tests.conftest import make_deps
 from tests.support.faults import Fault, FaultInjector
 from tests.support.recon import databases_left, results, start_demo, wait_phase
@@ -189,8 +189,8 @@ async def test_abort_tears_down_and_fails_with_the_reason(
 
 
 async def _read(uri: str) -> str:
-    from activities.aws import AwsClients
-    from activities.recon_providers import split_s3_uri
+    from activities.common.aws import AwsClients
+    from activities.recon.providers import split_s3_uri
 
     bucket, key = split_s3_uri(uri)
     return (await AwsClients().read_object(bucket, key)).decode()

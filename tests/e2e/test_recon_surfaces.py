@@ -12,8 +12,8 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.db import SessionMaker
-from activities.resources import Resources
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
 from tests.support.processes import stack_env, stepwise
 from worker.api.app import ApiServices, create_app
 from worker.settings import Settings, hash_token

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from activities.aws import AwsClients
-from activities.b2b_split import batch_id_for, batch_workflow_id
-from activities.db import SessionMaker
-from activities.models import B2BTransaction
+from activities.b2b.split import batch_id_for, batch_workflow_id
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
+from activities.models.b2b import B2BTransaction
 from tests.support.b2b import (
     finished_batch,
     isolated_resources,

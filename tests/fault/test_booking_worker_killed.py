@@ -17,7 +17,7 @@ from tests.support.processes import stack_env, start_worker
 from worker.devstack.processes import free_port
 from worker.services.booking import submit_booking, workflow_id
 from worker.settings import Settings
-from workflows.booking import BookingWorkflow
+from workflows.booking.workflow import BookingWorkflow
 
 pytestmark = pytest.mark.fault
 

@@ -20,10 +20,10 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from activities.aws import AwsClients
-from activities.b2b_split import batch_workflow_id
-from activities.db import SessionMaker
-from activities.resources import Resources
+from activities.b2b.split import batch_workflow_id
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
 from tests.e2e.booking_support import new_flight
 from tests.support.b2b import isolated_resources, new_partner
 from tests.support.batch_load import drop_batch, intake_env, settled_batch

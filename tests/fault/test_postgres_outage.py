@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from temporalio.testing import WorkflowEnvironment
 
-from activities.booking import BookingRequest
+from activities.booking.contracts import BookingRequest
 from tests.e2e.booking_support import World, new_flight
 from tests.support.b2b import wait_for
 from tests.support.booking_load import all_closed, mixed_requests, settled_bookings, submit_paced

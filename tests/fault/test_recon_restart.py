@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from activities.db import SessionMaker
-from activities.models import ReconRun
-from activities.recon_types import ReconciliationResult
-from activities.resources import Resources
-from activities.step_control import DECIDE_UPDATE, DecisionOutcome, StepDecision
+from activities.common.contracts import DECIDE_UPDATE, DecisionOutcome, StepDecision
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.models.recon import ReconRun
+from activities.recon.contracts import ReconciliationResult
 from tests.support.recon import databases_left, start_demo, wait_phase
 from tests.support.temporal_server import OwnDevServer
 from worker.settings import Settings

@@ -17,11 +17,14 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.aws import AwsClients
-from activities.b2b_split import batch_workflow_id
-from activities.db import SessionMaker
-from activities.media_types import MediaJobResult, media_workflow_id
-from activities.models import B2BTransaction, Booking, MediaJob, NotificationLedger
+from activities.b2b.split import batch_workflow_id
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
+from activities.media.contracts import MediaJobResult, media_workflow_id
+from activities.models.b2b import B2BTransaction
+from activities.models.booking import Booking
+from activities.models.common import NotificationLedger
+from activities.models.media import MediaJob
 from tests.e2e.booking_support import new_flight
 from tests.support.b2b import isolated_resources, new_partner, wait_for
 from tests.support.batch_load import drop_batch, intake_env, settled_batch
@@ -33,7 +36,7 @@ from tests.support.temporal_server import OwnDevServer
 from tests.support.world import QueueReader
 from worker.services.booking import submit_booking
 from worker.settings import Settings
-from workflows.media import MediaWorkflow
+from workflows.media.workflow import MediaWorkflow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fault]
 

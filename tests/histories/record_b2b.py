@@ -1,4 +1,4 @@
-"""Record the B2B histories replayed by tests/workflows/test_b2b_replay.py.
+"""Record the B2B histories replayed by tests/workflows/b2b/test_b2b_replay.py.
 
     .venv/bin/python -m tests.histories.record_b2b
 
@@ -22,12 +22,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.b2b import TransactionInput
-from activities.b2b_split import BatchFile
-from tests.workflows.b2b_mocks import MockBatchSteps, MockTransactionSteps
+from activities.b2b.contracts import BatchFile, BatchRun, TransactionInput
+from tests.workflows.b2b.mocks import MockBatchSteps, MockTransactionSteps
 from worker.devstack.temporal_server import test_server_binary
-from workflows.b2b import B2BTransactionWorkflow
-from workflows.b2b_batch import B2BBatchWorkflow, BatchRun
+from workflows.b2b.batch import B2BBatchWorkflow
+from workflows.b2b.transaction import B2BTransactionWorkflow
 
 HERE = Path(__file__).parent
 NOTE = "Transaction made between user 57 and user 732."

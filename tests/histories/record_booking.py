@@ -21,9 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.e2e.booking_support import booking_request
-from tests.workflows.booking_mocks import MockBookingActivities
+from tests.workflows.booking.mocks import MockBookingActivities
 from worker.devstack.temporal_server import test_server_binary
-from workflows.booking import BookingWorkflow
+from workflows.booking.workflow import BookingWorkflow
 
 HERE = Path(__file__).parent
 SCENARIOS = {

@@ -1,4 +1,4 @@
-"""Record the media histories replayed by tests/workflows/test_media_replay.py.
+"""Record the media histories replayed by tests/workflows/media/test_media_replay.py.
 
     .venv/bin/python -m tests.histories.record_media
 
@@ -21,10 +21,10 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.media_types import MediaJobRequest, media_workflow_id
-from tests.workflows.media_mocks import MockMediaActivities
+from activities.media.contracts import MediaJobRequest, media_workflow_id
+from tests.workflows.media.mocks import MockMediaActivities
 from worker.devstack.temporal_server import test_server_binary
-from workflows.media import MediaWorkflow
+from workflows.media.workflow import MediaWorkflow
 
 HERE = Path(__file__).parent
 SCENARIOS = {

@@ -21,10 +21,10 @@ from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.aws import AwsClients
-from activities.db import SessionMaker
-from activities.models import B2BBatch, B2BTransaction
-from activities.resources import Resources
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.models.b2b import B2BBatch, B2BTransaction
 from tests.conftest import make_deps
 from worker.api.app import ApiServices, create_app
 from worker.devstack.aws import apply_resources

@@ -8,11 +8,11 @@ transaction, none extra).
 
 from __future__ import annotations
 
-from activities.aws import AwsClients
-from activities.b2b_split import batch_id_for
-from activities.db import SessionMaker
-from activities.models import B2BBatch
-from activities.resources import Resources
+from activities.b2b.split import batch_id_for
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.models.b2b import B2BBatch
 from tests.support.b2b import finished_batch, note, put_inbound, trail, transactions_of, transactions_xml
 
 STORED_TRAIL = ["RECEIVED", "FORMATTED", "ENRICHED", "STORED"]

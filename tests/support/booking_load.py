@@ -20,15 +20,16 @@ from sqlalchemy import select
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.service import RPCError
 
-from activities.aws import AwsClients
-from activities.booking import BookingRequest
-from activities.db import SessionMaker
-from activities.models import Booking, NotificationLedger, Payment
-from activities.resources import Resources
+from activities.booking.contracts import BookingRequest
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.models.booking import Booking, Payment
+from activities.models.common import NotificationLedger
 from tests.e2e.booking_support import World, booking_request
 from tests.support.world import QueueReader
 from worker.services.booking import submit_booking, workflow_id
-from workflows.booking import BookingWorkflow
+from workflows.booking.workflow import BookingWorkflow
 
 NOTIFICATION_KIND = {"CONFIRMED": "confirmed", "CANCELLED": "failed"}
 """The ledger's kind of the one notification a booking in each final status gets."""

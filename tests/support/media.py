@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from activities.aws import AwsClients
-from activities.media_types import MediaJobRequest
-from activities.resources import Resources
+from activities.common.aws import AwsClients
+from activities.common.resources import Resources
+from activities.media.contracts import MediaJobRequest
 from worker.devstack.seed import TRANSCRIPT_SIDECAR_SUFFIX
 
 DEMO_TEXT = (

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import select, text
 from temporalio.client import Client, WorkflowHandle
 
-from activities.aws import AwsClients
-from activities.db import SessionMaker
-from activities.models import ReconReportResult
-from activities.recon_providers import split_s3_uri
-from activities.recon_types import ReconciliationInput, ReconciliationResult, ReconciliationStatus
-from activities.resources import Resources
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.models.recon import ReconReportResult
+from activities.recon.contracts import ReconciliationInput, ReconciliationResult, ReconciliationStatus
+from activities.recon.providers import split_s3_uri
 from worker.services.recon import start_reconciliation, with_demo_defaults
 
 PLANTED_KEYS = {"L-003", "L-007", "L-011"}
@@ -54,8 +54,8 @@ async def wait_phase(handle: WorkflowHandle[Any, Any], phase: str, timeout: floa
 
 async def databases_left(sessions: SessionMaker, run_id: str) -> list[str]:
     """Environment databases of a run still on the server."""
-    from activities.recon_providers import environment_name
-    from activities.recon_types import EnvironmentRef
+    from activities.recon.contracts import EnvironmentRef
+    from activities.recon.providers import environment_name
 
     names = [environment_name(EnvironmentRef("local-postgres", run_id, v)) for v in ("v1", "v2")]
     async with sessions() as session:

@@ -12,9 +12,17 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from temporalio import activity
-
-from activities.recon_types import (
+from activities.common.contracts import NOTIFY_ATTENTION, RECORD_DECISION, AttentionNotice, DecisionAudit, NoticeSent
+from activities.recon.contracts import (
+    ACTIVITIES,
+    COMPARE,
+    PLAN,
+    PROVISION,
+    RECORD_RUN,
+    RESTORE,
+    RUN_REPORT,
+    SUMMARISE,
+    TEARDOWN,
     CompareInput,
     CompareResult,
     EnvironmentInfo,
@@ -30,7 +38,7 @@ from activities.recon_types import (
     RunSummary,
     SummaryInput,
 )
-from activities.step_control import AttentionNotice, DecisionAudit, NoticeSent
+from tests.support.mocks import covering, mock_activity
 
 
 class MockRecon:
@@ -48,39 +56,39 @@ class MockRecon:
         self.max_runs_in_flight = 0
         self.compare_finished: list[float] = []
 
-    @activity.defn(name="recon_plan")
+    @mock_activity(PLAN)
     async def plan(self, request: PlanInput) -> ReconPlan:
         self.calls["plan"] += 1
         return ReconPlan(reports=self.reports)
 
-    @activity.defn(name="recon_record_run")
+    @mock_activity(RECORD_RUN)
     async def record_run(self, record: RunRecord) -> None:
         self.calls[f"record:{record.status}"] += 1
         if record.status == "RUNNING":
             self.runs_in_flight += 1
             self.max_runs_in_flight = max(self.max_runs_in_flight, self.runs_in_flight)
 
-    @activity.defn(name="recon_provision")
+    @mock_activity(PROVISION)
     async def provision(self, env: EnvironmentRef) -> EnvironmentInfo:
         self.calls["provision"] += 1
         return EnvironmentInfo(environment_id=f"env-{env.version}")
 
-    @activity.defn(name="recon_restore")
+    @mock_activity(RESTORE)
     async def restore(self, request: RestoreInput) -> RestoreResult:
         self.calls["restore"] += 1
         return RestoreResult(statements=1, resumed_from=0)
 
-    @activity.defn(name="recon_run_report")
+    @mock_activity(RUN_REPORT)
     async def run_report(self, request: RunReportInput) -> ReportOutput:
         self.calls["report"] += 1
         name = request.report.name
         return ReportOutput(name, f"s3://bucket/{request.environment.version}/{name}.csv", 10)
 
-    @activity.defn(name="recon_teardown")
+    @mock_activity(TEARDOWN)
     async def teardown(self, env: EnvironmentRef) -> None:
         self.calls["teardown"] += 1
 
-    @activity.defn(name="recon_compare")
+    @mock_activity(COMPARE)
     async def compare(self, request: CompareInput) -> CompareResult:
         self.calls["compare"] += 1
         self.compare_started.append(time.monotonic())
@@ -94,33 +102,36 @@ class MockRecon:
             self.compare_finished.append(time.monotonic())
         return CompareResult(request.report.name, "matched", 10, 0, 0, 0)
 
-    @activity.defn(name="recon_summarise")
+    @mock_activity(SUMMARISE)
     async def summarise(self, request: SummaryInput) -> RunSummary:
         self.calls["summarise"] += 1
         self.runs_in_flight -= 1
         total = len(self.reports)
         return RunSummary(total, total - len(request.skipped), 0, len(request.skipped), "s3://b/s.md", "s3://b/s.csv")
 
-    @activity.defn(name="step_control_notify")
+    @mock_activity(NOTIFY_ATTENTION)
     async def notify(self, notice: AttentionNotice) -> NoticeSent:
         self.notices.append(notice)
         return NoticeSent(message_id=f"m-{len(self.notices)}", duplicate=False)
 
-    @activity.defn(name="step_control_record_decision")
+    @mock_activity(RECORD_DECISION)
     async def record_decision(self, audit: DecisionAudit) -> None:
         self.calls[f"audit:{audit.action}"] += 1
 
     def activities(self) -> list[Callable[..., Any]]:
         """Everything to register on a worker."""
-        return [
-            self.plan,
-            self.record_run,
-            self.provision,
-            self.restore,
-            self.run_report,
-            self.teardown,
-            self.compare,
-            self.summarise,
-            self.notify,
-            self.record_decision,
-        ]
+        return covering(
+            (*ACTIVITIES, RECORD_DECISION, NOTIFY_ATTENTION),
+            [
+                self.plan,
+                self.record_run,
+                self.provision,
+                self.restore,
+                self.run_report,
+                self.teardown,
+                self.compare,
+                self.summarise,
+                self.notify,
+                self.record_decision,
+            ],
+        )

@@ -10,9 +10,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.db import SessionMaker
-from activities.models import NotificationLedger, StepDecisionRecord
-from activities.step_control import STEPS_QUERY, StepControlStatus, StepState
+from activities.common.contracts import STEPS_QUERY, StepControlStatus, StepState
+from activities.common.db import SessionMaker
+from activities.models.common import NotificationLedger
+from activities.models.step_control import StepDecisionRecord
 
 UPDATE_EVENTS = (
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,

@@ -12,12 +12,20 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities import search_attributes
-from activities.aws import AwsClients
-from activities.db import SessionMaker
-from activities.resources import Resources
-from activities.step_control import StepControlActivities
-from tests.workflows.step_probe import ProbeActivities, ProbeChildWorkflow, ProbeInput, ProbeResult, StepProbeWorkflow
+from activities.common import search_attributes
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
+from activities.common.decision_log import DecisionLog
+from activities.common.notify import Notifier
+from activities.common.resources import Resources
+from activities.common.step_control import StepControlActivities
+from tests.workflows.common.step_probe import (
+    ProbeActivities,
+    ProbeChildWorkflow,
+    ProbeInput,
+    ProbeResult,
+    StepProbeWorkflow,
+)
 
 
 @pytest.fixture
@@ -36,7 +44,7 @@ async def probe_worker(
     resources: Resources,
 ) -> AsyncIterator[Worker]:
     """A worker with the probe workflow and the real step-control activities."""
-    control = StepControlActivities(aws, sessions, resources)
+    control = StepControlActivities(DecisionLog(sessions), Notifier(aws, sessions), resources)
     async with Worker(
         dev_env.client,
         task_queue=task_queue,

@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from activities.aws import AwsClients
+from activities.common.aws import AwsClients
 
 
 async def seat_capacity(aws: AwsClients, table: str, flight_id: str) -> int:

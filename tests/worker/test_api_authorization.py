@@ -19,16 +19,16 @@ from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from activities.aws import AwsClients
-from activities.media_types import media_workflow_id
-from activities.models import MediaJob
-from activities.resources import Resources
+from activities.common.aws import AwsClients
+from activities.common.resources import Resources
+from activities.media.contracts import media_workflow_id
+from activities.models.media import MediaJob
 from tests.conftest import OPERATOR_TOKEN, PARTNER_TOKENS
 from tests.e2e.booking_support import World, new_flight
 from tests.support.media import DEMO_TEXT, upload_media
 from worker.services.booking import workflow_id
 from worker.settings import Settings
-from workflows.recon import reconciliation_id
+from workflows.recon.reconciliation import reconciliation_id
 
 IDENTITIES: dict[str, dict[str, str]] = {
     "none": {"Authorization": ""},

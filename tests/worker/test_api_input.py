@@ -16,9 +16,9 @@ from sqlalchemy import select
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from activities.b2b_records import transaction_workflow_id
-from activities.db import SessionMaker
-from activities.models import B2BTransaction
+from activities.b2b.records import transaction_workflow_id
+from activities.common.db import SessionMaker
+from activities.models.b2b import B2BTransaction
 from tests.conftest import PARTNER_TOKENS
 
 ACME = {"Authorization": f"Bearer {PARTNER_TOKENS['acme']}"}

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from activities.resources import Resources
+from activities.common.resources import Resources
 from tests.support.api_process import api_env, operator_client, own_temporal_server, running_api
 from worker.devstack.processes import free_port
 from worker.settings import Settings

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.db import SessionMaker
-from activities.resources import Resources
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
 from tests.support.b2b import api_server, new_partner, note, transactions_of, with_tokens
 from worker.api.ratelimit import PartnerRateLimiter
 from worker.settings import Settings

@@ -8,9 +8,9 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.aws import AwsClients
-from activities.b2b_split import batch_id_for, batch_workflow_id
-from activities.resources import Resources
+from activities.b2b.split import batch_id_for, batch_workflow_id
+from activities.common.aws import AwsClients
+from activities.common.resources import Resources
 from tests.support.b2b import isolated_resources, new_partner, prefixed, put_inbound, wait_for
 from worker.intake import B2BIntake, objects_in, partner_of
 from worker.settings import Settings

@@ -15,7 +15,7 @@ from tests.e2e.booking_support import World, new_flight
 from tests.support.processes import stack_env, stepwise
 from worker.services.booking import workflow_id
 from worker.settings import Settings
-from workflows.booking import BookingWorkflow
+from workflows.booking.workflow import BookingWorkflow
 
 
 def _body(flight: str, request_id: str, **overrides: Any) -> dict[str, Any]:

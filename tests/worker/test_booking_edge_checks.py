@@ -14,7 +14,7 @@ import pytest
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from activities.resources import Resources
+from activities.common.resources import Resources
 from tests.support.processes import stack_env, stepwise
 from worker.services.booking import workflow_id
 from worker.settings import Settings

@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from activities.resources import Resources
+from activities.common.resources import Resources
 from tests.e2e.booking_support import new_flight
 from tests.support.processes import stack_env, stepwise
 from worker.devstack.processes import free_port

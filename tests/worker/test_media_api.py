@@ -10,9 +10,9 @@ import pytest
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from activities.aws import AwsClients
-from activities.media_types import media_workflow_id
-from activities.resources import Resources
+from activities.common.aws import AwsClients
+from activities.common.resources import Resources
+from activities.media.contracts import media_workflow_id
 from tests.support.media import DEMO_TEXT, upload_media
 
 

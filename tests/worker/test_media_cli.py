@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.aws import AwsClients
-from activities.resources import Resources
+from activities.common.aws import AwsClients
+from activities.common.resources import Resources
 from tests.support.media import DEMO_TEXT, upload_media
 from tests.support.processes import stack_env, stepwise
 from worker.settings import Settings

@@ -13,8 +13,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
 
-from activities.aws import AwsClients
-from activities.resources import Resources
+from activities.common.aws import AwsClients
+from activities.common.resources import Resources
 from tests.deploy.support import series
 from tests.e2e.booking_support import booking_request, new_flight
 from tests.support.running_worker import running_worker

@@ -13,12 +13,12 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.db import SessionMaker
-from activities.step_control import StepDecision
+from activities.common.contracts import StepDecision
+from activities.common.db import SessionMaker
 from tests.support.processes import stack_env, stepwise
 from tests.support.step_control import audits, wait_waiting
 from tests.support.step_probe_fixtures import start_probe
-from tests.workflows.step_probe import ProbeActivities, ProbeInput
+from tests.workflows.common.step_probe import ProbeActivities, ProbeInput
 from worker.api.app import ApiServices, create_app
 from worker.attention_metrics import AttentionGauges
 from worker.devstack.processes import free_port

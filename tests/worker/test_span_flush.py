@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.doctor import ProbeInput
-from activities.resources import Resources
+from activities.common.resources import Resources
+from activities.doctor.contracts import ProbeInput
 from tests.support.fleet import WorkerFleet
 from tests.support.otlp_receiver import OtlpReceiver
 from tests.support.processes import stack_env
 from worker.settings import Settings
-from workflows.doctor import PROBES, DoctorWorkflow
+from workflows.doctor.workflow import PROBES, DoctorWorkflow
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ import yaml
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from activities.doctor import ProbeInput
+from activities.doctor.contracts import ProbeInput
 from tests.support.aws_fault_proxy import AwsFaultProxy, Fault
 from tests.support.processes import stack_env, start_worker
 from worker.devstack.processes import free_port
 from worker.main import run_worker
 from worker.settings import Settings
-from workflows.doctor import DoctorWorkflow
+from workflows.doctor.workflow import DoctorWorkflow
 
 
 async def test_health_and_readiness_report_each_dependency(

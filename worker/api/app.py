@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.db import SessionMaker, create_engine, create_session_maker
+from activities.common.db import SessionMaker, create_engine, create_session_maker
 from worker.api.body_limit import BodyLimit
 from worker.api.errors import ErrorBody
 from worker.api.openapi import describe_errors

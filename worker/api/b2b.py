@@ -18,8 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from activities.b2b_records import Submission, transaction_workflow_id
-from activities.b2b_xml import MAX_NOTES_CHARS, TRANSACTION_ID_PATTERN
+from activities.b2b.records import Submission, transaction_workflow_id
+from activities.b2b.xml_file import MAX_NOTES_CHARS, TRANSACTION_ID_PATTERN
 from worker.api.app import ApiServices
 from worker.api.auth import Caller
 from worker.api.errors import AUTHENTICATED, error_responses

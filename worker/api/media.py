@@ -15,15 +15,15 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from activities.aws import AwsClients
-from activities.languages import TRANSCRIBE_LANGUAGES, TRANSLATE_LANGUAGES, translate_source_language
-from activities.media_types import (
+from activities.common.aws import AwsClients
+from activities.common.resources import Resources
+from activities.media.contracts import (
     DEFAULT_MAX_WAIT_SECONDS,
     DEFAULT_POLL_INTERVAL_SECONDS,
     JOB_ID_PATTERN,
     MediaJobRequest,
 )
-from activities.resources import Resources
+from activities.media.languages import TRANSCRIBE_LANGUAGES, TRANSLATE_LANGUAGES, translate_source_language
 from worker.api.app import ApiServices
 from worker.api.auth import AnyCaller, Caller
 from worker.api.errors import AUTHENTICATED, error_responses

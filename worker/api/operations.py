@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import AfterValidator, BaseModel, Field
 
-from activities.step_control import ACTIONS, StepDecision
+from activities.common.contracts import ACTIONS, StepDecision
 from worker.api.app import ApiServices
 from worker.api.auth import Operator
 from worker.api.errors import AUTHENTICATED, error_responses

@@ -28,7 +28,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import text
 
-from activities.db import SessionMaker
+from activities.common.db import SessionMaker
 from worker.api.auth import AnyCaller, Caller
 
 NOW_US = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"

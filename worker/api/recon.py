@@ -9,9 +9,9 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from activities.recon_types import ReconciliationInput
-from activities.resources import Resources
-from activities.step_control import ACTIONS, AttentionPolicy
+from activities.common.contracts import ACTIONS, AttentionPolicy
+from activities.common.resources import Resources
+from activities.recon.contracts import ReconciliationInput
 from worker.api.app import ApiServices
 from worker.api.auth import Operator
 from worker.api.errors import AUTHENTICATED, error_responses

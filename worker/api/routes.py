@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from worker.api import b2b, bookings, media, operations, recon
+from worker.api import b2b, booking, media, operations, recon
 
 ROUTERS: list[APIRouter] = [
     operations.router,
-    bookings.router,
+    booking.router,
     media.router,
     recon.router,
     b2b.router,

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from activities.aws import AwsClients
-from activities.b2b_records import valid_partner_id
-from activities.db import SessionMaker, create_engine, create_session_maker
-from activities.resources import Resources
+from activities.b2b.records import valid_partner_id
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker, create_engine, create_session_maker
+from activities.common.resources import Resources
 from worker.commands.common import CliError, print_json, run, settings
 from worker.services import b2b as service
 

@@ -19,10 +19,10 @@ import typer
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import CancelledError
 
-from activities.aws import AwsClients
-from activities.booking import BookingRequest
-from activities.db import create_engine, create_session_maker
-from activities.resources import Resources
+from activities.booking.contracts import BookingRequest
+from activities.common.aws import AwsClients
+from activities.common.db import create_engine, create_session_maker
+from activities.common.resources import Resources
 from worker.commands.common import CliError, print_json, run, settings
 from worker.services import booking as bookings
 from worker.services.booking_checks import InvalidBooking, check_currency, validate_booking

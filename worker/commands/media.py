@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from temporalio.client import Client, WorkflowFailureError
 
-from activities.aws import AwsClients
-from activities.db import create_engine, create_session_maker
-from activities.media_types import DEFAULT_MAX_WAIT_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, MediaJobRequest
-from activities.resources import Resources
+from activities.common.aws import AwsClients
+from activities.common.db import create_engine, create_session_maker
+from activities.common.resources import Resources
+from activities.media.contracts import DEFAULT_MAX_WAIT_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, MediaJobRequest
 from worker.commands.common import CliError, print_json, run, settings
 from worker.services import media
 from worker.temporal import FAIL_FAST, connect

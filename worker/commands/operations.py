@@ -11,7 +11,7 @@ from temporalio.client import Client
 from worker.commands.common import CliError, print_json, run, settings
 
 if TYPE_CHECKING:
-    from activities.step_control import DecisionOutcome
+    from activities.common.contracts import DecisionOutcome
     from worker.services.operations import AttentionItem
 
 
@@ -57,7 +57,7 @@ def decide(
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Retry, skip or abort a parked step; approve or reject a gate."""
-    from activities.step_control import StepDecision
+    from activities.common.contracts import StepDecision
     from worker.services.operations import DecisionRejected, ExecutionNotFound, send_decision
 
     decision = StepDecision(

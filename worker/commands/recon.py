@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from temporalio.client import Client
 
-    from activities.db import SessionMaker
+    from activities.common.db import SessionMaker
     from worker.services.recon import ReconciliationView
 
 app = typer.Typer(help="Reconcile a client's reports across two versions.", no_args_is_help=True)
@@ -39,8 +39,8 @@ def start(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Start a reconciliation (id recon-<client>-<run>)."""
-    from activities.recon_types import ReconciliationInput
-    from activities.resources import Resources
+    from activities.common.resources import Resources
+    from activities.recon.contracts import ReconciliationInput
     from worker.services.recon import InvalidReconciliationRequest, new_run_label, with_demo_defaults
 
     config = settings()
@@ -109,7 +109,7 @@ def status(
 
 async def _connect() -> tuple[Client, SessionMaker, Callable[[], Awaitable[None]]]:
     """Temporal client, Postgres sessions, and how to close them."""
-    from activities.db import create_engine, create_session_maker
+    from activities.common.db import create_engine, create_session_maker
     from worker.temporal import FAIL_FAST, connect
 
     config = settings()

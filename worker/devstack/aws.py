@@ -1,6 +1,6 @@
 """The AWS emulator (moto in server mode) and the idempotent bootstrap of Stepwise's resources.
 
-:func:`apply_resources` creates what :class:`activities.resources.Resources` declares
+:func:`apply_resources` creates what :class:`activities.common.resources.Resources` declares
 and leaves what exists alone, so it is safe on every start and against a real account.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
-from activities.b2b_split import INBOUND_PREFIX
-from activities.resources import Resources
+from activities.b2b.split import INBOUND_PREFIX
+from activities.common.resources import Resources
 from worker.devstack.processes import ManagedProcess
 
 EMULATOR_ENV = {

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
-from activities.resources import Resources
+from activities.common.resources import Resources
 
 DEV_OPERATOR_TOKEN = "stepwise-dev-operator"
 """Bearer token of the operator role on the embedded stack only."""

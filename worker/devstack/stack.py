@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from activities.resources import Resources
+from activities.common.resources import Resources
 from worker.devstack.aws import EMULATOR_ENV, apply_resources, moto_process
 from worker.devstack.postgres import start_embedded_postgres
 from worker.devstack.processes import ManagedProcess, StartError, port_open

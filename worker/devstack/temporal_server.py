@@ -6,7 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from activities import search_attributes
+from activities.common import search_attributes
 
 # WAL + synchronous=normal: measured on the target machine at 2.5x the default's throughput.
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")

@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import select
 from temporalio.client import Client
 
-from activities.aws import AwsClients
-from activities.b2b_batch import start_transaction
-from activities.b2b_records import FINAL_STATUSES, Admission, Submission, admit
-from activities.b2b_split import INBOUND_PREFIX, batch_id_for
-from activities.db import SessionMaker
-from activities.models import B2BBatch, B2BQuarantine, B2BTransaction
-from activities.resources import Resources
+from activities.b2b.batch import start_transaction
+from activities.b2b.records import FINAL_STATUSES, Admission, Submission, admit
+from activities.b2b.split import INBOUND_PREFIX, batch_id_for
+from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.models.b2b import B2BBatch, B2BQuarantine, B2BTransaction
 
 REJECTED_SHOWN = 100
 

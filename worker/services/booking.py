@@ -23,12 +23,11 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.booking import BookingRequest
-from activities.db import SessionMaker
-from activities.models import Booking, Payment
+from activities.booking.contracts import BookingProgress, BookingRequest, CancelRequest
+from activities.common.db import SessionMaker
+from activities.models.booking import Booking, Payment
 from worker.services.starting import OWNER_MEMO, BusinessKeyReused, NoSuchRecord, record_owner, start_once
-from workflows.booking import BookingWorkflow
-from workflows.booking_contract import BookingProgress, CancelRequest
+from workflows.booking.workflow import BookingWorkflow
 
 
 class BookingNotFound(LookupError):

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pycountry
 
-from activities.aws import AwsClients
-from activities.booking import BookingRequest
-from activities.resources import Resources
+from activities.booking.contracts import BookingRequest
+from activities.common.aws import AwsClients
+from activities.common.resources import Resources
 
 
 class InvalidBooking(ValueError):

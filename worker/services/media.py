@@ -20,16 +20,17 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.aws import AwsClients
-from activities.db import SessionMaker
-from activities.languages import TRANSCRIBE_LANGUAGES, TRANSLATE_LANGUAGES, translate_source_language
-from activities.media_types import JOB_ID_PATTERN, PIPELINE, MediaJobRequest, media_workflow_id
-from activities.models import MediaJob, MediaTranslation
-from activities.resources import Resources
-from activities.s3_uri import InvalidS3Uri, parse_s3_uri
+from activities.common.aws import AwsClients
+from activities.common.contracts import AWS_ACCESS_DENIED, AWS_NOT_FOUND
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.common.s3_uri import InvalidS3Uri, parse_s3_uri
+from activities.media.contracts import JOB_ID_PATTERN, PIPELINE, MediaJobRequest, MediaProgress, media_workflow_id
+from activities.media.languages import TRANSCRIBE_LANGUAGES, TRANSLATE_LANGUAGES, translate_source_language
+from activities.models.media import MediaJob, MediaTranslation
 from worker.services.starting import OWNER_MEMO, BusinessKeyReused, NoSuchRecord, record_owner, start_once
 from worker.settings import ANY_PARTNER, OPERATOR_CALLER, MediaSettings
-from workflows.media import MediaProgress, MediaWorkflow
+from workflows.media.workflow import MediaWorkflow
 
 MIN_POLL_INTERVAL_SECONDS = 1.0
 MAX_WAIT_LIMIT_SECONDS = 7 * 24 * 3600.0
@@ -152,9 +153,9 @@ async def check_media_exists(aws: AwsClients, media_uri: str) -> None:
     try:
         await aws.call("s3", "head_object", Bucket=location.bucket, Key=location.key)
     except ApplicationError as error:
-        if error.type == "AwsNotFound":
+        if error.type == AWS_NOT_FOUND:
             raise MediaRequestInvalid("media_uri", f"no object at {media_uri}") from None
-        if error.type == "AwsAccessDenied":
+        if error.type == AWS_ACCESS_DENIED:
             raise MediaRequestInvalid("media_uri", f"access to {media_uri} is denied") from None
         raise
 

@@ -15,8 +15,8 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import search_attributes
-from activities.step_control import (
+from activities.common import search_attributes
+from activities.common.contracts import (
     ACTIONS,
     DECIDE_UPDATE,
     STEPS_QUERY,

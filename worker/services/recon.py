@@ -14,14 +14,14 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import search_attributes
-from activities.db import SessionMaker
-from activities.models import ReconReportResult, ReconRun
-from activities.recon_types import ReconciliationInput, ReconciliationStatus
-from activities.resources import Resources
-from activities.step_control import STEPS_QUERY, StepControlStatus
+from activities.common import search_attributes
+from activities.common.contracts import STEPS_QUERY, StepControlStatus
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.models.recon import ReconReportResult, ReconRun
+from activities.recon.contracts import PIPELINE, ReconciliationInput, ReconciliationStatus
 from worker.devstack.seed import RECON_DEMO_PACKS, RECON_DEMO_SNAPSHOT
-from workflows.recon import PIPELINE, ReconciliationWorkflow, reconciliation_id, validate_input
+from workflows.recon.reconciliation import ReconciliationWorkflow, reconciliation_id, validate_input
 
 
 class ReconciliationNotFound(Exception):

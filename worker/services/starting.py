@@ -25,8 +25,8 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import search_attributes
-from activities.db import SessionMaker
+from activities.common import search_attributes
+from activities.common.db import SessionMaker
 
 
 class BusinessKeyReused(ValueError):

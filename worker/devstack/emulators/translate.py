@@ -29,7 +29,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from activities.languages import TRANSLATE_LANGUAGES
+from activities.media.languages import TRANSLATE_LANGUAGES
 
 TARGET_PREFIX = "AWSShineFrontendService_20170701."
 CONTENT_TYPE = "application/x-amz-json-1.1"

@@ -1,0 +1,1 @@
+"""The b2b pipeline's activities."""

@@ -1,0 +1,165 @@
+"""Postgres side of the B2B pipeline: admission, the status trail, quarantine rows.
+
+Shared by the B2B activities and by the API (which admits real-time transactions before
+starting their workflow). Every write here is idempotent: admission is an insert that
+does nothing when the key exists, a status is appended only if the trail lacks it, and
+quarantine rows have deterministic keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activities.models.b2b import B2BQuarantine, B2BTransaction
+
+FINAL_STATUSES = frozenset({"STORED", "QUARANTINED", "FAILED"})
+PARTNER_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def valid_partner_id(partner_id: str) -> bool:
+    """Partner ids are short lowercase slugs; ``batch-...`` is reserved (batch workflow ids)."""
+    return bool(PARTNER_ID_PATTERN.match(partner_id)) and not partner_id.startswith("batch-")
+
+
+def transaction_workflow_id(partner_id: str, transaction_id: str) -> str:
+    """The transaction's workflow id, which is its business key."""
+    return f"b2b-{partner_id}-{transaction_id}"
+
+
+def content_hash(message: str) -> str:
+    """What makes two submissions of one TransactionID the same transaction."""
+    return hashlib.sha256(message.strip().encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One transaction as a partner submitted it, before any processing."""
+
+    partner_id: str
+    """The submitting partner."""
+    transaction_id: str
+    """The partner's TransactionID."""
+    message: str
+    """The transaction's note, as received."""
+    source: str = "realtime"
+    """``realtime`` (HTTP) or ``batch`` (file)."""
+    batch_id: str | None = None
+    """The file it came in, for batch submissions."""
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What admission decided for one submission."""
+
+    transaction_id: str
+    verdict: str
+    """``new`` (process it), ``same`` (already submitted with this content), ``conflict``
+    (TransactionID already used with different content)."""
+    status: str
+    """The transaction's current status."""
+    batch_id: str | None
+    """The batch the existing transaction belongs to."""
+
+
+def _received_trail() -> Any:
+    return func.jsonb_build_array(func.jsonb_build_object("status", "RECEIVED", "at", func.now()))
+
+
+ROWS_PER_STATEMENT = 1000
+"""Rows per multi-row statement, well under Postgres's 32,767 bind parameters."""
+
+
+async def admit(session: AsyncSession, submissions: Sequence[Submission]) -> list[Admission]:
+    """Record new submissions (of one partner) as RECEIVED and classify each against what exists."""
+    admissions: list[Admission] = []
+    for start in range(0, len(submissions), ROWS_PER_STATEMENT):
+        admissions += await _admit_slice(session, submissions[start : start + ROWS_PER_STATEMENT])
+    return admissions
+
+
+async def _admit_slice(session: AsyncSession, submissions: Sequence[Submission]) -> list[Admission]:
+    if not submissions:
+        return []
+    partner_id = submissions[0].partner_id
+    rows = [
+        {
+            "partner_id": s.partner_id,
+            "transaction_id": s.transaction_id,
+            "workflow_id": transaction_workflow_id(s.partner_id, s.transaction_id),
+            "source": s.source,
+            "batch_id": s.batch_id,
+            "content_hash": content_hash(s.message),
+            "message": s.message.strip(),
+            "status": "RECEIVED",
+            "history": _received_trail(),
+        }
+        for s in submissions
+    ]
+    inserted = await session.execute(
+        insert(B2BTransaction)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["partner_id", "transaction_id"])
+        .returning(B2BTransaction.transaction_id)
+    )
+    new_ids = set(inserted.scalars())
+    existing = await session.execute(
+        select(
+            B2BTransaction.transaction_id, B2BTransaction.content_hash, B2BTransaction.status, B2BTransaction.batch_id
+        )
+        .where(B2BTransaction.partner_id == partner_id)
+        .where(B2BTransaction.transaction_id.in_([s.transaction_id for s in submissions]))
+    )
+    found = {row.transaction_id: row for row in existing}
+    admissions = []
+    for submission in submissions:
+        row = found[submission.transaction_id]
+        if submission.transaction_id in new_ids:
+            verdict = "new"
+        elif row.content_hash != content_hash(submission.message):
+            verdict = "conflict"
+        else:
+            verdict = "same"
+        admissions.append(Admission(submission.transaction_id, verdict, row.status, row.batch_id))
+    return admissions
+
+
+async def append_status(
+    session: AsyncSession,
+    partner_id: str,
+    transaction_id: str,
+    status: str,
+    *,
+    reason: str | None = None,
+    **columns: Any,
+) -> bool:
+    """Move a transaction to ``status`` unless its trail already has it; True if it moved."""
+    entry = func.jsonb_build_object("status", status, "at", func.now())
+    values: dict[str, Any] = {
+        "status": status,
+        "history": B2BTransaction.history.op("||")(func.jsonb_build_array(entry)),
+        **columns,
+    }
+    if reason is not None:
+        values["reason"] = reason
+    result = await session.execute(
+        update(B2BTransaction)
+        .where(B2BTransaction.partner_id == partner_id, B2BTransaction.transaction_id == transaction_id)
+        .where(~B2BTransaction.history.contains([{"status": status}]))
+        .values(**values)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def quarantine(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert quarantine rows (``quarantine_id`` is deterministic, so re-inserting is a no-op)."""
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        piece = list(rows[start : start + ROWS_PER_STATEMENT])
+        await session.execute(insert(B2BQuarantine).values(piece).on_conflict_do_nothing())

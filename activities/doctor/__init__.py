@@ -1,0 +1,1 @@
+"""The doctor pipeline's activities."""

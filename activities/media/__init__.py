@@ -1,0 +1,1 @@
+"""The media pipeline's activities."""

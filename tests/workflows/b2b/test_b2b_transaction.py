@@ -1,0 +1,304 @@
+"""B2BTransactionWorkflow on the dev server with the real activities, moto, Postgres and the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from activities.b2b.batch import transaction_search_attributes
+from activities.b2b.contracts import EnrichedTransaction, FormattedTransaction, TransactionInput, TransactionResult
+from activities.b2b.records import transaction_workflow_id
+from activities.b2b.transaction import B2BTransactionActivities, dynamodb_key
+from activities.common.aws import AwsClients
+from activities.common.contracts import DECIDE_UPDATE, DecisionOutcome, StepDecision, StepState
+from activities.common.contracts import STEP_ABORTED as ABORTED
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.models.b2b import B2BQuarantine
+from tests.support.b2b import new_partner, note, trail, transactions_of
+from tests.support.processes import stack_env, stepwise
+from tests.support.step_control import wait_waiting
+from worker.devstack.emulators.enrichment import describe_user
+from worker.settings import Settings
+from workflows.b2b.transaction import B2BTransactionWorkflow
+
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+async def _run(env: WorkflowEnvironment, settings: Settings, request: TransactionInput) -> WorkflowHandle[Any, Any]:
+    """Start the transaction as the API and the batch do (its workflow id and search attributes)."""
+    return await env.client.start_workflow(
+        B2BTransactionWorkflow.run,
+        request,
+        id=transaction_workflow_id(request.partner_id, request.transaction_id),
+        task_queue=settings.worker.task_queue,
+        search_attributes=transaction_search_attributes(request.partner_id, request.transaction_id),
+    )
+
+
+async def _attempts(handle: WorkflowHandle[Any, Any], activity: str) -> int:
+    history = await handle.fetch_history()
+    scheduled = {
+        e.event_id
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and e.activity_task_scheduled_event_attributes.activity_type.name == activity
+    }
+    return max(
+        (
+            e.activity_task_started_event_attributes.attempt
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+            and e.activity_task_started_event_attributes.scheduled_event_id in scheduled
+        ),
+        default=0,
+    )
+
+
+async def test_a_well_formed_note_is_formatted_enriched_and_stored(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    stepwise_worker: Any,
+    sessions: SessionMaker,
+    aws: AwsClients,
+    resources: Resources,
+) -> None:
+    partner = new_partner()
+    async with stepwise_worker(dev_env.client):
+        handle = await _run(dev_env, settings, TransactionInput(partner, "T-1", note(57, 732)))
+        result: TransactionResult = await handle.result()
+    assert (result.status, result.from_user_id, result.to_user_id) == ("STORED", "57", "732")
+    row = (await transactions_of(sessions, partner))["T-1"]
+    assert trail(row) == ["RECEIVED", "FORMATTED", "ENRICHED", "STORED"]
+    assert row.enrichment is not None and row.enrichment["fromUser"] == describe_user("57")
+    item = await aws.call(
+        "dynamodb",
+        "get_item",
+        TableName=resources.b2b_transactions_table,
+        Key={"transactionKey": {"S": dynamodb_key(partner, "T-1")}},
+    )
+    assert item["Item"]["fromUserId"]["S"] == "57" and item["Item"]["toUserId"]["S"] == "732"
+    assert json.loads(item["Item"]["enrichment"]["S"])["toUser"] == describe_user("732")
+
+
+async def test_a_malformed_note_is_quarantined_with_the_reason_and_nothing_stored(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    stepwise_worker: Any,
+    sessions: SessionMaker,
+    aws: AwsClients,
+    resources: Resources,
+) -> None:
+    partner = new_partner()
+    async with stepwise_worker(dev_env.client):
+        handle = await _run(dev_env, settings, TransactionInput(partner, "T-2", "Paid 20 EUR to user 7"))
+        result: TransactionResult = await handle.result()
+    assert result.status == "QUARANTINED"
+    assert result.reason is not None and "format" in result.reason and "Transaction made between" in result.reason
+    row = (await transactions_of(sessions, partner))["T-2"]
+    assert trail(row) == ["RECEIVED", "QUARANTINED"]
+    assert row.reason == result.reason
+    async with sessions() as session:
+        kept = await session.get(B2BQuarantine, f"txn:{partner}:T-2")
+    assert kept is not None and kept.content == "Paid 20 EUR to user 7" and kept.scope == "transaction"
+    item = await aws.call(
+        "dynamodb",
+        "get_item",
+        TableName=resources.b2b_transactions_table,
+        Key={"transactionKey": {"S": dynamodb_key(partner, "T-2")}},
+    )
+    assert "Item" not in item
+    history = await handle.fetch_history()
+    markers = [
+        e
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+    ]
+    assert len(markers) == 1  # the format step ran (as a local activity) once and was not retried
+
+
+async def test_enrichment_5xx_is_retried_until_it_answers(
+    dev_env: WorkflowEnvironment, settings: Settings, stepwise_worker: Any, sessions: SessionMaker
+) -> None:
+    partner = new_partner()
+    async with stepwise_worker(dev_env.client):
+        handle = await _run(dev_env, settings, TransactionInput(partner, "T-3", note(5030, 1)))
+        result: TransactionResult = await handle.result()
+    assert result.status == "STORED"
+    assert await _attempts(handle, "b2b_enrich_transaction") == 3  # the flaky user fails twice
+    assert trail((await transactions_of(sessions, partner))["T-3"]) == ["RECEIVED", "FORMATTED", "ENRICHED", "STORED"]
+
+
+async def test_enrichment_4xx_is_not_retried_and_quarantines(
+    dev_env: WorkflowEnvironment, settings: Settings, stepwise_worker: Any, sessions: SessionMaker
+) -> None:
+    partner = new_partner()
+    async with stepwise_worker(dev_env.client):
+        handle = await _run(dev_env, settings, TransactionInput(partner, "T-4", note(4040, 1)))
+        result: TransactionResult = await handle.result()
+    assert result.status == "QUARANTINED"
+    assert result.reason is not None and "422" in result.reason and "unknown user 4040" in result.reason
+    assert await _attempts(handle, "b2b_enrich_transaction") == 1
+    assert trail((await transactions_of(sessions, partner))["T-4"]) == ["RECEIVED", "FORMATTED", "QUARANTINED"]
+
+
+async def test_storing_twice_writes_the_item_once(
+    settings: Settings, sessions: SessionMaker, aws: AwsClients, resources: Resources, partner_http: Any
+) -> None:
+    partner = new_partner()
+    activities = B2BTransactionActivities(aws, sessions, resources, partner_http, settings.partners.enrichment_url)
+    env = ActivityEnvironment()
+    formatted = await env.run(activities.format_transaction, TransactionInput(partner, "T-5", note(1, 2)))
+    first = await env.run(activities.store_transaction, EnrichedTransaction(formatted, {"riskScore": 0.1}))
+    changed = FormattedTransaction(partner, "T-5", "999", "998")
+    second = await env.run(activities.store_transaction, EnrichedTransaction(changed, {"riskScore": 0.9}))
+    assert (first.already_stored, second.already_stored) == (False, True)
+    item = await aws.call(
+        "dynamodb", "get_item", TableName=resources.b2b_transactions_table, Key={"transactionKey": {"S": first.key}}
+    )
+    assert item["Item"]["fromUserId"]["S"] == "1"  # the first write stands
+    assert trail((await transactions_of(sessions, partner))["T-5"]).count("STORED") == 1
+
+
+@contextmanager
+def enrichment_down(emulators: Any) -> Iterator[None]:
+    """The enrichment API answers 429 with ``Retry-After: 1`` until the block ends, so the
+    enrich step's eight attempts run out in about seven seconds (the partner's delay sets it)."""
+    api = emulators.state.enrichment
+    api.throttle_next, api.retry_after = 1_000_000, "1"
+    try:
+        yield
+    finally:
+        api.throttle_next = 0
+
+
+async def _parked(handle: WorkflowHandle[Any, Any], step: str) -> tuple[StepState, asyncio.Task[Any]]:
+    """Wait until ``step`` parks; the returned task ends with the workflow."""
+    ending = asyncio.ensure_future(handle.result())
+    return await wait_waiting(handle, step, timeout=60), ending
+
+
+async def _listed_in_attention(env: WorkflowEnvironment, settings: Settings, workflow_id: str) -> dict[str, Any]:
+    """The execution's line in ``stepwise attention --json`` (visibility may lag a moment)."""
+    for _ in range(50):
+        listed = await asyncio.to_thread(stepwise, "attention", "--json", env=stack_env(env, settings))
+        assert listed.returncode == 0, listed.stderr
+        mine = [item for item in json.loads(listed.stdout) if item["workflow_id"] == workflow_id]
+        if mine:
+            return dict(mine[0])
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{workflow_id} is not in stepwise attention")
+
+
+async def _refused(handle: WorkflowHandle[Any, Any], step: str, action: str, **fields: Any) -> str:
+    """The validator's reason for refusing a decision."""
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await _decide(handle, step, action, **fields)
+    assert isinstance(refused.value.cause, ApplicationError)
+    return refused.value.cause.message
+
+
+async def _decide(handle: WorkflowHandle[Any, Any], step: str, action: str, **fields: Any) -> None:
+    decision = StepDecision(step=step, action=action, operator="ada", reason=f"{action} in a test", **fields)
+    await handle.execute_update(DECIDE_UPDATE, decision, result_type=DecisionOutcome)
+
+
+async def test_an_enrichment_outage_parks_the_transaction_and_an_abort_fails_it_recorded_and_dead_lettered(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    stepwise_worker: Any,
+    sessions: SessionMaker,
+    aws: AwsClients,
+    resources: Resources,
+    emulators: Any,
+) -> None:
+    partner = new_partner()
+    with enrichment_down(emulators):
+        async with stepwise_worker(dev_env.client):
+            handle = await _run(dev_env, settings, TransactionInput(partner, "T-6", note(1, 2)))
+            parked, ending = await _parked(handle, "enrich")
+            assert (parked.last_error_type, parked.attempts) == ("EnrichmentUnavailable", 8)
+            assert trail((await transactions_of(sessions, partner))["T-6"]) == ["RECEIVED", "FORMATTED"]
+            await _decide(handle, "enrich", "abort")
+            with pytest.raises(WorkflowFailureError) as failed:
+                await ending
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == ABORTED
+    assert await _attempts(handle, "b2b_enrich_transaction") == 8
+    row = (await transactions_of(sessions, partner))["T-6"]
+    assert trail(row) == ["RECEIVED", "FORMATTED", "FAILED"]
+    assert row.reason == "enrich: step enrich aborted by ada: abort in a test"
+    url = (await aws.call("sqs", "get_queue_url", QueueName=resources.b2b_dlq))["QueueUrl"]
+    received = await aws.call("sqs", "receive_message", QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    stories = [json.loads(m["Body"]) for m in received.get("Messages", [])]
+    assert {"kind": "transaction", "partner_id": partner, "transaction_id": "T-6", "status": "FAILED"}.items() <= next(
+        s for s in stories if s.get("partner_id") == partner
+    ).items()
+
+
+async def test_an_enrichment_outage_parked_then_retried_once_the_api_answers_stores_the_transaction(
+    dev_env: WorkflowEnvironment, settings: Settings, stepwise_worker: Any, sessions: SessionMaker, emulators: Any
+) -> None:
+    partner = new_partner()
+    async with stepwise_worker(dev_env.client):
+        with enrichment_down(emulators):
+            handle = await _run(dev_env, settings, TransactionInput(partner, "T-7", note(3, 4)))
+            _, ending = await _parked(handle, "enrich")
+            listed = await _listed_in_attention(dev_env, settings, handle.id)
+            assert (listed["pipeline"], listed["step"], listed["error_type"]) == (
+                "b2b",
+                "enrich",
+                "EnrichmentUnavailable",
+            )
+        # The outage is over: the operator retries from the CLI.
+        decided = await asyncio.to_thread(
+            stepwise,
+            *("decide", handle.id, "enrich", "retry", "--operator", "ada", "--reason", "enrichment API is back"),
+            env=stack_env(dev_env, settings),
+        )
+        assert decided.returncode == 0, decided.stderr
+        result: TransactionResult = await ending
+    assert result.status == "STORED"
+    assert trail((await transactions_of(sessions, partner))["T-7"]) == ["RECEIVED", "FORMATTED", "ENRICHED", "STORED"]
+
+
+async def test_a_parked_enrichment_skipped_with_a_substitute_stores_what_the_operator_gave(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    stepwise_worker: Any,
+    sessions: SessionMaker,
+    aws: AwsClients,
+    resources: Resources,
+    emulators: Any,
+) -> None:
+    partner = new_partner()
+    formatted = FormattedTransaction(partner, "T-8", "5", "6")
+    substitute = {"transaction": formatted.__dict__, "enrichment": {"riskScore": 0.42, "source": "operator"}}
+    async with stepwise_worker(dev_env.client):
+        with enrichment_down(emulators):
+            handle = await _run(dev_env, settings, TransactionInput(partner, "T-8", note(5, 6)))
+            _, ending = await _parked(handle, "enrich")
+            # The store step needs an enrichment: a skip without one, or with one of the wrong shape, is refused.
+            assert "substitute_output" in await _refused(handle, "enrich", "skip")
+            wrong = await _refused(handle, "enrich", "skip", substitute_output={"riskScore": 0.42})
+            assert "does not fit EnrichedTransaction" in wrong
+            await _decide(handle, "enrich", "skip", substitute_output=substitute)
+        result: TransactionResult = await ending
+    assert result.status == "STORED"
+    item = await aws.call(
+        "dynamodb",
+        "get_item",
+        TableName=resources.b2b_transactions_table,
+        Key={"transactionKey": {"S": dynamodb_key(partner, "T-8")}},
+    )
+    assert json.loads(item["Item"]["enrichment"]["S"]) == {"riskScore": 0.42, "source": "operator"}

@@ -1,0 +1,123 @@
+"""What step control does outside the workflow: audit rows, operator notices, visibility, metrics.
+
+One instance per execution; every effect goes through an activity or a replay-safe SDK
+call (search attributes, metric meters), so the workflow stays deterministic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.common import search_attributes
+    from activities.common.contracts import (
+        NOTIFY_ATTENTION,
+        RECORD_DECISION,
+        AttentionNotice,
+        DecisionAudit,
+        StepDecision,
+    )
+    from workflows.common.policies import STEP_CONTROL_AUDIT, STEP_CONTROL_NOTIFY
+    from workflows.common.step_records import StepRecord, step_label
+
+
+class StepEffects:
+    """Audit, notices, visibility and metrics of one execution's step control."""
+
+    def __init__(self, pipeline: str) -> None:
+        self.pipeline = pipeline
+        self._marked: tuple[str, datetime] | None = None
+        self._ever_marked = False
+
+    async def audit(self, decision: StepDecision, via: str, outcome: str, rejection: str | None) -> None:
+        """Write the decision's audit row (retried until Postgres answers)."""
+        info = workflow.info()
+        await workflow.execute_activity(
+            RECORD_DECISION.name,
+            DecisionAudit(
+                audit_id=str(workflow.uuid4()),
+                workflow_id=info.workflow_id,
+                run_id=info.run_id,
+                pipeline=self.pipeline,
+                step=decision.step,
+                action=decision.action,
+                operator=decision.operator,
+                reason=decision.reason,
+                via=via,
+                outcome=outcome,
+                rejection=rejection,
+                decided_at=workflow.now().isoformat(),
+            ),
+            **STEP_CONTROL_AUDIT.activity_options(),
+        )
+
+    async def notify(self, key: str, audience: str, subject: str, body: str) -> None:
+        """Publish a notice once per key; a notice that cannot be sent is logged, not fatal."""
+
+        info = workflow.info()
+        try:
+            await workflow.execute_activity(
+                NOTIFY_ATTENTION.name,
+                AttentionNotice(
+                    key=f"attention:{info.workflow_id}:{key}", audience=audience, subject=subject, body=body
+                ),
+                **STEP_CONTROL_NOTIFY.activity_options(),
+            )
+        except ActivityError as error:
+            workflow.logger.warning("attention notice %s not sent: %s", key, error.cause or error)
+
+    def parked_notice(self, record: StepRecord) -> tuple[str, str]:
+        """Subject and body telling operators a step parked."""
+        workflow_id = workflow.info().workflow_id
+        subject = f"[stepwise] {self.pipeline}: {record.name} needs attention"
+        body = (
+            f"Execution {workflow_id} ({self.pipeline}): step {record.name} failed after "
+            f"{record.attempts} attempt(s) with {record.last_error_type}: {record.last_error}\n"
+            f"Decide with: stepwise decide {workflow_id} {record.name} retry|skip|abort "
+            "--operator NAME --reason TEXT"
+        )
+        return subject, body
+
+    def mark_attention(self, oldest: tuple[str, datetime] | None) -> None:
+        """Upsert the attention search attributes when they change."""
+        if oldest == self._marked or (oldest is None and not self._ever_marked):
+            return
+        self._marked = oldest
+        if oldest is None:
+            workflow.upsert_search_attributes(
+                [
+                    search_attributes.NEEDS_ATTENTION.value_set(False),
+                    search_attributes.PARKED_STEP.value_unset(),
+                    search_attributes.ATTENTION_SINCE.value_unset(),
+                ]
+            )
+            return
+        self._ever_marked = True
+        workflow.upsert_search_attributes(
+            [
+                search_attributes.NEEDS_ATTENTION.value_set(True),
+                search_attributes.PARKED_STEP.value_set(oldest[0]),
+                search_attributes.ATTENTION_SINCE.value_set(oldest[1]),
+            ]
+        )
+
+    def count_parked(self, step: str) -> None:
+        """stepwise_steps_parked_total{pipeline,step}."""
+        workflow.metric_meter().create_counter(
+            "stepwise_steps_parked_total", "Steps that parked waiting for an operator"
+        ).add(1, {"pipeline": self.pipeline, "step": step_label(step)})
+
+    def count_decision(self, action: str) -> None:
+        """stepwise_decisions_total{pipeline,action}."""
+        workflow.metric_meter().create_counter("stepwise_decisions_total", "Operator decisions accepted").add(
+            1, {"pipeline": self.pipeline, "action": action}
+        )
+
+    def observe_wait(self, step: str, seconds: float) -> None:
+        """stepwise_step_parked_seconds{pipeline,step}: how long a step waited."""
+        workflow.metric_meter().create_histogram_float(
+            "stepwise_step_parked_seconds", "Time a step waited for a decision", "s"
+        ).record(seconds, {"pipeline": self.pipeline, "step": step_label(step)})

@@ -1,0 +1,1 @@
+"""The recon pipeline's workflows."""
