@@ -49,7 +49,6 @@ from activities.media.contracts import (
     CopyMediaInput,
     FailureRecorded,
     MediaJobResult,
-    MediaKeys,
     PostProcessInput,
     RecordFailureInput,
     StartTranscriptionInput,
@@ -57,8 +56,8 @@ from activities.media.contracts import (
     TranscriptRef,
     TranslateInput,
     TranslationsDone,
-    media_workflow_id,
 )
+from activities.media.keys import MediaKeys, media_workflow_id
 from activities.media.results import ResultWriter
 from activities.media.transcripts import TranscriptMalformed, transcript_text
 from activities.media.translation import Translator, segments_of, source_language

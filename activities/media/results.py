@@ -21,14 +21,8 @@ from activities.common.db import SessionMaker
 from activities.common.notify import Notifier
 from activities.common.resources import Resources
 from activities.common.s3_uri import parse_s3_uri
-from activities.media.contracts import (
-    TRANSLATION_INCOMPLETE,
-    MediaJobResult,
-    MediaKeys,
-    PostProcessInput,
-    TranslationSummary,
-    media_workflow_id,
-)
+from activities.media.contracts import TRANSLATION_INCOMPLETE, MediaJobResult, PostProcessInput, TranslationSummary
+from activities.media.keys import MediaKeys, media_workflow_id
 from activities.media.translation import Segment, Translator, segments_of
 from activities.models.media import MediaJob, MediaTranslation
 

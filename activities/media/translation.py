@@ -17,7 +17,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.common.aws import AwsClients, aws_error_code
-from activities.media.contracts import UNSUPPORTED_LANGUAGE_PAIR, MediaKeys, TranslationRef
+from activities.media.contracts import UNSUPPORTED_LANGUAGE_PAIR, TranslationRef
+from activities.media.keys import MediaKeys
 from activities.media.languages import translate_source_language
 from activities.media.text_chunks import chunk_text, utf8_size
 

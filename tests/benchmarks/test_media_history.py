@@ -20,7 +20,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.media.contracts import MediaJobRequest, MediaJobResult, media_workflow_id
+from activities.media.contracts import MediaJobRequest, MediaJobResult
+from activities.media.keys import media_workflow_id
 from tests.benchmarks.naive_polling import NaivePollingMediaWorkflow, get_transcription_status
 from tests.workflows.media.mocks import MockMediaActivities
 from workflows.media.workflow import MediaWorkflow

@@ -22,7 +22,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.common.aws import AwsClients
 from activities.common.db import SessionMaker
 from activities.common.resources import Resources
-from activities.media.contracts import MediaJobRequest, media_workflow_id
+from activities.media.contracts import MediaJobRequest
+from activities.media.keys import media_workflow_id
 from activities.models.common import NotificationLedger
 from activities.models.media import MediaJob, MediaTranslation
 from tests.support.media import DEMO_TEXT, media_request, upload_media

@@ -25,7 +25,8 @@ from activities.common.contracts import DECISION_SIGNAL, StepDecision
 from activities.common.contracts import STEP_ABORTED as ABORTED
 from activities.common.db import SessionMaker
 from activities.common.resources import Resources
-from activities.media.contracts import MediaJobRequest, MediaKeys, media_workflow_id
+from activities.media.contracts import MediaJobRequest
+from activities.media.keys import MediaKeys, media_workflow_id
 from activities.media.translation import segments_of
 from activities.models.media import MediaJob, MediaTranslation
 from activities.models.step_control import StepDecisionRecord

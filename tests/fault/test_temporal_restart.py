@@ -20,7 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.b2b.split import batch_workflow_id
 from activities.common.aws import AwsClients
 from activities.common.db import SessionMaker
-from activities.media.contracts import MediaJobResult, media_workflow_id
+from activities.media.contracts import MediaJobResult
+from activities.media.keys import media_workflow_id
 from activities.models.b2b import B2BTransaction
 from activities.models.booking import Booking
 from activities.models.common import NotificationLedger

@@ -21,7 +21,8 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.media.contracts import MediaJobRequest, media_workflow_id
+from activities.media.contracts import MediaJobRequest
+from activities.media.keys import media_workflow_id
 from tests.workflows.media.mocks import MockMediaActivities
 from worker.devstack.temporal_server import test_server_binary
 from workflows.media.workflow import MediaWorkflow

@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.common.aws import AwsClients
 from activities.common.resources import Resources
-from activities.media.contracts import media_workflow_id
+from activities.media.keys import media_workflow_id
 from activities.models.media import MediaJob
 from tests.conftest import OPERATOR_TOKEN, PARTNER_TOKENS
 from tests.e2e.booking_support import World, new_flight

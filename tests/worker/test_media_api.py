@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.common.aws import AwsClients
 from activities.common.resources import Resources
-from activities.media.contracts import media_workflow_id
+from activities.media.keys import media_workflow_id
 from tests.support.media import DEMO_TEXT, upload_media
 
 

@@ -25,7 +25,8 @@ from activities.common.contracts import AWS_ACCESS_DENIED, AWS_NOT_FOUND
 from activities.common.db import SessionMaker
 from activities.common.resources import Resources
 from activities.common.s3_uri import InvalidS3Uri, parse_s3_uri
-from activities.media.contracts import JOB_ID_PATTERN, PIPELINE, MediaJobRequest, MediaProgress, media_workflow_id
+from activities.media.contracts import JOB_ID_PATTERN, PIPELINE, MediaJobRequest, MediaProgress
+from activities.media.keys import media_workflow_id
 from activities.media.languages import TRANSCRIBE_LANGUAGES, TRANSLATE_LANGUAGES, translate_source_language
 from activities.models.media import MediaJob, MediaTranslation
 from worker.services.starting import OWNER_MEMO, BusinessKeyReused, NoSuchRecord, record_owner, start_once

@@ -28,8 +28,8 @@ from activities.media.contracts import (
     StartTranscriptionInput,
     TranscriptRef,
     TranslateInput,
-    media_workflow_id,
 )
+from activities.media.keys import media_workflow_id
 from activities.models.common import NotificationLedger
 from activities.models.media import MediaJob, MediaTranslation
 from tests.support.media import DEMO_TEXT, media_request, upload_media

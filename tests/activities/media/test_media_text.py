@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from activities.common.s3_uri import InvalidS3Uri, parse_s3_uri
-from activities.media.contracts import MediaKeys
+from activities.media.keys import MediaKeys
 from activities.media.languages import TRANSCRIBE_LANGUAGES, translate_source_language
 from activities.media.transcripts import TranscriptMalformed, transcript_text
 from worker.devstack.emulators.transcribe import transcript_document

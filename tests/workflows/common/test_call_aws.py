@@ -16,7 +16,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.common.aws import AwsActivities, AwsCallInput, AwsCallOutput, AwsClients
+from activities.common.aws import AwsActivities, AwsClients
+from activities.common.contracts import AwsCallInput, AwsCallOutput
 from activities.common.resources import Resources
 from tests.support.aws_fault_proxy import AwsFaultProxy, Fault
 from tests.workflows.common.call_aws_probe import CallAwsProbe

@@ -17,7 +17,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.media.contracts import MediaJobRequest, MediaJobResult, MediaProgress, media_workflow_id
+from activities.media.contracts import MediaJobRequest, MediaJobResult, MediaProgress
+from activities.media.keys import media_workflow_id
 from tests.workflows.media.mocks import MockMediaActivities
 from workflows.media.workflow import MediaWorkflow
 
