@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit unit-stock-runner bench clean
+.PHONY: run test lint typecheck unit unit-stock-runner bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,14 @@ unit-stock-runner: $(VENV)/.test-installed
 test: lint typecheck unit unit-stock-runner
 
 bench: $(VENV)/.test-installed
-	$(BIN)/pytest tests/benchmarks -m benchmark -s -p no:randomly --timeout 1800
+	$(BIN)/pytest tests/benchmarks -m "benchmark and not peers" -s -p no:randomly --timeout 1800
+
+$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $(VENV)/.local-installed $(VENV)/.test-installed $@
+
+bench-peers: $(VENV)/.bench-installed
+	$(BIN)/pytest tests/benchmarks/test_peers.py -m "benchmark and peers" -s -p no:randomly --timeout 1800
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -1,7 +1,7 @@
 """A benchmark's load, driven from a process of its own so the measured process is the worker alone.
 
     python -m tests.benchmarks.load_driver --address HOST:PORT --task-queue Q \
-        --workflow noop|booking --count N [--in-flight K] [--flight ID]
+        --workflow noop|booking|peer-stepwise|peer-bare --count N [--in-flight K] [--flight ID]
 
 Starts ``count`` workflows, at most ``in-flight`` at a time, waits for every result and
 prints one JSON line: ``{"count": N, "seconds": wall time from first start to last result}``.
@@ -21,14 +21,22 @@ from collections.abc import Awaitable, Callable
 from temporalio.client import Client
 
 from tests.benchmarks.noop_workflow import BenchNoopWorkflow
+from tests.benchmarks.peer_workflows import PeerBareWorkflow, PeerStepwiseWorkflow
 from tests.e2e.booking_support import booking_request
 from workflows.booking.workflow import BookingWorkflow
+
+PEERS = {"peer-stepwise": PeerStepwiseWorkflow.run, "peer-bare": PeerBareWorkflow.run}
 
 
 def _starter(client: Client, workflow: str, task_queue: str, flight: str | None) -> Callable[[int], Awaitable[object]]:
     if workflow == "noop":
         return lambda i: client.execute_workflow(
             BenchNoopWorkflow.run, i, id=f"bench-noop-{uuid.uuid4()}", task_queue=task_queue
+        )
+    if workflow in PEERS:
+        peer = PEERS[workflow]
+        return lambda i: client.execute_workflow(
+            peer, f"{workflow}-{uuid.uuid4()}", id=f"bench-{workflow}-{uuid.uuid4()}", task_queue=task_queue
         )
     if workflow == "booking" and flight:
 
@@ -61,7 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--address", required=True)
     parser.add_argument("--task-queue", required=True)
-    parser.add_argument("--workflow", choices=["noop", "booking"], required=True)
+    parser.add_argument("--workflow", choices=["noop", "booking", *PEERS], required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--in-flight", type=int, default=50)
     parser.add_argument("--flight")

@@ -8,10 +8,11 @@ import os
 import resource
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 
@@ -212,3 +213,93 @@ def out_of_process_partners(state_dir: Path) -> Iterator[tuple[str, str]]:
         SIDE_PROCESSES.pop("partner emulators", None)
         emulators.stop()
         moto.stop()
+
+
+@dataclass(frozen=True)
+class BenchStack:
+    """A worker running every pipeline (and the benchmarks' own workflows) on its own stack."""
+
+    client: Client
+    task_queue: str
+    resources: Any
+    deps: Any
+    worker: Any
+    """The ``temporalio.worker.Worker``."""
+
+
+@asynccontextmanager
+async def pipeline_worker(
+    sessions: Any,
+    partner_http: Any,
+    monkeypatch: Any,
+    *,
+    max_cached_workflows: int = 1000,
+    workflows: Sequence[type] = (),
+    activities: Sequence[Callable[..., Any]] = (),
+) -> AsyncIterator[BenchStack]:
+    """The file-backed dev server, the emulators out of process, and an in-process worker with
+    the real activities, the benchmarks' workflows and the worker's own sandbox runner."""
+    import uuid
+
+    from temporalio.worker import Worker
+
+    from activities.catalog import build_activities
+    from activities.common.aws import AwsClients
+    from activities.common.deps import ActivityDeps, PartnerEndpoints
+    from activities.common.resources import Resources
+    from tests.benchmarks.gate_workflow import BenchGateWorkflow
+    from tests.benchmarks.noop_workflow import BenchNoopWorkflow, noop
+    from worker.devstack.aws import apply_resources
+    from worker.speedups.bytecode import compile_workflow_modules
+    from worker.speedups.heap import settle_heap
+    from worker.speedups.sandbox import WORKFLOW_RUNNER
+    from workflows.catalog import WORKFLOWS
+
+    with tempfile.TemporaryDirectory() as state, out_of_process_partners(Path(state)) as (aws_endpoint, emulator_url):
+        async with file_backed_dev_server() as client:
+            monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
+            resources = Resources()
+            apply_resources(resources)
+            deps = ActivityDeps(
+                aws=AwsClients(),
+                sessions=sessions,
+                resources=resources,
+                client=client,
+                http=partner_http,
+                partners=PartnerEndpoints(f"{emulator_url}/payments", f"{emulator_url}/enrichment"),
+            )
+            queue = f"bench-{uuid.uuid4()}"
+            compile_workflow_modules([BenchNoopWorkflow, BenchGateWorkflow, *workflows])
+            settle_heap()
+            worker = Worker(
+                client,
+                task_queue=queue,
+                workflows=[*WORKFLOWS, BenchNoopWorkflow, BenchGateWorkflow, *workflows],
+                workflow_runner=WORKFLOW_RUNNER,
+                activities=[*build_activities(deps), noop, *activities],
+                max_cached_workflows=max_cached_workflows,
+            )
+            async with worker:
+                yield BenchStack(client, queue, resources, deps, worker)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (``fraction`` 0.5 for p50, 0.99 for p99)."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def spread(values: list[float]) -> str:
+    """``min / median / max`` of a benchmark's rounds."""
+    ordered = sorted(values)
+    return f"{ordered[0]:.1f} / {ordered[len(ordered) // 2]:.1f} / {ordered[-1]:.1f}"
+
+
+def rss_mib() -> float:
+    """This process's resident set size, MiB (Linux /proc)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")

@@ -12,6 +12,7 @@ burst of background work lands on one round rather than on one side.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import uuid
 from pathlib import Path
@@ -31,6 +32,8 @@ from tests.benchmarks.support import (
     measure_driven,
     median_round,
     out_of_process_partners,
+    pipeline_worker,
+    spread,
 )
 from tests.e2e.booking_support import new_flight
 from tests.support.world import seat_capacity
@@ -103,3 +106,36 @@ async def test_saga_throughput_against_the_noop_baseline(
 
 def _rounds(throughputs: list[Throughput]) -> str:
     return " ".join(f"{t.per_second:.1f}" for t in throughputs)
+
+
+IN_FLIGHT_LEVELS = tuple(int(level) for level in os.environ.get("STEPWISE_BENCH_IN_FLIGHT", "50,100,200").split(","))
+"""Sagas kept in flight by the load driver, one measurement per level (``STEPWISE_BENCH_IN_FLIGHT=50,400``)."""
+LEVEL_COUNT = 300
+LEVEL_ROUNDS = 3
+
+
+@pytest.mark.benchmark
+@pytest.mark.timeout(1500)
+async def test_saga_throughput_as_in_flight_grows(
+    sessions: Any, partner_http: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    by_level: dict[int, list[Throughput]] = {}
+    async with pipeline_worker(sessions, partner_http, monkeypatch) as stack:
+        seats = WARM_UP + len(IN_FLIGHT_LEVELS) * LEVEL_ROUNDS * LEVEL_COUNT + 10
+        flight = new_flight(stack.resources, seats=seats)
+        await measure_driven(stack.client, stack.task_queue, "booking", WARM_UP, flight=flight)
+        for _ in range(LEVEL_ROUNDS):  # levels alternate, so a slow patch of the machine hits each alike
+            for level in IN_FLIGHT_LEVELS:
+                throughput = await measure_driven(
+                    stack.client, stack.task_queue, "booking", LEVEL_COUNT, in_flight=level, flight=flight
+                )
+                by_level.setdefault(level, []).append(throughput)
+    print(f"\nbooking sagas/s by sagas in flight ({LEVEL_COUNT} sagas a round, {LEVEL_ROUNDS} rounds):")
+    medians = {}
+    for level, rounds in by_level.items():
+        medians[level] = median_round(rounds).per_second
+        cpu = median_round(rounds).cpu_ms_each
+        print(f"  {level:4d} in flight: {spread([t.per_second for t in rounds])} sagas/s, {cpu:.1f} worker CPU-ms each")
+    lowest, highest = min(medians), max(medians)
+    change = (medians[highest] - medians[lowest]) / medians[lowest] * 100
+    print(f"  {lowest} -> {highest} in flight: {change:+.1f} % (medians; target within 10 %)")

@@ -1,0 +1,188 @@
+"""How fast a decision resumes a waiting execution, and what a waiting execution costs in memory.
+
+    make bench      (or: .venv/bin/pytest tests/benchmarks/test_decision_latency.py -m benchmark -s)
+
+Decision -> resume: executions wait at a step-control gate; the benchmark approves each by
+the ``stepwise.decide`` update and reads, from the execution's history, when the next step's
+activity started. Two windows are reported:
+
+* **accepted -> next step**: both ends are history timestamps (the update's
+  ``WorkflowExecutionUpdateAccepted`` event and the next step's ``ActivityTaskStarted``),
+  written by the one Temporal server: the worker's share (validator, the decision's audit
+  row in Postgres, waking the step, scheduling the next one) plus the server's dispatch;
+* **update call -> next step**: from the moment this process sends the update to the same
+  ``ActivityTaskStarted`` timestamp (both read from this machine's clock, in two processes);
+  it adds the update's trip to the worker.
+
+Each is measured idle (one decision at a time, nothing else running) and under load (the
+booking saga driven at 50 in flight meanwhile), over three rounds: min / median / max of
+each round's p50 and p99.
+
+Memory: 1,000 executions are started and left waiting at the gate; the worker's resident
+memory (this process runs only the worker besides the benchmark's client) is read before
+they start and once every one of them waits, then they are all approved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+import uuid
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
+
+from activities.common.contracts import DECIDE_UPDATE, STEPS_QUERY, DecisionOutcome, StepControlStatus, StepDecision
+from tests.benchmarks.gate_workflow import BENCH_NOOP, BenchGateWorkflow
+from tests.benchmarks.support import (
+    BenchStack,
+    measure_driven,
+    percentile,
+    pipeline_worker,
+    rss_mib,
+    spread,
+)
+from tests.e2e.booking_support import new_flight
+
+ROUNDS = 3
+DECISIONS = 30
+"""Decisions per round and condition."""
+WAITING = 1000
+"""Executions left waiting for the memory figure."""
+LOAD_SAGAS = 400
+"""Sagas of the booking load that runs while the 'under load' decisions are sent."""
+
+
+async def _waiting(handle: WorkflowHandle[Any, Any], step: str = "approval", timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = await handle.query(STEPS_QUERY, result_type=StepControlStatus)
+        if step in status.waiting:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{handle.id} never waited at {step}")
+
+
+async def _start_waiting(stack: BenchStack, count: int, in_flight: int = 50) -> list[WorkflowHandle[Any, Any]]:
+    slots = asyncio.Semaphore(in_flight)
+
+    async def one(i: int) -> WorkflowHandle[Any, Any]:
+        async with slots:
+            handle = await stack.client.start_workflow(
+                BenchGateWorkflow.run, i, id=f"bench-gate-{uuid.uuid4()}", task_queue=stack.task_queue
+            )
+            await _waiting(handle)
+            return handle
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def _approve(handle: WorkflowHandle[Any, Any]) -> None:
+    decision = StepDecision("approval", "approve", operator="bench", reason="benchmark")
+    await handle.execute_update(DECIDE_UPDATE, decision, result_type=DecisionOutcome)
+
+
+async def _latencies(handle: WorkflowHandle[Any, Any]) -> tuple[float, float]:
+    """(accepted -> next step, call -> next step) in ms for one decision."""
+    called = time.time()
+    await _approve(handle)
+    await handle.result()
+    accepted = started = None
+    noop_scheduled: set[int] = set()
+    async for event in handle.fetch_history_events():
+        seconds = event.event_time.ToNanoseconds() / 1e9
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED and accepted is None:
+            accepted = seconds
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED and _is_noop(event):
+            noop_scheduled.add(event.event_id)
+        elif (
+            kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+            and event.activity_task_started_event_attributes.scheduled_event_id in noop_scheduled
+        ):
+            started = seconds
+    assert accepted is not None and started is not None, f"{handle.id}: no accepted update or next step"
+    return (started - accepted) * 1000, (started - called) * 1000
+
+
+def _is_noop(event: Any) -> bool:
+    return bool(event.activity_task_scheduled_event_attributes.activity_type.name == BENCH_NOOP.name)
+
+
+async def _round(stack: BenchStack) -> tuple[list[float], list[float]]:
+    handles = await _start_waiting(stack, DECISIONS)
+    measured = [await _latencies(handle) for handle in handles]  # one decision at a time
+    return [m[0] for m in measured], [m[1] for m in measured]
+
+
+async def _with_load(stack: BenchStack, flight: str) -> tuple[list[float], list[float]]:
+    handles = await _start_waiting(stack, DECISIONS)
+    load = asyncio.create_task(measure_driven(stack.client, stack.task_queue, "booking", LOAD_SAGAS, flight=flight))
+    await asyncio.sleep(1.0)  # the load is running at its pace before the first decision
+    measured = []
+    for handle in handles:
+        measured.append(await _latencies(handle))
+        await asyncio.sleep(0.05)
+    assert not load.done(), "the booking load ended before the decisions did: raise LOAD_SAGAS"
+    await load
+    return [m[0] for m in measured], [m[1] for m in measured]
+
+
+def _report(title: str, rounds: list[tuple[list[float], list[float]]]) -> None:
+    for index, window in enumerate(("accepted -> next step", "update call -> next step")):
+        p50s = [percentile(r[index], 0.5) for r in rounds]
+        p99s = [percentile(r[index], 0.99) for r in rounds]
+        print(f"  {title:<10} {window:<26} p50 {spread(p50s)} ms   p99 {spread(p99s)} ms")
+
+
+@pytest.mark.benchmark
+@pytest.mark.timeout(1500)
+async def test_decision_to_resume_latency_idle_and_under_load(
+    sessions: Any, partner_http: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with pipeline_worker(sessions, partner_http, monkeypatch) as stack:
+        flight = new_flight(stack.resources, seats=ROUNDS * LOAD_SAGAS + 100)
+        await _round(stack)  # warm-up: clients, connection pools, compiled modules
+        idle = [await _round(stack) for _ in range(ROUNDS)]
+        loaded = [await _with_load(stack, flight) for _ in range(ROUNDS)]
+    print(f"\ndecision -> resume, {DECISIONS} decisions per round, {ROUNDS} rounds (min / median / max of rounds):")
+    _report("idle", idle)
+    _report("under load", loaded)
+    print("  targets: p50 <= 15 ms, p99 <= 50 ms, idle and under load")
+
+
+async def _memory_round(stack: BenchStack) -> tuple[float, float]:
+    gc.collect()
+    before = rss_mib()
+    handles = await _start_waiting(stack, WAITING, in_flight=100)
+    gc.collect()
+    after = rss_mib()
+    slots = asyncio.Semaphore(50)
+
+    async def release(handle: WorkflowHandle[Any, Any]) -> None:
+        async with slots:
+            await _approve(handle)
+            await handle.result()
+
+    await asyncio.gather(*(release(handle) for handle in handles))
+    return before, after
+
+
+@pytest.mark.benchmark
+@pytest.mark.timeout(1500)
+async def test_worker_memory_per_thousand_waiting_executions(
+    sessions: Any, partner_http: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with pipeline_worker(sessions, partner_http, monkeypatch, max_cached_workflows=WAITING) as stack:
+        await _start_waiting(stack, 20)  # warm-up (left waiting: they are part of 'before')
+        rounds = [await _memory_round(stack) for _ in range(ROUNDS)]
+    growth = [(after - before) * 1000 / WAITING for before, after in rounds]
+    print(
+        f"\nworker RSS with {WAITING} executions waiting at a gate (sticky cache holds up to {WAITING}):"
+        f"\n  before, MiB:              {spread([r[0] for r in rounds])}"
+        f"\n  with them waiting, MiB:   {spread([r[1] for r in rounds])}"
+        f"\n  MiB per 1,000 waiting:    {spread(growth)}   (target <= 100; min / median / max of {ROUNDS} rounds)"
+    )
