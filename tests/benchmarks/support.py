@@ -303,3 +303,29 @@ def rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+@asynccontextmanager
+async def background_load(
+    client: Client, task_queue: str, workflow: str, *, in_flight: int = 50, flight: str | None = None
+) -> AsyncIterator[None]:
+    """The load driver running ``workflow`` at ``in_flight`` until the block ends (then killed)."""
+    import asyncio
+    import sys
+
+    args = ["--address", client.service_client.config.target_host, "--task-queue", task_queue]
+    args += ["--workflow", workflow, "--count", "1000000", "--in-flight", str(in_flight)]
+    if flight:
+        args += ["--flight", flight]
+    driver = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.benchmarks.load_driver", *args, stdout=asyncio.subprocess.DEVNULL
+    )
+    try:
+        await asyncio.sleep(2.0)  # the driver connects and the load reaches its pace
+        assert driver.returncode is None, f"the load driver stopped ({driver.returncode})"
+        yield
+        assert driver.returncode is None, f"the load driver stopped ({driver.returncode}) before the block ended"
+    finally:
+        if driver.returncode is None:
+            driver.kill()
+        await driver.wait()

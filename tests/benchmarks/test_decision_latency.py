@@ -39,7 +39,7 @@ from activities.common.contracts import DECIDE_UPDATE, STEPS_QUERY, DecisionOutc
 from tests.benchmarks.gate_workflow import BENCH_NOOP, BenchGateWorkflow
 from tests.benchmarks.support import (
     BenchStack,
-    measure_driven,
+    background_load,
     percentile,
     pipeline_worker,
     rss_mib,
@@ -52,8 +52,8 @@ DECISIONS = 30
 """Decisions per round and condition."""
 WAITING = 1000
 """Executions left waiting for the memory figure."""
-LOAD_SAGAS = 400
-"""Sagas of the booking load that runs while the 'under load' decisions are sent."""
+SEATS = 100_000
+"""The load's flight: the booking load runs until a round's decisions are done (then it is killed)."""
 
 
 async def _waiting(handle: WorkflowHandle[Any, Any], step: str = "approval", timeout: float = 120) -> None:
@@ -120,14 +120,11 @@ async def _round(stack: BenchStack) -> tuple[list[float], list[float]]:
 
 async def _with_load(stack: BenchStack, flight: str) -> tuple[list[float], list[float]]:
     handles = await _start_waiting(stack, DECISIONS)
-    load = asyncio.create_task(measure_driven(stack.client, stack.task_queue, "booking", LOAD_SAGAS, flight=flight))
-    await asyncio.sleep(1.0)  # the load is running at its pace before the first decision
     measured = []
-    for handle in handles:
-        measured.append(await _latencies(handle))
-        await asyncio.sleep(0.05)
-    assert not load.done(), "the booking load ended before the decisions did: raise LOAD_SAGAS"
-    await load
+    async with background_load(stack.client, stack.task_queue, "booking", flight=flight):
+        for handle in handles:
+            measured.append(await _latencies(handle))
+            await asyncio.sleep(0.05)
     return [m[0] for m in measured], [m[1] for m in measured]
 
 
@@ -144,7 +141,7 @@ async def test_decision_to_resume_latency_idle_and_under_load(
     sessions: Any, partner_http: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with pipeline_worker(sessions, partner_http, monkeypatch) as stack:
-        flight = new_flight(stack.resources, seats=ROUNDS * LOAD_SAGAS + 100)
+        flight = new_flight(stack.resources, seats=SEATS)
         await _round(stack)  # warm-up: clients, connection pools, compiled modules
         idle = [await _round(stack) for _ in range(ROUNDS)]
         loaded = [await _with_load(stack, flight) for _ in range(ROUNDS)]
@@ -154,16 +151,37 @@ async def test_decision_to_resume_latency_idle_and_under_load(
     print("  targets: p50 <= 15 ms, p99 <= 50 ms, idle and under load")
 
 
+async def _all_waiting(stack: BenchStack, batch: str, count: int, timeout: float = 600) -> None:
+    """Until visibility shows ``count`` executions of ``batch`` waiting at the gate (one query a second)."""
+    query = f"WorkflowId STARTS_WITH '{batch}' AND StepwiseParkedStep = 'approval' AND ExecutionStatus = 'Running'"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (await stack.client.count_workflows(query)).count >= count:
+            return
+        await asyncio.sleep(1.0)
+    raise AssertionError(f"fewer than {count} of {batch} waiting after {timeout:.0f}s")
+
+
 async def _memory_round(stack: BenchStack) -> tuple[float, float]:
     gc.collect()
     before = rss_mib()
-    handles = await _start_waiting(stack, WAITING, in_flight=100)
+    batch = f"bench-memory-{uuid.uuid4().hex[:8]}-"
+    slots = asyncio.Semaphore(100)
+
+    async def start(i: int) -> WorkflowHandle[Any, Any]:
+        async with slots:
+            return await stack.client.start_workflow(
+                BenchGateWorkflow.run, i, id=f"{batch}{i}", task_queue=stack.task_queue
+            )
+
+    handles = await asyncio.gather(*(start(i) for i in range(WAITING)))
+    await _all_waiting(stack, batch, WAITING)
     gc.collect()
     after = rss_mib()
-    slots = asyncio.Semaphore(50)
+    release_slots = asyncio.Semaphore(50)
 
     async def release(handle: WorkflowHandle[Any, Any]) -> None:
-        async with slots:
+        async with release_slots:
             await _approve(handle)
             await handle.result()
 

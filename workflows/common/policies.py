@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from activities.common.contracts import AWS_ERRORS_NOT_RETRIED
@@ -20,6 +21,10 @@ STEP_CONTROL_AUDIT = StepPolicy(
     retry=exponential(0, cap=timedelta(minutes=1)),
 )
 """Writing a decision's audit row: retried until Postgres answers (a decision is never unaudited)."""
+
+STEP_CONTROL_AUDIT_LOCAL = replace(STEP_CONTROL_AUDIT, local=True)
+"""The same as a local activity: one short insert, in the workflow task that took the decision
+(past a minute of failures the SDK waits between attempts on a timer)."""
 
 STEP_CONTROL_NOTIFY = StepPolicy(
     start_to_close=timedelta(seconds=30),

@@ -20,8 +20,12 @@ with workflow.unsafe.imports_passed_through():
         DecisionAudit,
         StepDecision,
     )
-    from workflows.common.policies import STEP_CONTROL_AUDIT, STEP_CONTROL_NOTIFY
+    from workflows.common.policies import STEP_CONTROL_AUDIT, STEP_CONTROL_AUDIT_LOCAL, STEP_CONTROL_NOTIFY
     from workflows.common.step_records import StepRecord, step_label
+
+
+LOCAL_AUDIT = "step-control-local-audit"
+"""Patch: a decision's audit row is written by a local activity (it was a task-queue activity)."""
 
 
 class StepEffects:
@@ -33,26 +37,33 @@ class StepEffects:
         self._ever_marked = False
 
     async def audit(self, decision: StepDecision, via: str, outcome: str, rejection: str | None) -> None:
-        """Write the decision's audit row (retried until Postgres answers)."""
+        """Write the decision's audit row (retried until Postgres answers).
+
+        A local activity, in the workflow task that took the decision: the waiting step wakes
+        one task-queue round trip sooner. Executions that took decisions before this wrote the
+        row with a task-queue activity, and replay it that way.
+        """
         info = workflow.info()
-        await workflow.execute_activity(
-            RECORD_DECISION.name,
-            DecisionAudit(
-                audit_id=str(workflow.uuid4()),
-                workflow_id=info.workflow_id,
-                run_id=info.run_id,
-                pipeline=self.pipeline,
-                step=decision.step,
-                action=decision.action,
-                operator=decision.operator,
-                reason=decision.reason,
-                via=via,
-                outcome=outcome,
-                rejection=rejection,
-                decided_at=workflow.now().isoformat(),
-            ),
-            **STEP_CONTROL_AUDIT.activity_options(),
+        audit = DecisionAudit(
+            audit_id=str(workflow.uuid4()),
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            pipeline=self.pipeline,
+            step=decision.step,
+            action=decision.action,
+            operator=decision.operator,
+            reason=decision.reason,
+            via=via,
+            outcome=outcome,
+            rejection=rejection,
+            decided_at=workflow.now().isoformat(),
         )
+        if workflow.patched(LOCAL_AUDIT):
+            await workflow.execute_local_activity(
+                RECORD_DECISION.name, audit, **STEP_CONTROL_AUDIT_LOCAL.activity_options()
+            )
+        else:
+            await workflow.execute_activity(RECORD_DECISION.name, audit, **STEP_CONTROL_AUDIT.activity_options())
 
     async def notify(self, key: str, audience: str, subject: str, body: str) -> None:
         """Publish a notice once per key; a notice that cannot be sent is logged, not fatal."""
