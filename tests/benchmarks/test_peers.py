@@ -20,13 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.benchmarks.peer_workflows import (
-    PeerBareWorkflow,
-    PeerStep,
-    PeerStepwiseWorkflow,
-    PeerWrites,
-    peer_noop,
-)
+from tests.benchmarks.peer_steps import PeerWrites, peer_noop
+from tests.benchmarks.peer_workflows import PeerBareWorkflow, PeerStep, PeerStepwiseWorkflow
 from tests.benchmarks.support import measure_driven, pipeline_worker, spread
 from tests.e2e.booking_support import new_flight
 
