@@ -35,6 +35,7 @@ from activities.common.aws import AwsClients
 from activities.common.db import SessionMaker, create_engine, create_session_maker
 from activities.common.deps import ActivityDeps, PartnerEndpoints
 from activities.common.resources import Resources
+from tests.support.mocks import activity_name
 from tests.support.runner import SDK_SPEEDUPS, TEST_RUNNER
 from worker import speedups
 from worker.devstack.aws import EMULATOR_ENV, apply_resources
@@ -260,15 +261,6 @@ def stepwise_worker(
 def samples_dir() -> Path:
     """The articles' sample inputs (copies of shared/samples kept with the tests)."""
     return Path(__file__).parent / "data" / "samples"
-
-
-def activity_name(fn: Callable[..., Any]) -> str:
-    """The registered name of an activity function or bound method."""
-    from temporalio.activity import _Definition
-
-    definition = _Definition.from_callable(fn)
-    assert definition is not None and definition.name is not None
-    return definition.name
 
 
 FOLDER_MARKS = {"e2e": ("e2e",), "fault": ("e2e", "fault")}

@@ -18,7 +18,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from temporalio.activity import _Definition
 from temporalio.testing import WorkflowEnvironment
 
 from activities import catalog
@@ -28,6 +27,7 @@ from activities.common.contracts import ActivityRef
 from activities.common.db import SessionMaker
 from activities.common.resources import Resources
 from tests.conftest import make_deps
+from tests.support.mocks import activity_name
 from worker.settings import Settings
 
 CONTRACTS: dict[str, ModuleType] = {
@@ -41,12 +41,6 @@ CONTRACTS: dict[str, ModuleType] = {
 SHARED = (common.CALL_AWS, common.RECORD_DECISION, common.NOTIFY_ATTENTION)
 
 
-def _definition(fn: Callable[..., Any]) -> _Definition:
-    definition = _Definition.from_callable(fn)
-    assert definition is not None
-    return definition
-
-
 @pytest.fixture
 def registered(
     time_env: WorkflowEnvironment,
@@ -57,9 +51,9 @@ def registered(
     settings: Settings,
 ) -> dict[str, Callable[..., Any]]:
     built = catalog.build_activities(make_deps(time_env.client, sessions, resources, aws, partner_http, settings))
-    names = [_definition(fn).name for fn in built]
+    names = [activity_name(fn) for fn in built]
     assert len(names) == len(set(names)), "an activity name is registered twice"
-    return {str(name): fn for name, fn in zip(names, built, strict=True)}
+    return dict(zip(names, built, strict=True))
 
 
 def declared() -> list[ActivityRef[Any, Any]]:

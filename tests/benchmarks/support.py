@@ -87,10 +87,7 @@ async def measure_driven(
     import json
     import sys
 
-    args = ["--address", client.service_client.config.target_host, "--task-queue", task_queue]
-    args += ["--workflow", workflow, "--count", str(count), "--in-flight", str(in_flight)]
-    if flight:
-        args += ["--flight", flight]
+    args = _driver_args(client, task_queue, workflow, count, in_flight, flight)
     cpu_before, threads_before = _cpu_seconds(), _thread_cpu_seconds()
     processes_before = {name: _process_cpu_seconds(pid) for name, pid in SIDE_PROCESSES.items()}
     postgres_before = _postgres_cpu_seconds()
@@ -116,6 +113,15 @@ async def measure_driven(
         {k: v for k, v in per_thread.items() if v >= 0.05},
         {name: spent * 1000 / count for name, spent in by_process.items()},
     )
+
+
+def _driver_args(
+    client: Client, task_queue: str, workflow: str, count: int, in_flight: int, flight: str | None
+) -> list[str]:
+    """The ``load_driver`` command-line arguments for a load."""
+    args = ["--address", client.service_client.config.target_host, "--task-queue", task_queue]
+    args += ["--workflow", workflow, "--count", str(count), "--in-flight", str(in_flight)]
+    return args + (["--flight", flight] if flight else [])
 
 
 def median_round(rounds: list[Throughput]) -> Throughput:
@@ -313,10 +319,7 @@ async def background_load(
     import asyncio
     import sys
 
-    args = ["--address", client.service_client.config.target_host, "--task-queue", task_queue]
-    args += ["--workflow", workflow, "--count", "1000000", "--in-flight", str(in_flight)]
-    if flight:
-        args += ["--flight", flight]
+    args = _driver_args(client, task_queue, workflow, 1_000_000, in_flight, flight)
     driver = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.benchmarks.load_driver", *args, stdout=asyncio.subprocess.DEVNULL
     )

@@ -13,35 +13,19 @@ burst of background work lands on one round rather than on one side.
 from __future__ import annotations
 
 import os
-import tempfile
-import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.worker import Worker
 
-from activities.catalog import build_activities
-from activities.common.aws import AwsClients
-from activities.common.deps import ActivityDeps, PartnerEndpoints
-from activities.common.resources import Resources
-from tests.benchmarks.noop_workflow import BenchNoopWorkflow, noop
 from tests.benchmarks.support import (
     Throughput,
-    file_backed_dev_server,
     measure_driven,
     median_round,
-    out_of_process_partners,
     pipeline_worker,
     spread,
 )
 from tests.e2e.booking_support import new_flight
 from tests.support.world import seat_capacity
-from worker.devstack.aws import apply_resources
-from worker.speedups.bytecode import compile_workflow_modules
-from worker.speedups.heap import settle_heap
-from worker.speedups.sandbox import WORKFLOW_RUNNER
-from workflows.catalog import WORKFLOWS
 
 COUNT = 150
 ROUNDS = 5
@@ -53,42 +37,17 @@ WARM_UP = 20
 async def test_saga_throughput_against_the_noop_baseline(
     sessions: Any, partner_http: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with (
-        tempfile.TemporaryDirectory() as state,
-        out_of_process_partners(Path(state)) as (aws_endpoint, emulator_url),
-    ):
-        async with file_backed_dev_server() as client:
-            monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
-            resources = Resources()
-            apply_resources(resources)
-            deps = ActivityDeps(
-                aws=AwsClients(),
-                sessions=sessions,
-                resources=resources,
-                client=client,
-                http=partner_http,
-                partners=PartnerEndpoints(f"{emulator_url}/payments", f"{emulator_url}/enrichment"),
-            )
-            queue = f"bench-{uuid.uuid4()}"
-            compile_workflow_modules([BenchNoopWorkflow])  # the others are compiled by conftest
-            settle_heap()  # as `stepwise worker` does once it has started
-            async with Worker(
-                client,
-                task_queue=queue,
-                workflows=[*WORKFLOWS, BenchNoopWorkflow],
-                workflow_runner=WORKFLOW_RUNNER,  # as `stepwise worker` runs them
-                activities=[*build_activities(deps), noop],
-            ):
-                # Warm both up first: the first saga creates the AWS clients, the payment
-                # provider's connection pool and the database connections.
-                flight = new_flight(resources, seats=WARM_UP + ROUNDS * COUNT + 10)
-                await measure_driven(client, queue, "noop", WARM_UP)
-                await measure_driven(client, queue, "booking", WARM_UP, flight=flight)
-                baselines, sagas = [], []
-                for _ in range(ROUNDS):
-                    baselines.append(await measure_driven(client, queue, "noop", COUNT))
-                    sagas.append(await measure_driven(client, queue, "booking", COUNT, flight=flight))
-                seats_left = await seat_capacity(deps.aws, resources.flights_table, flight)
+    async with pipeline_worker(sessions, partner_http, monkeypatch) as stack:  # as `stepwise worker` runs
+        # Warm both up first: the first saga creates the AWS clients, the payment
+        # provider's connection pool and the database connections.
+        flight = new_flight(stack.resources, seats=WARM_UP + ROUNDS * COUNT + 10)
+        await measure_driven(stack.client, stack.task_queue, "noop", WARM_UP)
+        await measure_driven(stack.client, stack.task_queue, "booking", WARM_UP, flight=flight)
+        baselines, sagas = [], []
+        for _ in range(ROUNDS):
+            baselines.append(await measure_driven(stack.client, stack.task_queue, "noop", COUNT))
+            sagas.append(await measure_driven(stack.client, stack.task_queue, "booking", COUNT, flight=flight))
+        seats_left = await seat_capacity(stack.deps.aws, stack.resources.flights_table, flight)
     baseline, saga = median_round(baselines), median_round(sagas)
     ratio = saga.per_second / baseline.per_second
     print(

@@ -215,7 +215,7 @@ def as_activity_like(real: Any, wrapper: Any) -> Any:
 
     from temporalio import activity
 
-    from tests.conftest import activity_name
+    from tests.support.mocks import activity_name
 
     hints = typing.get_type_hints(real)
     argument_type = next(value for key, value in hints.items() if key != "return")

@@ -104,7 +104,7 @@ class BookingWorkflow(StepControlHandlers):
             # Bookings started before this step became a local activity replay the
             # task-queue activity their history recorded.
             policy = replace(policy, local=False)
-        cancel = Undo("cancel_booking", CANCEL_BOOKING, self._cancellation, policies.COMPENSATION)
+        cancel = Undo("cancel_booking", CANCEL_BOOKING, self._cancel_input, policies.COMPENSATION)
         await self.steps.run("reserve_booking", RESERVE_BOOKING, self._request, policy=policy, undo=cancel)
 
     async def _collect_payment(self) -> None:
@@ -146,7 +146,7 @@ class BookingWorkflow(StepControlHandlers):
         if not any(outcome.step == "cancel_booking" for outcome in compensations):
             # Failed before the row existed: record the outcome anyway.
             await self.steps.run(
-                "cancel_booking", CANCEL_BOOKING, self._cancellation(), policy=policies.COMPENSATION, progress=False
+                "cancel_booking", CANCEL_BOOKING, self._cancel_input(), policy=policies.COMPENSATION, progress=False
             )
         self._status = "CANCELLED"
         await self._notify_failed()
@@ -162,7 +162,7 @@ class BookingWorkflow(StepControlHandlers):
             non_retryable=True,
         )
 
-    def _cancellation(self) -> CancelBookingInput:
+    def _cancel_input(self) -> CancelBookingInput:
         return CancelBookingInput(self._request, self._failed_step or "unknown", self._failure_reason or "")
 
     async def _notify_failed(self) -> None:

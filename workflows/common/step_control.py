@@ -277,11 +277,6 @@ class StepControl:
         in flight completes and is then refunded, rather than leaving a charge no undo sees)."""
         self._cancellation = reason
 
-    @property
-    def cancellation(self) -> str | None:
-        """The pending cancellation's reason, if any."""
-        return self._cancellation
-
     def stopped_at(self) -> str | None:
         """The forward step the case stopped at (None between steps); no step is current after."""
         step, self.current_step = self.current_step, None
