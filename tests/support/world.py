@@ -22,6 +22,8 @@ class QueueReader:
         self._aws = aws
         self.url = url
         self.messages: list[dict[str, Any]] = []
+        self.keys: list[str | None] = []
+        """Each message's ``notification_key`` attribute, in the order of :attr:`messages`."""
 
     @classmethod
     async def subscribed_to(cls, aws: AwsClients, topic: str) -> QueueReader:
@@ -63,7 +65,22 @@ class QueueReader:
             for message in batch:
                 body = json.loads(message["Body"])
                 self.messages.append(body)
+                key = message.get("MessageAttributes", {}).get("notification_key", {}).get("StringValue")
+                self.keys.append(key)
                 await self._aws.call("sqs", "delete_message", QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+
+    async def distinct(self) -> list[dict[str, Any]]:
+        """Drain, then keep one message per ``notification_key`` (what a deduping consumer sees)."""
+        await self.drain()
+        seen: set[str] = set()
+        kept = []
+        for key, body in zip(self.keys, self.messages, strict=True):
+            if key is not None and key in seen:
+                continue
+            if key is not None:
+                seen.add(key)
+            kept.append(body)
+        return kept
 
     async def about(self, booking_id: str) -> list[dict[str, Any]]:
         """Messages whose body names this booking."""
