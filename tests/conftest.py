@@ -298,6 +298,8 @@ async def world(sessions: SessionMaker, resources: Resources, aws: AwsClients, e
 
 
 OPERATOR_TOKEN = "operator-secret"
+OPERATOR_NAME = "ops-anna"
+"""The operator ``OPERATOR_TOKEN`` belongs to (``STEPWISE_API__OPERATORS``): decisions are audited under it."""
 PARTNER_TOKENS = {"acme": "acme-secret", "globex": "globex-secret"}
 
 
@@ -313,7 +315,7 @@ async def api(
         update={
             "api": settings.api.model_copy(
                 update={
-                    "operator_token_hashes": [hash_token(OPERATOR_TOKEN)],
+                    "operators": {OPERATOR_NAME: hash_token(OPERATOR_TOKEN)},
                     "partner_token_hashes": {p: hash_token(t) for p, t in PARTNER_TOKENS.items()},
                 }
             )

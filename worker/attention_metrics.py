@@ -14,7 +14,12 @@ import logging
 from temporalio.client import Client
 from temporalio.common import MetricMeter
 
-from worker.services.operations import list_attention
+from activities.common.search_attributes import PIPELINE
+from worker.services.operations import ATTENTION_QUERY, list_attention
+
+PIPELINE_ATTRIBUTE = PIPELINE.name
+OLDEST_SAMPLE = 1000
+"""Executions listed to find the oldest wait (the counts are exact regardless)."""
 
 log = logging.getLogger("stepwise.attention")
 
@@ -37,14 +42,24 @@ class AttentionGauges:
         self._pipelines: set[str] = set(KNOWN_PIPELINES)
 
     async def poll_once(self) -> dict[str, int]:
-        """Read visibility once and set the gauges; return the count per pipeline."""
-        items = await list_attention(self._client, query_timeout=0.0)
-        counts: dict[str, int] = {}
+        """Read visibility once and set the gauges; return the count per pipeline.
+
+        Counts come from ``count_workflows`` (exact however many wait); the oldest wait
+        from a listing of at most :data:`OLDEST_SAMPLE` executions.
+        """
         oldest: dict[str, float] = {}
-        for item in items:
+        for item in await list_attention(self._client, query_timeout=0.0, limit=OLDEST_SAMPLE):
             pipeline = item.pipeline or "unknown"
-            counts[pipeline] = counts.get(pipeline, 0) + 1
             oldest[pipeline] = max(oldest.get(pipeline, 0.0), item.waiting_seconds)
+        # One count per pipeline (SQL visibility groups only by ExecutionStatus); whatever
+        # waits outside the named pipelines is counted as "unknown".
+        counts: dict[str, int] = {}
+        for pipeline in sorted((self._pipelines | set(oldest)) - {"unknown"}):
+            query = f"{ATTENTION_QUERY} AND {PIPELINE_ATTRIBUTE} = '{pipeline}'"
+            counts[pipeline] = (await self._client.count_workflows(query)).count
+        rest = (await self._client.count_workflows(ATTENTION_QUERY)).count - sum(counts.values())
+        if rest > 0 or "unknown" in self._pipelines:
+            counts["unknown"] = max(rest, 0)
         # Pipelines seen before but now empty go back to zero instead of keeping a stale value.
         self._pipelines |= set(counts)
         for pipeline in sorted(self._pipelines):

@@ -76,6 +76,10 @@ PARTNER_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 """A partner id: safe in a URL path, and never containing the ``.`` that scopes a partner's ids."""
 
 
+OPERATOR_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
+"""An operator's name as audited: printable, no spaces, at most 64 characters."""
+
+
 class ApiSettings(BaseModel):
     """The HTTP API process."""
 
@@ -83,8 +87,18 @@ class ApiSettings(BaseModel):
     """Interface the API binds to."""
     port: int = Field(default=8000, ge=0, le=65535)
     """Port the API listens on."""
+    operators: dict[Annotated[str, Field(pattern=OPERATOR_NAME_PATTERN)], str] = Field(default_factory=dict)
+    """Operator name -> SHA-256 hex digest of that operator's token; decisions are audited under the name."""
     operator_token_hashes: list[str] = Field(default_factory=list)
-    """SHA-256 hex digests of operator bearer tokens."""
+    """Deprecated, still honoured: unnamed operator token digests. Each is audited as
+    ``operator-<first 8 hex digits of its digest>``; prefer :attr:`operators`."""
+    session_secret: SecretStr = SecretStr("")
+    """Key signing the console's session cookies; empty: a random key per process (every
+    console session ends when the API restarts, and replicas do not share sessions)."""
+    session_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
+    """How long a console sign-in lasts."""
+    temporal_ui_url: str = "http://localhost:8233"
+    """Base URL of the Temporal Web UI the console links executions to."""
     partner_token_hashes: dict[Annotated[str, Field(pattern=PARTNER_ID_PATTERN)], str] = Field(default_factory=dict)
     """Partner id -> SHA-256 hex digest of that partner's bearer token."""
     public_url: str = ""

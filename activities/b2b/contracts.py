@@ -58,6 +58,10 @@ class FormattedTransaction:
     batch_id: str | None = None
 
 
+ENRICHMENT_SKIPPED = "enrichmentSkipped"
+"""Key in ``EnrichedTransaction.enrichment`` of a transaction stored without enrichment (operator's skip)."""
+
+
 @dataclass(frozen=True)
 class EnrichedTransaction:
     """A formatted transaction with what the enrichment API added."""

@@ -200,6 +200,14 @@ class StepState:
     """Action of the last accepted decision."""
     substituted: bool = False
     """True when skipped with a substitute output."""
+    output_type: str = ""
+    """While parked: ``module:Class`` of the output a skip substitutes (empty: none is taken)."""
+    output_required: bool = False
+    """While parked: a skip must carry a substitute output (the workflow needs one)."""
+    subject: str = ""
+    """While waiting: the subject of the notice it sent (a gate's question)."""
+    body: str = ""
+    """While waiting: the notice's body (what a gate asks the approver to look at)."""
 
 
 @dataclass(frozen=True)

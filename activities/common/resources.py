@@ -45,6 +45,7 @@ class Resources:
     b2b_intake_dlq: str = field(init=False)
     b2b_dlq: str = field(init=False)
     media_dlq: str = field(init=False)
+    recon_dlq: str = field(init=False)
     booking_notifications_topic: str = field(init=False)
     media_notifications_topic: str = field(init=False)
     operator_attention_topic: str = field(init=False)
@@ -65,6 +66,7 @@ class Resources:
             "b2b_intake_dlq": "b2b-intake-dlq",
             "b2b_dlq": "b2b-dlq",
             "media_dlq": "media-dlq",
+            "recon_dlq": "recon-dlq",
             "booking_notifications_topic": "booking-notifications",
             "media_notifications_topic": "media-notifications",
             "operator_attention_topic": "operator-attention",
@@ -97,12 +99,13 @@ class Resources:
             QueueSpec(self.b2b_intake_dlq),
             QueueSpec(self.b2b_intake_queue, dead_letter_queue=self.b2b_intake_dlq),
             QueueSpec(self.b2b_dlq),
+            QueueSpec(self.recon_dlq),
         ]
 
     @property
     def dead_letter_queues(self) -> list[str]:
         """Every dead-letter queue: the worker exports their depth (``stepwise_dlq_depth``) for the alerts."""
-        return [self.booking_dlq, self.media_dlq, self.b2b_intake_dlq, self.b2b_dlq]
+        return [self.booking_dlq, self.media_dlq, self.b2b_intake_dlq, self.b2b_dlq, self.recon_dlq]
 
     @property
     def topics(self) -> list[str]:

@@ -12,7 +12,8 @@ class ReconRun(Timestamps, Base):
     """A reconciliation of one client's baseline and candidate versions.
 
     Status: RUNNING -> AWAITING_SIGNOFF -> APPROVED | REJECTED; COMPLETED when no sign-off
-    is required; ABORTED when an operator aborted a step.
+    is required; ABORTED when an operator aborted a step; FAILED when a step failed for good
+    (its story is in the reconciliation dead-letter queue).
     """
 
     __tablename__ = "recon_runs"

@@ -11,6 +11,7 @@ import asyncio
 import io
 import json
 import tempfile
+from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO, cast
 
@@ -21,24 +22,31 @@ from temporalio.exceptions import ApplicationError
 
 from activities.common.aws import AwsClients
 from activities.common.db import SessionMaker
+from activities.common.notify import Notifier
 from activities.common.resources import Resources
 from activities.models.recon import ReconReportResult, ReconRun
 from activities.recon.compare import compare_streams
 from activities.recon.contracts import (
     COMPARE,
+    COMPARE_SHARE,
     INVALID_RECONCILIATION,
     PLAN,
     PROVISION,
+    RECORD_FAILURE,
     RECORD_RUN,
     RESTORE,
     RUN_REPORT,
     SUMMARISE,
     TEARDOWN,
+    ComparedShare,
     CompareInput,
     CompareResult,
+    CompareShare,
+    ComparisonFailed,
     EnvironmentInfo,
     EnvironmentRef,
     PlanInput,
+    ReconFailure,
     ReconPlan,
     ReportOutput,
     ReportSpec,
@@ -123,6 +131,20 @@ class ReconActivities:
                 insert(ReconRun).values(**values).on_conflict_do_update(index_elements=["run_id"], set_=updates)
             )
 
+    @activity.defn(name=RECORD_FAILURE.name)
+    async def record_failure(self, failure: ReconFailure) -> None:
+        """Mark the run FAILED and send its story to the reconciliation dead-letter queue once."""
+        await self.record_run(
+            RunRecord(failure.run_id, failure.client_id, failure.baseline, failure.candidate, "FAILED")
+        )
+        story = {"event": "recon.failed", "workflow_id": failure.run_id, **asdict(failure)}
+        await Notifier(self._aws, self._sessions).send_once(
+            f"recon:{failure.run_id}:failed"[:250],
+            self._resources.recon_dlq,
+            f"Reconciliation {failure.run_id} failed"[:100],
+            json.dumps(story),
+        )
+
     @activity.defn(name=PROVISION.name)
     async def provision(self, env: EnvironmentRef) -> EnvironmentInfo:
         """Create the version's environment."""
@@ -192,6 +214,25 @@ class ReconActivities:
             "stepwise_recon_reports_compared_total", "Reports compared, by outcome"
         ).add(1, {"outcome": result.status})
         return result
+
+    @activity.defn(name=COMPARE_SHARE.name)
+    async def compare_share(self, share: CompareShare) -> ComparedShare:
+        """Compare each report of the share in turn; a report that fails is named, not raised.
+
+        Heartbeats after each report. Every comparison is idempotent (the same diff object,
+        an upserted row), so a retried share compares again from the start rather than
+        keeping a checkpoint.
+        """
+        results: list[CompareResult] = []
+        failed: list[ComparisonFailed] = []
+        for request in share.comparisons:
+            try:
+                results.append(await self.compare(request))
+            except Exception as error:  # any failure of one report: its own step retries or parks it
+                error_type = error.type if isinstance(error, ApplicationError) and error.type else type(error).__name__
+                failed.append(ComparisonFailed(request.report.name, error_type, str(error)[:2000]))
+            activity.heartbeat(len(results) + len(failed))
+        return ComparedShare(results, failed)
 
     async def _open(self, uri: str) -> Any:
         bucket, key = split_s3_uri(uri)

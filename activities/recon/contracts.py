@@ -195,6 +195,44 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class CompareShare:
+    """Several comparisons for one activity to run one after another (``recon_compare_share`` input)."""
+
+    comparisons: list[CompareInput]
+
+
+@dataclass(frozen=True)
+class ComparisonFailed:
+    """A comparison of a share that raised; the workflow runs it again as its own step."""
+
+    report: str
+    error_type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ComparedShare:
+    """What a share compared, and which of its reports failed."""
+
+    results: list[CompareResult] = field(default_factory=list)
+    failed: list[ComparisonFailed] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReconFailure:
+    """A run that failed (not aborted, not rejected): ``recon_record_failure`` input."""
+
+    run_id: str
+    client_id: str
+    baseline: str
+    candidate: str
+    failed_step: str
+    """The step (or phase) it failed in."""
+    error_type: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class SkippedReport:
     """A report an operator skipped somewhere, and where."""
 
@@ -323,5 +361,21 @@ COMPARE = ActivityRef("recon_compare", CompareInput, CompareResult)
 SUMMARISE = ActivityRef("recon_summarise", SummaryInput, RunSummary)
 """The run's summary (CSV and Markdown) and its row."""
 
-ACTIVITIES = (PLAN, RECORD_RUN, PROVISION, RESTORE, RUN_REPORT, TEARDOWN, COMPARE, SUMMARISE)
+COMPARE_SHARE = ActivityRef("recon_compare_share", CompareShare, ComparedShare)
+"""Compare several reports one after another (one lane's share of a large fan-out)."""
+RECORD_FAILURE = ActivityRef("recon_record_failure", ReconFailure, type(None))
+"""A failed run: FAILED in Postgres, its story to the reconciliation dead-letter queue."""
+
+ACTIVITIES = (
+    PLAN,
+    RECORD_RUN,
+    PROVISION,
+    RESTORE,
+    RUN_REPORT,
+    TEARDOWN,
+    COMPARE,
+    COMPARE_SHARE,
+    SUMMARISE,
+    RECORD_FAILURE,
+)
 """Every activity of the pipeline (the worker's catalog registers exactly these)."""

@@ -13,7 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.common.contracts import StepDecision
 from activities.models.step_control import StepDecisionRecord
 from tests.e2e.booking_support import World, booking_request, new_flight
-from tests.e2e.test_booking_saga import as_activity_like, fails_after_running
+from tests.e2e.test_booking_saga import fails_after_running
+from tests.support.faults import fails_until_fixed
 from worker.services.booking import submit_booking, workflow_id
 from worker.services.operations import list_attention
 from worker.settings import Settings
@@ -22,17 +23,7 @@ from workflows.booking.workflow import BookingWorkflow
 
 def refund_fails_until_fixed(state: dict[str, bool]) -> Any:
     """The provider refuses refunds until ``state["fixed"]`` (an outage an operator waits out)."""
-    from temporalio.exceptions import ApplicationError
-
-    def wrap(real: Any) -> Any:
-        async def wrapper(argument: Any) -> Any:
-            if not state["fixed"]:
-                raise ApplicationError("refunds are down", type="PaymentProviderOutage", non_retryable=True)
-            return await real(argument)
-
-        return as_activity_like(real, wrapper)
-
-    return wrap
+    return fails_until_fixed(state, "PaymentProviderOutage", "refunds are down")
 
 
 async def test_a_stuck_refund_parks_shows_in_attention_and_an_operator_retry_finishes_the_saga(

@@ -126,3 +126,37 @@ async def test_the_api_starts_and_reports_a_reconciliation_for_operators_only(
         outcome = await dev_env.client.get_workflow_handle(run_id).result()
         assert outcome["outcome"] == "rejected", outcome
     assert (await api.get("/reconciliations/recon-none-none", headers=OPERATOR)).status_code == 404
+
+
+async def test_a_campaign_started_over_the_api_is_followed_there_and_from_the_cli(
+    dev_env: WorkflowEnvironment, settings: Settings, stepwise_worker: Any, api: httpx.AsyncClient
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    clients = [f"camp-{tag}-a", f"camp-{tag}-b"]
+    body = {
+        "campaign": f"c-{tag}",
+        "clients": clients,
+        "baseline": "v1",
+        "candidate": "v2",
+        "run": "r1",
+        "signoff_required": False,
+        "max_parallel": 1,
+    }
+    assert (await api.post("/reconciliation-campaigns", json=body, headers=PARTNER)).status_code == 403
+    bad = await api.post("/reconciliation-campaigns", json={**body, "clients": ["Bad!"]}, headers=OPERATOR)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"].startswith("clients")
+    async with stepwise_worker(dev_env.client):
+        started = await api.post("/reconciliation-campaigns", json=body, headers=OPERATOR)
+        assert started.status_code == 202, started.text
+        await dev_env.client.get_workflow_handle(started.json()["workflow_id"]).result()
+    view = (await api.get(f"/reconciliation-campaigns/c-{tag}", headers=OPERATOR)).json()
+    assert view["execution"] == "COMPLETED" and view["counts"] == {"completed": 2}
+    listed = (await api.get("/reconciliations", params={"client_id": clients[0]}, headers=OPERATOR)).json()
+    assert [(r["run_id"], r["status"]) for r in listed["items"]] == [(f"recon-{clients[0]}-r1", "COMPLETED")]
+    env = stack_env(dev_env, settings)
+    cli = await asyncio.to_thread(stepwise, "recon", "campaign", "status", f"c-{tag}", "--json", env=env)
+    assert cli.returncode == 0 and json.loads(cli.stdout)["outcomes"] == {f"recon-{c}-r1": "completed" for c in clients}
+    runs = await asyncio.to_thread(stepwise, "recon", "list", "--client", clients[1], "--json", env=env)
+    assert [r["status"] for r in json.loads(runs.stdout)] == ["COMPLETED"]
+    missing = await asyncio.to_thread(stepwise, "recon", "campaign", "status", "nope-none", env=env)
+    assert missing.returncode == 3 and missing.stderr.strip() == "stepwise: no campaign 'nope-none'"

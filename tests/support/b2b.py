@@ -11,14 +11,14 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import uvicorn
 from sqlalchemy import select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from activities.common.aws import AwsClients
@@ -188,3 +188,36 @@ async def api_server(settings: Settings, client: Client, sessions: SessionMaker)
     finally:
         server.should_exit = True
         await task
+
+
+@contextmanager
+def enrichment_down(emulators: Any) -> Iterator[None]:
+    """The enrichment API answers 429 with ``Retry-After: 1`` until the block ends, so the
+    enrich step's eight attempts run out in about seven seconds (the partner's delay sets it)."""
+    api = emulators.state.enrichment
+    api.throttle_next, api.retry_after = 1_000_000, "1"
+    try:
+        yield
+    finally:
+        api.throttle_next = 0
+
+
+async def start_transactions(
+    client: Client, task_queue: str, partner: str, count: int
+) -> list[WorkflowHandle[Any, Any]]:
+    """Start ``count`` transactions (``T-0``...) as the API and the batch do: their ids and search attributes."""
+    from activities.b2b.batch import transaction_search_attributes
+    from activities.b2b.contracts import TransactionInput
+    from activities.b2b.records import transaction_workflow_id
+    from workflows.b2b.transaction import B2BTransactionWorkflow
+
+    return [
+        await client.start_workflow(
+            B2BTransactionWorkflow.run,
+            TransactionInput(partner, f"T-{n}", note(n, n + 1)),
+            id=transaction_workflow_id(partner, f"T-{n}"),
+            task_queue=task_queue,
+            search_attributes=transaction_search_attributes(partner, f"T-{n}"),
+        )
+        for n in range(count)
+    ]

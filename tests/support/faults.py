@@ -58,3 +58,22 @@ class FaultInjector:
     def clear(self) -> None:
         """Disarm every fault."""
         self.faults.clear()
+
+
+def fails_until_fixed(state: dict[str, bool], error_type: str, message: str) -> Callable[[Any], Any]:
+    """A ``replace`` wrapper: the activity fails non-retryably with ``error_type`` until ``state["fixed"]``.
+
+    An outage an operator waits out (then retries or redrives), registered under the real
+    activity's name and types.
+    """
+    from tests.e2e.test_booking_saga import as_activity_like
+
+    def wrap(real: Any) -> Any:
+        async def wrapper(argument: Any) -> Any:
+            if not state["fixed"]:
+                raise ApplicationError(message, type=error_type, non_retryable=True)
+            return await real(argument)
+
+        return as_activity_like(real, wrapper)
+
+    return wrap

@@ -12,22 +12,30 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from temporalio.exceptions import ApplicationError
+
 from activities.common.contracts import NOTIFY_ATTENTION, RECORD_DECISION, AttentionNotice, DecisionAudit, NoticeSent
 from activities.recon.contracts import (
     ACTIVITIES,
     COMPARE,
+    COMPARE_SHARE,
     PLAN,
     PROVISION,
+    RECORD_FAILURE,
     RECORD_RUN,
     RESTORE,
     RUN_REPORT,
     SUMMARISE,
     TEARDOWN,
+    ComparedShare,
     CompareInput,
     CompareResult,
+    CompareShare,
+    ComparisonFailed,
     EnvironmentInfo,
     EnvironmentRef,
     PlanInput,
+    ReconFailure,
     ReconPlan,
     ReportOutput,
     ReportSpec,
@@ -44,7 +52,7 @@ from tests.support.mocks import covering, mock_activity
 class MockRecon:
     """Every activity the reconciliation calls; ``compare_seconds`` of sleep per comparison."""
 
-    def __init__(self, reports: int, compare_seconds: float = 0.0) -> None:
+    def __init__(self, reports: int, compare_seconds: float = 0.0, plan_error: str = "") -> None:
         self.reports = [ReportSpec(f"report_{i:04d}", ["id"], f"report_{i:04d}.sql") for i in range(reports)]
         self.compare_seconds = compare_seconds
         self.in_flight = 0
@@ -55,11 +63,22 @@ class MockRecon:
         self.runs_in_flight = 0
         self.max_runs_in_flight = 0
         self.compare_finished: list[float] = []
+        self.plan_error = plan_error
+        """When set, planning fails non-retryably with this error type (the run fails)."""
+        self.failures: list[ReconFailure] = []
+        self.fail_once: set[str] = set()
+        """Reports whose first comparison fails (non-retryable); later ones succeed."""
 
     @mock_activity(PLAN)
     async def plan(self, request: PlanInput) -> ReconPlan:
         self.calls["plan"] += 1
+        if self.plan_error:
+            raise ApplicationError("the report pack is unreadable", type=self.plan_error, non_retryable=True)
         return ReconPlan(reports=self.reports)
+
+    @mock_activity(RECORD_FAILURE)
+    async def record_failure(self, failure: ReconFailure) -> None:
+        self.failures.append(failure)
 
     @mock_activity(RECORD_RUN)
     async def record_run(self, record: RunRecord) -> None:
@@ -97,10 +116,24 @@ class MockRecon:
         try:
             if self.compare_seconds:
                 await asyncio.sleep(self.compare_seconds)
+            if request.report.name in self.fail_once:
+                self.fail_once.discard(request.report.name)
+                raise ApplicationError("injected comparison fault", type="InjectedFault", non_retryable=True)
         finally:
             self.in_flight -= 1
             self.compare_finished.append(time.monotonic())
         return CompareResult(request.report.name, "matched", 10, 0, 0, 0)
+
+    @mock_activity(COMPARE_SHARE)
+    async def compare_share(self, share: CompareShare) -> ComparedShare:
+        self.calls["compare_share"] += 1
+        compared = ComparedShare()
+        for request in share.comparisons:  # as the real activity: a failing report is named, not raised
+            try:
+                compared.results.append(await self.compare(request))
+            except ApplicationError as error:
+                compared.failed.append(ComparisonFailed(request.report.name, error.type or "", error.message))
+        return compared
 
     @mock_activity(SUMMARISE)
     async def summarise(self, request: SummaryInput) -> RunSummary:
@@ -130,8 +163,10 @@ class MockRecon:
                 self.run_report,
                 self.teardown,
                 self.compare,
+                self.compare_share,
                 self.summarise,
                 self.notify,
                 self.record_decision,
+                self.record_failure,
             ],
         )

@@ -228,7 +228,16 @@ async def test_media_outside_the_callers_locations_is_refused_alike_whether_it_e
 OPERATOR_ONLY = [
     ("GET", "/attention", None, 200),
     ("GET", "/reconciliations/recon-nobody-r1", None, 404),
-    ("POST", "/workflows/booking-nobody/decisions", {"step": "s", "action": "retry", "operator": "o"}, 404),
+    ("POST", "/workflows/booking-nobody/decisions", {"step": "s", "action": "retry"}, 404),
+    ("GET", "/decisions?workflow_id=booking-nobody", None, 200),
+    (
+        "POST",
+        "/decisions/bulk",
+        {"selection": {"pipeline": "booking", "step": "nothing-parks-here"}, "action": "retry", "dry_run": True},
+        200,
+    ),
+    ("GET", "/dead-letters/booking", None, 200),
+    ("POST", "/dead-letters/media/no-such-message/redrive", None, 404),
 ]
 
 

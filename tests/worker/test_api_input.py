@@ -41,7 +41,7 @@ def _recon(**overrides: Any) -> dict[str, Any]:
 
 
 def _decision(**overrides: Any) -> dict[str, Any]:
-    return {"step": "s", "action": "skip", "operator": "o", **overrides}
+    return {"step": "s", "action": "skip", **overrides}
 
 
 JSON_CASES = [
@@ -57,7 +57,6 @@ JSON_CASES = [
     ("POST", "/reconciliations", _recon(baseline="v\x001"), "baseline"),
     ("POST", "/reconciliations", _recon(reports=["r\x00"]), "reports.0"),
     ("POST", "/reconciliations", _recon(provider_options={"k": "v\x00"}), "provider_options.k"),
-    ("POST", "/workflows/w/decisions", _decision(operator="o\x00"), "operator"),
     ("POST", "/workflows/w/decisions", _decision(reason="r\x00"), "reason"),
     ("POST", "/workflows/w/decisions", _decision(substitute_output={"rows": ["a\x00"]}), "substitute_output"),
 ]

@@ -48,6 +48,7 @@ SEMANTIC_REFUSALS = {
     "POST /bookings",
     "POST /media-jobs",
     "POST /reconciliations",
+    "POST /reconciliation-campaigns",
 }
 TASK_QUEUE = f"tq-openapi-{uuid.uuid4()}"
 MAX_EXAMPLES = 25

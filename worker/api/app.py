@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from activities.common.aws import AwsClients
 from activities.common.db import SessionMaker, create_engine, create_session_maker
 from worker.api.body_limit import BodyLimit
 from worker.api.errors import ErrorBody
@@ -38,6 +39,14 @@ class ApiServices:
     client: Client
     sessions: SessionMaker
     task_queue: str
+
+
+def api_aws(request: Request) -> AwsClients:
+    """One set of boto3 clients per app, created on first use (never at import)."""
+    if not hasattr(request.app.state, "aws"):
+        request.app.state.aws = AwsClients()
+    aws: AwsClients = request.app.state.aws
+    return aws
 
 
 def create_app(settings: Settings, services: ApiServices | None = None) -> FastAPI:
@@ -75,7 +84,26 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> FastA
 
     for router in ROUTERS:
         app.include_router(router)
+    _add_console(app)
     return app
+
+
+def _add_console(app: FastAPI) -> None:
+    """The operator console's pages and stylesheet (``worker.console``)."""
+    from pathlib import Path
+
+    from fastapi.staticfiles import StaticFiles
+
+    from worker.console.render import SignInRequired, to_sign_in
+    from worker.console.routes import router
+
+    app.include_router(router)
+    app.mount("/console/static", StaticFiles(directory=Path(__file__).parents[1] / "console" / "static"), "static")
+
+    async def sign_in_first(request: Request, error: Exception) -> Response:
+        return to_sign_in(request)
+
+    app.add_exception_handler(SignInRequired, sign_in_first)
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

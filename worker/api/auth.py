@@ -1,7 +1,13 @@
 """Bearer-token authentication with two roles, and who may call what.
 
-Tokens are configured as SHA-256 digests (``STEPWISE_API__OPERATOR_TOKEN_HASHES``,
-``STEPWISE_API__PARTNER_TOKEN_HASHES``), so settings never hold a usable secret.
+Tokens are configured as SHA-256 digests, so settings never hold a usable secret:
+``STEPWISE_API__OPERATORS`` maps each operator's name to its token's digest (a decision is
+audited under that name), ``STEPWISE_API__PARTNER_TOKEN_HASHES`` each partner id to its
+token's. The older unnamed ``STEPWISE_API__OPERATOR_TOKEN_HASHES`` list still works; such
+a token is named ``operator-<first 8 hex digits of its digest>``.
+
+The console (``worker.console``) signs operators in with the same tokens and keeps a
+session cookie; partner tokens cannot sign in there.
 
 ============================================  ==========  ==============================  ======
 route                                         operator    partner                         none
@@ -12,6 +18,9 @@ route                                         operator    partner               
 ``POST /bookings/{id}/cancel``                all         its own only (else 404)         401
 ``/reconciliations…``, ``GET /attention``     yes         403                             401
 ``POST /workflows/{id}/decisions``            yes         403                             401
+``GET /decisions``, ``POST /decisions/bulk``  yes         403                             401
+``/dead-letters…``                            yes         403                             401
+``/console…`` (session cookie, not bearer)    signed in   cannot sign in                  →login
 ``/partners/{partner}/…`` (B2B)               all         as itself only (else 403)       401
 ============================================  ==========  ==============================  ======
 
@@ -39,10 +48,12 @@ bearer = HTTPBearer(auto_error=False, description="Operator or partner token")
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: an operator, or a partner with its id."""
+    """Who is calling: an operator with its name, or a partner with its id."""
 
     role: str
     partner_id: str | None = None
+    name: str = ""
+    """The operator's name (audited with each decision); the partner id for a partner."""
 
     @property
     def is_operator(self) -> bool:
@@ -73,13 +84,23 @@ class Caller:
 def identify(token: str, settings: ApiSettings) -> Caller | None:
     """The caller a token belongs to, comparing digests in constant time."""
     digest = hash_token(token)
+    found: Caller | None = None
+    # Every digest is compared (no early return), so timing does not tell which list matched.
+    for name, expected in settings.operators.items():
+        if hmac.compare_digest(digest, expected.lower()):
+            found = found or Caller("operator", name=name)
     for expected in settings.operator_token_hashes:
         if hmac.compare_digest(digest, expected.lower()):
-            return Caller("operator")
+            found = found or Caller("operator", name=unnamed_operator(expected))
     for partner_id, expected in settings.partner_token_hashes.items():
         if hmac.compare_digest(digest, expected.lower()):
-            return Caller("partner", partner_id)
-    return None
+            found = found or Caller("partner", partner_id, name=partner_id)
+    return found
+
+
+def unnamed_operator(digest: str) -> str:
+    """The audited name of a token from the deprecated unnamed list."""
+    return f"operator-{digest.lower()[:8]}"
 
 
 async def current_caller(

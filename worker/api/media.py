@@ -15,7 +15,6 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from activities.common.aws import AwsClients
 from activities.common.resources import Resources
 from activities.media.contracts import (
     DEFAULT_MAX_WAIT_SECONDS,
@@ -24,7 +23,7 @@ from activities.media.contracts import (
     MediaJobRequest,
 )
 from activities.media.languages import TRANSCRIBE_LANGUAGES, TRANSLATE_LANGUAGES, translate_source_language
-from worker.api.app import ApiServices
+from worker.api.app import ApiServices, api_aws
 from worker.api.auth import AnyCaller, Caller
 from worker.api.errors import AUTHENTICATED, error_responses
 from worker.api.fields import Line
@@ -96,14 +95,6 @@ def _services(request: Request) -> ApiServices:
     return services
 
 
-def _aws(request: Request) -> AwsClients:
-    """One set of boto3 clients per app, created on first use (never at import)."""
-    if not hasattr(request.app.state, "media_aws"):
-        request.app.state.media_aws = AwsClients()
-    aws: AwsClients = request.app.state.media_aws
-    return aws
-
-
 def _invalid(error: media.MediaRequestInvalid) -> JSONResponse:
     """The same 422 body as the app's validation handler: the field and why."""
     return JSONResponse(
@@ -141,7 +132,7 @@ async def submit(body: MediaJobCreate, request: Request, response: Response, cal
     allowed = media.input_locations(settings.media, Resources(prefix=settings.aws.name_prefix), caller.owner)
     services = _services(request)
     try:
-        submitted = await media.submit_media_job(services.client, services.task_queue, _aws(request), job, allowed)
+        submitted = await media.submit_media_job(services.client, services.task_queue, api_aws(request), job, allowed)
     except media.MediaRequestInvalid as error:
         return _invalid(error)
     except media.MediaJobConflict as conflict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, WithJsonSchema
 
@@ -25,8 +25,18 @@ from worker.services.recon import (
     start_reconciliation,
     with_demo_defaults,
 )
+from worker.services.recon_runs import (
+    CAMPAIGN_PATTERN,
+    MAX_CLIENTS,
+    CampaignNotFound,
+    campaign_input,
+    campaign_status,
+    list_runs,
+    start_campaign,
+)
 
 router = APIRouter(tags=["reconciliation"])
+RUN_STATUSES = "RUNNING|AWAITING_SIGNOFF|APPROVED|REJECTED|COMPLETED|ABORTED|FAILED"
 
 RunId = Annotated[Line, Path(min_length=1, max_length=200, description="The run id the start returned.")]
 
@@ -89,19 +99,11 @@ class ReconciliationAccepted(BaseModel):
 async def start(body: ReconciliationRequest, request: Request, caller: Operator) -> Any:
     """Start a reconciliation; 202 with its id and status URL (a repeat returns the same run)."""
     services: ApiServices = request.app.state.services
-    resources = Resources(prefix=request.app.state.settings.aws.name_prefix)
-    values = body.model_dump()
-    values["run"] = values["run"] or new_run_label()
-    values["attention"] = AttentionPolicy(**values["attention"])
-    values["signoff_attention"] = AttentionPolicy(**values["signoff_attention"])
-    reconciliation = with_demo_defaults(ReconciliationInput(**values), resources)
+    reconciliation = _reconciliation(body, request)
     try:
         run_id = await start_reconciliation(services.client, services.task_queue, reconciliation)
     except InvalidReconciliationRequest as error:
-        return JSONResponse(
-            {"detail": str(error), "errors": [{"field": error.field, "message": str(error).split(": ", 1)[-1]}]},
-            status_code=422,
-        )
+        return _refusal(error)
     return {"run_id": run_id, "status_url": f"/reconciliations/{run_id}"}
 
 
@@ -116,5 +118,77 @@ async def status(run_id: RunId, request: Request, caller: Operator) -> dict[str,
     try:
         view = await reconciliation_status(services.client, services.sessions, run_id)
     except ReconciliationNotFound as error:
+        raise HTTPException(404, str(error)) from None
+    return dataclasses.asdict(view)
+
+
+def _reconciliation(body: ReconciliationRequest, request: Request) -> ReconciliationInput:
+    resources = Resources(prefix=request.app.state.settings.aws.name_prefix)
+    values = body.model_dump()
+    values["run"] = values["run"] or new_run_label()
+    values["attention"] = AttentionPolicy(**values["attention"])
+    values["signoff_attention"] = AttentionPolicy(**values["signoff_attention"])
+    return with_demo_defaults(ReconciliationInput(**values), resources)
+
+
+def _refusal(error: InvalidReconciliationRequest) -> JSONResponse:
+    return JSONResponse(
+        {"detail": str(error), "errors": [{"field": error.field, "message": str(error).split(": ", 1)[-1]}]},
+        status_code=422,
+    )
+
+
+@router.get("/reconciliations", responses=error_responses(*AUTHENTICATED, 403))
+async def runs(
+    request: Request,
+    caller: Operator,
+    client_id: Annotated[str, Query(pattern=r"^([a-z0-9][a-z0-9-]{0,49})?$", description="Only this client.")] = "",
+    status: Annotated[str, Query(pattern=f"^({RUN_STATUSES})?$", description="Only runs in this status.")] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """Reconciliation runs from Postgres, newest first."""
+    services: ApiServices = request.app.state.services
+    rows = await list_runs(services.sessions, client_id=client_id, status=status, limit=limit)
+    return {"items": [dataclasses.asdict(row) for row in rows], "count": len(rows)}
+
+
+class CampaignRequest(ReconciliationRequest):
+    """Reconcile many clients the same way, at most ``max_parallel`` at once (waiting for sign-off frees a slot)."""
+
+    client_id: str = Field(default="", max_length=0, description="Not used: give ``clients``.")
+    campaign: str = Field(pattern=CAMPAIGN_PATTERN, description="Campaign label (its id).")
+    clients: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,49}$")]] = Field(
+        min_length=1, max_length=MAX_CLIENTS, description="Client ids, each reconciled once."
+    )
+    max_parallel: int = Field(default=10, ge=1, le=100, description="Reconciliations running at once.")
+
+
+@router.post("/reconciliation-campaigns", status_code=202, responses=error_responses(*AUTHENTICATED, 403))
+async def start_a_campaign(body: CampaignRequest, request: Request, caller: Operator) -> Any:
+    """Start a campaign; 202 with its id and status URL (the same label again returns the running one)."""
+    services: ApiServices = request.app.state.services
+    fields = body.model_dump(exclude={"campaign", "clients", "max_parallel"}) | {"client_id": body.clients[0]}
+    template = _reconciliation(ReconciliationRequest(**fields), request)
+    try:
+        campaign = campaign_input(body.campaign, template, list(body.clients), body.max_parallel)
+    except InvalidReconciliationRequest as error:
+        return _refusal(error)
+    workflow_id = await start_campaign(services.client, services.task_queue, campaign)
+    return {
+        "campaign": body.campaign,
+        "workflow_id": workflow_id,
+        "status_url": f"/reconciliation-campaigns/{body.campaign}",
+    }
+
+
+@router.get("/reconciliation-campaigns/{campaign}", responses=error_responses(*AUTHENTICATED, 403, 404))
+async def a_campaign(
+    campaign: Annotated[str, Path(pattern=CAMPAIGN_PATTERN)], request: Request, caller: Operator
+) -> dict[str, Any]:
+    """Each client's outcome so far (queued, running, awaiting-signoff, approved, rejected, failed...)."""
+    services: ApiServices = request.app.state.services
+    try:
+        view = await campaign_status(services.client, campaign)
+    except CampaignNotFound as error:
         raise HTTPException(404, str(error)) from None
     return dataclasses.asdict(view)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,9 +11,8 @@ import typer
 
 from activities.b2b.records import valid_partner_id
 from activities.common.aws import AwsClients
-from activities.common.db import SessionMaker, create_engine, create_session_maker
 from activities.common.resources import Resources
-from worker.commands.common import CliError, print_json, run, settings
+from worker.commands.common import CliError, database_sessions, print_json, run, settings
 from worker.services import b2b as service
 
 app = typer.Typer(help="B2B integration: partner files and transactions.", no_args_is_help=True)
@@ -114,17 +111,8 @@ def _resources() -> Resources:
     return Resources(prefix=settings().aws.name_prefix)
 
 
-@asynccontextmanager
-async def _sessions() -> AsyncIterator[SessionMaker]:
-    engine = create_engine(settings().require_database_url(), pool_size=1)
-    try:
-        yield create_session_maker(engine)
-    finally:
-        await engine.dispose()
-
-
 async def _read(query: Any) -> Any:
-    async with _sessions() as sessions:
+    async with database_sessions() as sessions:
         try:
             return await query(sessions)
         except OSError as error:
@@ -133,7 +121,7 @@ async def _read(query: Any) -> Any:
 
 async def _wait_for_batch(partner: str, batch_id: str, seconds: float) -> service.BatchView | None:
     deadline = time.monotonic() + seconds
-    async with _sessions() as sessions:
+    async with database_sessions() as sessions:
         while True:
             found = await service.get_batch(sessions, partner, batch_id)
             if found is not None and found.status in BATCH_DONE:

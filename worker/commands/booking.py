@@ -4,13 +4,14 @@ Once Temporal has accepted a booking's start, `start` reports the booking as sta
 (exit 0 with its id) whatever happens to the progress read that follows: a client that
 trusts the exit code must never retry a booking that is running. Exit codes of `start`:
 0 started (or, with ``--wait``, confirmed), 1 an error, 2 a refused request (nothing
-started), 3 the saga failed, 4 it was cancelled.
+started), 3 the saga failed, 4 it was cancelled, 5 a step waits for an operator.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import sys
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
@@ -57,7 +58,8 @@ def start(
     """Book a seat: reserve, charge, confirm, notify; compensated on failure.
 
     Exit codes: 0 started (with --wait: confirmed), 1 error, 2 refused (nothing started),
-    3 the saga failed (--wait), 4 the booking was cancelled (--wait).
+    3 the saga failed (--wait), 4 the booking was cancelled (--wait), 5 a step waits for an
+    operator (--wait; the step, its error and the `stepwise decide` command are printed).
     """
     request = BookingRequest(
         request_id=_id("--request-id", request_id or str(uuid.uuid4())),
@@ -110,7 +112,13 @@ async def _start(request: BookingRequest, wait: bool) -> tuple[bookings.BookingV
 
 
 async def _outcome(client: Client, workflow_id: str) -> int:
-    """Wait for the saga to end: 0 confirmed, EXIT_FAILED or EXIT_CANCELLED."""
+    """Wait for the saga to end: 0 confirmed, EXIT_FAILED, EXIT_CANCELLED, or EXIT_PARKED at a park."""
+    from worker.commands.follow import EXIT_PARKED, follow
+
+    parked = await follow(client, workflow_id)
+    if parked is not None:
+        parked.report(sys.stderr)
+        return EXIT_PARKED
     try:
         ended = await client.get_workflow_handle(workflow_id).result()
     except WorkflowFailureError as failure:

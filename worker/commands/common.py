@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from worker.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from activities.common.db import SessionMaker
 
 T = TypeVar("T")
 
@@ -47,3 +51,15 @@ def _default(value: Any) -> Any:
 def print_json(value: Any) -> None:
     """Pretty JSON on stdout."""
     typer.echo(json.dumps(value, default=_default, indent=2, sort_keys=True))
+
+
+@asynccontextmanager
+async def database_sessions() -> AsyncIterator[SessionMaker]:
+    """A session maker on the configured database for one command (one connection)."""
+    from activities.common.db import create_engine, create_session_maker
+
+    engine = create_engine(settings().require_database_url(), pool_size=1)
+    try:
+        yield create_session_maker(engine)
+    finally:
+        await engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import uuid
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from activities.common.db import create_engine, create_session_maker
 from activities.common.resources import Resources
 from activities.media.contracts import DEFAULT_MAX_WAIT_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, MediaJobRequest
 from worker.commands.common import CliError, print_json, run, settings
+from worker.commands.follow import EXIT_PARKED, follow
 from worker.services import media
 from worker.temporal import FAIL_FAST, connect
 
@@ -45,7 +47,11 @@ def start(
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the job to end.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Start a media job; with --wait, print its outcome and exit non-zero if it failed."""
+    """Start a media job; with --wait, show its step, print its outcome and exit non-zero if it failed.
+
+    Exit codes: 0 started (with --wait: completed), 1 an error or a failed job, 5 a step waits
+    for an operator (--wait; the step, its error and the `stepwise decide` command are printed).
+    """
     request = MediaJobRequest(
         job_id=job_id or str(uuid.uuid4()),
         media_uri=media_uri,
@@ -86,6 +92,10 @@ async def _start(request: MediaJobRequest, wait: bool) -> media.MediaJobView:
     except media.MediaJobConflict as conflict:
         raise CliError(str(conflict)) from None
     if wait:
+        parked = await follow(client, submitted.workflow_id)
+        if parked is not None:
+            parked.report(sys.stderr)
+            raise typer.Exit(EXIT_PARKED)
         # A failed job raises here; its outcome is read back from the job's record below.
         with contextlib.suppress(WorkflowFailureError):
             await client.get_workflow_handle(submitted.workflow_id).result()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,7 +13,8 @@ from worker.commands.common import CliError, print_json, run, settings
 
 if TYPE_CHECKING:
     from activities.common.contracts import DecisionOutcome
-    from worker.services.operations import AttentionItem
+    from worker.services.audit import AuditedDecision
+    from worker.services.operations import AttentionFilter, AttentionItem, BulkOutcome
 
 
 async def _client() -> Client:
@@ -48,15 +50,32 @@ def attention(
 
 
 def decide(
-    workflow_id: Annotated[str, typer.Argument(help="Execution to decide on (see `stepwise attention`).")],
-    step: Annotated[str, typer.Argument(help="The waiting step.")],
-    action: Annotated[str, typer.Argument(help="retry, skip, abort, approve or reject.")],
+    workflow_id: Annotated[str, typer.Argument(help="Execution to decide on (see `stepwise attention`).")] = "",
+    step: Annotated[str, typer.Argument(help="The waiting step.")] = "",
+    action: Annotated[str, typer.Argument(help="retry, skip, abort, approve or reject.")] = "",
     operator: Annotated[str, typer.Option("--operator", help="Who decides (audited).")] = "",
     reason: Annotated[str, typer.Option("--reason", help="Why (audited).")] = "",
     decision_id: Annotated[str, typer.Option("--decision-id", help="Idempotency key (default: a new one).")] = "",
+    query: Annotated[
+        str,
+        typer.Option(
+            "--query",
+            help="Bulk: decide every waiting execution matching 'pipeline=b2b step=enrich "
+            "error_type=PartnerUnavailable min_age=10m' (any of the four; step may end in *).",
+        ),
+    ] = "",
+    bulk_action: Annotated[str, typer.Option("--action", help="Bulk: the action for every match.")] = "",
+    yes: Annotated[bool, typer.Option("--yes", help="Bulk: apply; without it the matches are only listed.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
-    """Retry, skip or abort a parked step; approve or reject a gate."""
+    """Retry, skip or abort a parked step; approve or reject a gate — one execution, or all matching --query."""
+    if query:
+        if workflow_id or step or action:
+            raise CliError("--query decides in bulk: give the action with --action, not as arguments")
+        _decide_in_bulk(query, bulk_action, operator, reason, decision_id, yes=yes, as_json=as_json)
+        return
+    if not (workflow_id and step and action):
+        raise CliError("give WORKFLOW_ID STEP ACTION, or --query FILTER --action ACTION for a bulk decision")
     from activities.common.contracts import StepDecision
     from worker.services.operations import DecisionRejected, ExecutionNotFound, send_decision
 
@@ -79,6 +98,199 @@ def decide(
         typer.echo(outcome.message)
 
 
+QUERY_KEYS = ("pipeline", "step", "error_type", "min_age")
+"""What a bulk --query may filter on."""
+
+
+def parse_query(text: str) -> AttentionFilter:
+    """``pipeline=b2b step=enrich error_type=X min_age=10m`` as a filter (CliError names a bad part)."""
+    from worker.services.operations import AttentionFilter
+
+    values: dict[str, str] = {}
+    for part in text.split():
+        key, sep, value = part.partition("=")
+        if not sep or key not in QUERY_KEYS or not value:
+            raise CliError(f"--query: {part!r} is not one of {', '.join(k + '=VALUE' for k in QUERY_KEYS)}")
+        values[key] = value
+    if not values:
+        raise CliError("--query: give at least one of " + ", ".join(QUERY_KEYS))
+    return AttentionFilter(
+        pipeline=values.get("pipeline", ""),
+        step=values.get("step", ""),
+        error_type=values.get("error_type", ""),
+        min_age_seconds=_seconds(values["min_age"]) if "min_age" in values else 0.0,
+    )
+
+
+def _seconds(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        return float(number) * units[unit]
+    except ValueError:
+        raise CliError(f"--query: min_age={text!r} is not a duration such as 90s, 10m, 2h, 1d") from None
+
+
+def _decide_in_bulk(
+    query: str, action: str, operator: str, reason: str, batch_id: str, *, yes: bool, as_json: bool
+) -> None:
+    from activities.common.contracts import ACTIONS
+    from worker.services.operations import decide_many, find_attention
+
+    selection = parse_query(query)
+    if action not in ACTIONS:
+        raise CliError(f"--action: must be one of {', '.join(ACTIONS)} (got {action!r})")
+    if yes and not operator.strip():
+        raise CliError("--operator: required (audited with each decision)")
+
+    async def go() -> tuple[list[AttentionItem], list[BulkOutcome]]:
+        client = await _client()
+        items = await find_attention(client, selection)
+        if not yes:
+            return items, []
+        outcomes = await decide_many(
+            client,
+            items,
+            action=action,
+            operator=operator,
+            reason=reason,
+            batch_id=batch_id or f"cli-bulk-{uuid.uuid4()}",
+        )
+        return items, outcomes
+
+    items, outcomes = run(go())
+    if as_json:
+        print_json({"matched": items, "outcomes": outcomes})
+    elif not yes:
+        for item in items:
+            typer.echo(f"{item.workflow_id}  {item.pipeline}  {item.step}  {item.error_type}")
+        typer.echo(f"{len(items)} match; add --yes to {action} each of them")
+    else:
+        for outcome in outcomes:
+            answer = "accepted" if outcome.accepted else "refused"
+            typer.echo(f"{outcome.workflow_id}  {outcome.step}  {answer}: {outcome.message}")
+        accepted = sum(1 for o in outcomes if o.accepted)
+        typer.echo(f"{accepted} accepted, {len(outcomes) - accepted} refused")
+    if any(not o.accepted for o in outcomes):
+        raise typer.Exit(2)
+
+
+def decisions(
+    workflow_id: Annotated[str, typer.Option("--workflow", help="Only this execution.")] = "",
+    pipeline: Annotated[str, typer.Option("--pipeline", help="Only this pipeline.")] = "",
+    operator: Annotated[str, typer.Option("--operator", help="Only this operator's decisions.")] = "",
+    since: Annotated[str, typer.Option("--since", help="Decided at or after (ISO 8601).")] = "",
+    until: Annotated[str, typer.Option("--until", help="Decided before (ISO 8601).")] = "",
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="Most rows, newest first.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """The decision log: every decision and redrive, who made it and what came of it (newest first)."""
+    from worker.commands.common import database_sessions
+    from worker.services.audit import DecisionFilter, list_decisions
+
+    selection = DecisionFilter(workflow_id, pipeline, operator, _time("--since", since), _time("--until", until), limit)
+
+    async def read() -> list[AuditedDecision]:
+        async with database_sessions() as sessions:
+            try:
+                return await list_decisions(sessions, selection)
+            except OSError as error:
+                raise CliError(f"postgres: {error}") from None
+
+    rows = run(read())
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("no decisions match")
+    for row in rows:
+        why = f"  {row.reason}" if row.reason else ""
+        outcome = row.outcome if not row.rejection else f"{row.outcome} ({row.rejection})"
+        typer.echo(
+            f"{row.decided_at:%Y-%m-%d %H:%M:%S}  {row.operator}  {row.workflow_id}  {row.step}  "
+            f"{row.action}  {outcome}{why}"
+        )
+
+
+def _time(option: str, text: str) -> datetime.datetime | None:
+    if not text:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"{option}: {text!r} is not an ISO 8601 time such as 2026-12-05T08:00") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+dead_letters_app = typer.Typer(help="What the dead-letter queues hold, and redrive.", no_args_is_help=True)
+
+
+@dead_letters_app.command("list")
+def list_dead_letters(
+    pipeline: Annotated[str, typer.Argument(help="booking, media, b2b, b2b-intake or recon.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the messages as JSON.")] = False,
+) -> None:
+    """The pipeline's dead-letter messages, read without consuming them."""
+    from activities.common.aws import AwsClients
+    from activities.common.resources import Resources
+    from worker.services.dead_letters import peek, queues
+
+    resources = Resources(prefix=settings().aws.name_prefix)
+    if pipeline not in queues(resources):
+        raise CliError(f"pipeline: must be one of {', '.join(queues(resources))} (got {pipeline!r})")
+    letters = run(peek(AwsClients(), resources, pipeline))
+    if as_json:
+        print_json(letters)
+        return
+    if not letters:
+        typer.echo(f"{pipeline}'s dead-letter queue is empty")
+    for letter in letters:
+        can = "redrivable" if letter.redrivable else f"not redrivable: {letter.not_redrivable_because}"
+        typer.echo(f"{letter.message_id}  {letter.business_key}  {letter.failed_step}  {letter.error_type}  {can}")
+
+
+@dead_letters_app.command("redrive")
+def redrive_dead_letter(
+    pipeline: Annotated[str, typer.Argument(help="The pipeline whose queue holds the message.")],
+    message_id: Annotated[str, typer.Argument(help="The message (see `stepwise dead-letters list`).")],
+    operator: Annotated[str, typer.Option("--operator", help="Who redrives (audited).")] = "",
+) -> None:
+    """Start the failed case again with the same input and key, audit it, then remove the message."""
+    from activities.common.aws import AwsClients
+    from activities.common.resources import Resources
+    from worker.commands.common import database_sessions
+    from worker.services.dead_letters import DeadLetterNotFound, Redriven, RedriveRefused, queues, redrive
+
+    if not operator.strip():
+        raise CliError("--operator: required (audited)")
+    config = settings()
+    resources = Resources(prefix=config.aws.name_prefix)
+    if pipeline not in queues(resources):
+        raise CliError(f"pipeline: must be one of {', '.join(queues(resources))} (got {pipeline!r})")
+
+    async def go() -> Redriven:
+        async with database_sessions() as sessions:
+            try:
+                return await redrive(
+                    await _client(),
+                    AwsClients(),
+                    sessions,
+                    resources,
+                    pipeline=pipeline,
+                    message_id=message_id,
+                    operator=operator,
+                    task_queue=config.worker.task_queue,
+                    via="cli",
+                )
+            except RedriveRefused as error:
+                raise CliError(f"not redrivable: {error}", exit_code=2) from None
+            except DeadLetterNotFound as error:
+                raise CliError(str(error), exit_code=3) from None
+
+    done = run(go())
+    typer.echo(f"{done.workflow_id} started again (run {done.run_id}); message {done.message_id} removed")
+
+
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
@@ -86,6 +298,8 @@ def _duration(seconds: float) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    """Add `attention` and `decide` to the top-level CLI."""
+    """Add `attention`, `decide`, `decisions` and `dead-letters` to the top-level CLI."""
     app.command()(attention)
     app.command()(decide)
+    app.command()(decisions)
+    app.add_typer(dead_letters_app, name="dead-letters")

@@ -1,4 +1,4 @@
-"""`stepwise recon start|status`: reconcile a client's baseline and candidate versions."""
+"""`stepwise recon start|status|list|campaign`: reconcile clients' baseline and candidate versions."""
 
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ def start(
     snapshot_uri: Annotated[str, typer.Option("--snapshot-uri", help="s3:// SQL dump (default: demo).")] = "",
     packs_uri: Annotated[str, typer.Option("--report-packs-uri", help="s3:// report packs (default: demo).")] = "",
     provider: Annotated[str, typer.Option("--provider", help="local-postgres or aws-ssm.")] = "local-postgres",
-    wait: Annotated[bool, typer.Option("--wait", help="Wait until sign-off is requested or it ends.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait until sign-off is requested, a step parks (exit 5) or it ends.")
+    ] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds --wait waits.", min=1)] = 600.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -85,6 +87,22 @@ def start(
             typer.echo(run_id)
         return
     _show(view, as_json)
+    if view.waiting and view.execution == "RUNNING" and view.phase != "awaiting-signoff":
+        # A parked step (not the sign-off --wait waits for): say what waits and exit distinctly.
+        from worker.commands.follow import EXIT_PARKED
+
+        for waiting in view.waiting:
+            typer.echo(
+                f"step {waiting['step']} of {waiting['workflow_id']} is waiting for an operator"
+                f"{': ' + waiting['error'] if waiting['error'] else ''}",
+                err=True,
+            )
+            typer.echo(
+                f"decide with: stepwise decide {waiting['workflow_id']} {waiting['step']} "
+                "retry|skip|abort --operator NAME --reason TEXT",
+                err=True,
+            )
+        raise typer.Exit(EXIT_PARKED)
 
 
 @app.command()
@@ -136,3 +154,116 @@ def _show(view: ReconciliationView, as_json: bool) -> None:
         typer.echo(f"  waiting: {waiting['workflow_id']} {waiting['step']} {waiting['error']}".rstrip())
     if view.summary_uri:
         typer.echo(f"  summary: {view.summary_uri}")
+
+
+@app.command("list")
+def list_runs(
+    client: Annotated[str, typer.Option("--client", help="Only this client's runs.")] = "",
+    status_: Annotated[str, typer.Option("--status", help="Only runs in this status (e.g. AWAITING_SIGNOFF).")] = "",
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="Most runs, newest first.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Reconciliation runs from Postgres, newest first."""
+    from worker.commands.common import database_sessions
+    from worker.services.recon_runs import RunRow
+    from worker.services.recon_runs import list_runs as read_runs
+
+    async def go() -> list[RunRow]:
+        async with database_sessions() as sessions:
+            try:
+                return await read_runs(sessions, client_id=client, status=status_, limit=limit)
+            except OSError as error:
+                raise CliError(f"postgres: {error}") from None
+
+    rows = run(go())
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("no reconciliation runs match")
+    for row in rows:
+        different = f"{row.reports_different}/{row.reports_total} different"
+        signed = f"  signed off by {row.signoff_by}" if row.signoff_by else ""
+        typer.echo(f"{row.run_id}  {row.status}  {row.baseline} -> {row.candidate}  {different}{signed}")
+
+
+campaign_app = typer.Typer(help="Reconcile many clients, a bounded number at a time.", no_args_is_help=True)
+app.add_typer(campaign_app, name="campaign")
+
+
+@campaign_app.command("start")
+def start_campaign(
+    campaign: Annotated[str, typer.Option("--campaign", help="Campaign label (lower-case, digits, dashes).")],
+    clients: Annotated[list[str], typer.Option("--client", help="A client to reconcile (repeat for each).")],
+    baseline: Annotated[str, typer.Option("--baseline", help="Version in production.")] = "v1",
+    candidate: Annotated[str, typer.Option("--candidate", help="Version to migrate to.")] = "v2",
+    run_label: Annotated[str, typer.Option("--run", help="Run label of every client (default: from the time).")] = "",
+    max_parallel: Annotated[int, typer.Option("--max-parallel", help="Clients reconciling at once.")] = 10,
+    no_signoff: Annotated[bool, typer.Option("--no-signoff", help="Do not wait for sign-off.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Start a campaign (id recon-campaign-<campaign>); a client waiting for sign-off frees its slot."""
+    from activities.common.resources import Resources
+    from activities.recon.contracts import ReconciliationInput
+    from worker.services.recon import InvalidReconciliationRequest, new_run_label, with_demo_defaults
+    from worker.services.recon_runs import campaign_input
+    from worker.services.recon_runs import start_campaign as start_it
+
+    config = settings()
+    template = with_demo_defaults(
+        ReconciliationInput(
+            client_id=clients[0] if clients else "",
+            baseline=baseline,
+            candidate=candidate,
+            run=run_label or new_run_label(),
+            snapshot_uri="",
+            report_packs_uri="",
+            signoff_required=not no_signoff,
+        ),
+        Resources(prefix=config.aws.name_prefix),
+    )
+    try:
+        request = campaign_input(campaign, template, list(clients), max_parallel)
+    except InvalidReconciliationRequest as error:
+        raise CliError(str(error), exit_code=2) from None
+
+    async def go() -> str:
+        client_, _sessions, close = await _connect()
+        try:
+            return await start_it(client_, config.worker.task_queue, request)
+        finally:
+            await close()
+
+    workflow_id = run(go())
+    if as_json:
+        print_json({"campaign": campaign, "workflow_id": workflow_id})
+    else:
+        typer.echo(workflow_id)
+
+
+@campaign_app.command("status")
+def campaign_status(
+    campaign: Annotated[str, typer.Argument(help="The campaign's label.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Each client's outcome so far, and the counts."""
+    from worker.services.recon_runs import CampaignNotFound, CampaignView
+    from worker.services.recon_runs import campaign_status as read_status
+
+    async def go() -> CampaignView:
+        client_, _sessions, close = await _connect()
+        try:
+            return await read_status(client_, campaign)
+        except CampaignNotFound as error:
+            raise CliError(str(error), exit_code=3) from None
+        finally:
+            await close()
+
+    view = run(go())
+    if as_json:
+        print_json(view)
+        return
+    counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(view.counts.items()))
+    typer.echo(f"{view.workflow_id}  {view.execution}  {counts}")
+    for run_id, outcome in sorted(view.outcomes.items()):
+        typer.echo(f"  {run_id}  {outcome}")

@@ -14,6 +14,8 @@ import botocore.exceptions
 
 from activities.common.resources import Resources
 
+DEV_OPERATOR = "dev-operator"
+"""The dev stack's operator (``STEPWISE_API__OPERATORS``): decisions from the console and API are audited under it."""
 DEV_OPERATOR_TOKEN = "stepwise-dev-operator"
 """Bearer token of the operator role on the embedded stack only."""
 

@@ -27,7 +27,14 @@ from activities.common.resources import Resources
 from worker.devstack.aws import EMULATOR_ENV, apply_resources, moto_process
 from worker.devstack.postgres import start_embedded_postgres
 from worker.devstack.processes import ManagedProcess, StartError, port_open
-from worker.devstack.seed import DEV_OPERATOR_TOKEN, DEV_PARTNER_ID, DEV_PARTNER_TOKEN, demo_media_uri, seed_demo_data
+from worker.devstack.seed import (
+    DEV_OPERATOR,
+    DEV_OPERATOR_TOKEN,
+    DEV_PARTNER_ID,
+    DEV_PARTNER_TOKEN,
+    demo_media_uri,
+    seed_demo_data,
+)
 from worker.devstack.supervisor import Supervisor
 from worker.devstack.temporal_server import dev_server_command
 from worker.migrate import upgrade_head
@@ -115,8 +122,9 @@ class DevStack:
                 "STEPWISE_TELEMETRY__LOG_FORMAT": env.get("STEPWISE_TELEMETRY__LOG_FORMAT", "json"),
             }
         )
-        if "STEPWISE_API__OPERATOR_TOKEN_HASHES" not in env:
-            env["STEPWISE_API__OPERATOR_TOKEN_HASHES"] = f'["{hash_token(DEV_OPERATOR_TOKEN)}"]'
+        if "STEPWISE_API__OPERATORS" not in env and "STEPWISE_API__OPERATOR_TOKEN_HASHES" not in env:
+            env["STEPWISE_API__OPERATORS"] = json.dumps({DEV_OPERATOR: hash_token(DEV_OPERATOR_TOKEN)})
+        env.setdefault("STEPWISE_API__TEMPORAL_UI_URL", f"http://127.0.0.1:{dev.temporal_ui_port}")
         if "STEPWISE_API__PARTNER_TOKEN_HASHES" not in env:
             env["STEPWISE_API__PARTNER_TOKEN_HASHES"] = json.dumps({DEV_PARTNER_ID: hash_token(DEV_PARTNER_TOKEN)})
         return env
@@ -141,7 +149,8 @@ class DevStack:
             ("Temporal Web UI", f"http://127.0.0.1:{dev.temporal_ui_port}"),
             ("HTTP API", f"http://127.0.0.1:{api.port}"),
             ("API docs", f"http://127.0.0.1:{api.port}/docs"),
-            ("API operator token", DEV_OPERATOR_TOKEN),
+            ("Operator console", f"http://127.0.0.1:{api.port}/console/"),
+            (f"API operator token ({DEV_OPERATOR})", DEV_OPERATOR_TOKEN),
             (f"API partner token ({DEV_PARTNER_ID})", DEV_PARTNER_TOKEN),
             ("Worker metrics", f"http://127.0.0.1:{worker.metrics_port}/metrics"),
             ("Worker health", f"http://127.0.0.1:{worker.health_port}/readyz"),

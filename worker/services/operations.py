@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -65,6 +66,8 @@ class AttentionItem:
     """What the operator may do."""
     waiting_steps: tuple[str, ...] = ()
     """Every step of the execution waiting now."""
+    attempts: int = 0
+    """Activity attempts of the waiting step so far (0 when no worker answered)."""
 
 
 async def list_attention(client: Client, *, query_timeout: float = 3.0, limit: int = 1000) -> list[AttentionItem]:
@@ -116,6 +119,7 @@ async def _with_error(client: Client, item: AttentionItem, timeout: float) -> At
             "error": state.last_error,
             "allowed_actions": tuple(state.allowed_actions),
             "waiting_steps": tuple(status.waiting),
+            "attempts": state.attempts,
         }
     )
 
@@ -147,3 +151,84 @@ async def send_decision(client: Client, workflow_id: str, decision: StepDecision
             raise DecisionRejected(f"{workflow_id} does not accept decisions: {error.message}") from None
         raise
     return outcome
+
+
+@dataclass(frozen=True)
+class AttentionFilter:
+    """Which waiting executions a bulk decision or the inbox covers; empty fields match all."""
+
+    pipeline: str = ""
+    step: str = ""
+    """The parked step or gate; ``compare:*`` matches every ``compare:`` step."""
+    error_type: str = ""
+    min_age_seconds: float = 0.0
+    """Only executions waiting at least this long."""
+
+    def matches(self, item: AttentionItem) -> bool:
+        """Whether ``item`` passes every field that is set."""
+        if self.pipeline and item.pipeline != self.pipeline:
+            return False
+        if self.step and not _step_matches(self.step, item.step):
+            return False
+        if self.error_type and item.error_type != self.error_type:
+            return False
+        return item.waiting_seconds >= self.min_age_seconds
+
+    @property
+    def is_empty(self) -> bool:
+        """No field set: every waiting execution matches."""
+        return not (self.pipeline or self.step or self.error_type or self.min_age_seconds)
+
+
+def _step_matches(pattern: str, step: str) -> bool:
+    return step.startswith(pattern[:-1]) if pattern.endswith("*") else step == pattern
+
+
+async def find_attention(client: Client, selection: AttentionFilter) -> list[AttentionItem]:
+    """Waiting executions that pass ``selection``, oldest first (each with its step's error)."""
+    return [item for item in await list_attention(client) if selection.matches(item)]
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What one execution of a bulk decision answered."""
+
+    workflow_id: str
+    step: str
+    accepted: bool
+    message: str
+
+
+async def decide_many(
+    client: Client,
+    items: list[AttentionItem],
+    *,
+    action: str,
+    operator: str,
+    reason: str,
+    batch_id: str,
+    substitute_output: Any = None,
+) -> list[BulkOutcome]:
+    """Send one decision to each item's waiting step, one update (and one audit row) each.
+
+    ``batch_id`` makes each execution's decision id, so a repeated bulk request is applied
+    once per execution. A refusal (the step is no longer waiting, the action does not
+    apply) is reported for that execution and does not stop the others.
+    """
+    outcomes: list[BulkOutcome] = []
+    for item in items:
+        decision = StepDecision(
+            step=item.step,
+            action=action,
+            operator=operator,
+            reason=reason,
+            decision_id=f"{batch_id}:{item.workflow_id}",
+            substitute_output=substitute_output,
+        )
+        try:
+            outcome = await send_decision(client, item.workflow_id, decision)
+        except (DecisionRejected, ExecutionNotFound) as error:
+            outcomes.append(BulkOutcome(item.workflow_id, item.step, False, str(error)))
+        else:
+            outcomes.append(BulkOutcome(item.workflow_id, item.step, True, outcome.message))
+    return outcomes

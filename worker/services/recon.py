@@ -63,8 +63,14 @@ async def start_reconciliation(client: Client, task_queue: str, request: Reconci
     """Start the run (a repeated start of the same client and run returns the running one)."""
     check_request(request)
     workflow_id = reconciliation_id(request.client_id, request.run)
+    await start_recon_workflow(client, ReconciliationWorkflow.run, request, workflow_id, task_queue)
+    return workflow_id
+
+
+async def start_recon_workflow(client: Client, run: Any, request: Any, workflow_id: str, task_queue: str) -> None:
+    """Start a reconciliation or campaign, tagged for visibility; the same id again finds the running one."""
     await client.start_workflow(
-        ReconciliationWorkflow.run,
+        run,
         request,
         id=workflow_id,
         task_queue=task_queue,
@@ -76,7 +82,6 @@ async def start_reconciliation(client: Client, task_queue: str, request: Reconci
             ]
         ),
     )
-    return workflow_id
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from temporalio.client import Client
 from temporalio.common import (
@@ -104,7 +104,6 @@ async def start_once(
         BusinessKeyReused: the key was used before with different content.
     """
     digest = fingerprint(request)
-    memo = {"fingerprint": digest} if owner is None else {"fingerprint": digest, OWNER_MEMO: owner}
     try:
         await client.start_workflow(
             run,
@@ -113,13 +112,7 @@ async def start_once(
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            memo=memo,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(search_attributes.PIPELINE, pipeline),
-                    SearchAttributePair(search_attributes.BUSINESS_KEY, business_key),
-                ]
-            ),
+            **start_tags(request, pipeline=pipeline, business_key=business_key, owner=owner),
         )
     except WorkflowAlreadyStartedError:
         description = await client.get_workflow_handle(workflow_id).describe()
@@ -127,3 +120,25 @@ async def start_once(
             raise BusinessKeyReused(business_key) from None
         return False
     return True
+
+
+class StartTags(TypedDict):
+    """The memo and search attributes every case starts with."""
+
+    memo: dict[str, Any]
+    search_attributes: TypedSearchAttributes
+
+
+def start_tags(request: Any, *, pipeline: str, business_key: str, owner: str | None) -> StartTags:
+    """Memo (the request's fingerprint, its owner) and search attributes (pipeline, business key) of a start."""
+    digest = fingerprint(request)
+    memo: dict[str, Any] = {"fingerprint": digest} if owner is None else {"fingerprint": digest, OWNER_MEMO: owner}
+    return StartTags(
+        memo=memo,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(search_attributes.PIPELINE, pipeline),
+                SearchAttributePair(search_attributes.BUSINESS_KEY, business_key),
+            ]
+        ),
+    )

@@ -22,12 +22,14 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.b2b.contracts import (
         ENRICH_TRANSACTION,
+        ENRICHMENT_SKIPPED,
         FORMAT_TRANSACTION,
         PIPELINE,
         REJECTING_ERRORS,
         SETTLE_TRANSACTION,
         STORE_TRANSACTION,
         TRANSACTION_FAILED,
+        EnrichedTransaction,
         Settlement,
         TransactionInput,
         TransactionResult,
@@ -64,7 +66,11 @@ class B2BTransactionWorkflow(StepControlHandlers):
         store_policy = policies.STORE
         try:
             formatted = await self.steps.run("format", FORMAT_TRANSACTION, request, policy=policies.FORMAT)
-            enriched = await self.steps.run("enrich", ENRICH_TRANSACTION, formatted, policy=policies.ENRICH)
+            # An operator may skip enrichment (the partner API is down for good): the transaction
+            # is stored without it, and says so. A skip with a substitute stores that instead.
+            enriched = await self.steps.run_optional(
+                "enrich", ENRICH_TRANSACTION, formatted, policy=policies.ENRICH
+            ) or EnrichedTransaction(formatted, {ENRICHMENT_SKIPPED: "skipped by an operator"})
             if not workflow.patched(STORE_LOCAL):
                 # Transactions started before store became a local activity replay the
                 # task-queue activity their history recorded.

@@ -468,6 +468,7 @@ class StepControl:
         audience = audience or self._audience
         try:
             subject, body = notice or self._effects.parked_notice(record)
+            park.subject, park.body = subject, body
             await self._effects.notify(f"{park.key}:notice", audience, subject, body)
             return await self._wait(park, attention, audience, subject)
         finally:
@@ -519,6 +520,8 @@ class StepControl:
     def _refresh_visibility(self) -> None:
         oldest = self._decisions.oldest()
         self._effects.mark_attention(None if oldest is None else (oldest.step, oldest.since))
+        waiting = sorted(self._decisions.parks.values(), key=lambda park: park.since)
+        self._effects.show_waiting([(park, self._records[park.step]) for park in waiting])
 
 
 class StepControlHandlers:

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
         StepDecision,
     )
     from workflows.common.policies import STEP_CONTROL_AUDIT, STEP_CONTROL_AUDIT_LOCAL, STEP_CONTROL_NOTIFY
-    from workflows.common.step_records import StepRecord, step_label
+    from workflows.common.step_records import Park, StepRecord, step_label
 
 
 LOCAL_AUDIT = "step-control-local-audit"
@@ -35,6 +35,7 @@ class StepEffects:
         self.pipeline = pipeline
         self._marked: tuple[str, datetime] | None = None
         self._ever_marked = False
+        self._details_shown = False
 
     async def audit(self, decision: StepDecision, via: str, outcome: str, rejection: str | None) -> None:
         """Write the decision's audit row (retried until Postgres answers).
@@ -114,6 +115,30 @@ class StepEffects:
                 search_attributes.ATTENTION_SINCE.value_set(oldest[1]),
             ]
         )
+
+    def show_waiting(self, waiting: list[tuple[Park, StepRecord]]) -> None:
+        """The execution's current details (the Temporal UI shows them): what waits, why, how to decide.
+
+        Cleared when nothing waits. Current details live in the worker and answer a query;
+        they add nothing to history, so setting them needs no patch.
+        """
+        if not waiting:
+            if self._details_shown:
+                workflow.set_current_details("")
+                self._details_shown = False
+            return
+        workflow_id = workflow.info().workflow_id
+        lines = []
+        for park, record in waiting:
+            what = "waits for a decision" if record.kind == "gate" else "is parked"
+            error = f": {record.last_error_type}: {record.last_error}" if record.last_error_type else ""
+            lines.append(
+                f"**{park.step}** {what} since {park.since.isoformat(timespec='seconds')}{error}\n"
+                f"Decide: `stepwise decide {workflow_id} {park.step} {'|'.join(park.actions)} "
+                "--operator NAME --reason TEXT`"
+            )
+        workflow.set_current_details("\n\n".join(lines))
+        self._details_shown = True
 
     def count_parked(self, step: str) -> None:
         """stepwise_steps_parked_total{pipeline,step}."""

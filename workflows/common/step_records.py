@@ -26,6 +26,13 @@ class OutputContract:
     required: bool = False
     """The workflow needs the output: a skip without a substitute is refused."""
 
+    @property
+    def type_name(self) -> str:
+        """``module:Class`` of the output type (empty when a skip takes no substitute)."""
+        if self.result_type is None:
+            return ""
+        return f"{self.result_type.__module__}:{self.result_type.__qualname__}"
+
     def convert(self, value: Any) -> Any:
         """The substitute as the step's output type (raises if it does not fit)."""
         if value is None or self.result_type is None:
@@ -64,6 +71,10 @@ class Park:
     """A decision was accepted (its audit may still be being written)."""
     decision: StepDecision | None = None
     """The decision, once audited: the waiting step wakes on it."""
+    subject: str = ""
+    """The subject of the notice the wait sent."""
+    body: str = ""
+    """The notice's body."""
 
 
 @dataclass
@@ -122,6 +133,10 @@ class StepRecord:
             decided_by=self.decided_by,
             decision=self.decision,
             substituted=self.substituted,
+            output_type=park.output.type_name if park else "",
+            output_required=park.output.required if park else False,
+            subject=park.subject if park else "",
+            body=park.body if park else "",
         )
 
 

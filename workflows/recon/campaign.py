@@ -9,6 +9,7 @@ or failed client does not stop the others.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, ChildWorkflowError
@@ -25,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common.step_control import StepControl, StepControlHandlers
 
-from workflows.recon.reconciliation import ReconciliationWorkflow, reconciliation_id, tags
+from workflows.recon.reconciliation import CAMPAIGN_SLOT_SIGNAL, ReconciliationWorkflow, reconciliation_id, tags
 
 
 @workflow.defn
@@ -35,6 +36,16 @@ class ReconciliationCampaignWorkflow(StepControlHandlers):
     def __init__(self) -> None:
         self.steps = StepControl(PIPELINE)
         self._outcomes: dict[str, str] = {}
+        self._free_slot: dict[str, Callable[[], None]] = {}
+
+    @workflow.signal(name=CAMPAIGN_SLOT_SIGNAL)
+    def awaiting_signoff(self, run_id: str) -> None:
+        """A client waits for a human: its slot goes to the next client (it stays ``awaiting-signoff``)."""
+        if self._outcomes.get(run_id) == "running":
+            self._outcomes[run_id] = "awaiting-signoff"
+        free = self._free_slot.pop(run_id, None)
+        if free is not None:
+            free()
 
     @workflow.query(name="recon.campaign")
     def outcomes(self) -> CampaignResult:
@@ -52,7 +63,28 @@ class ReconciliationCampaignWorkflow(StepControlHandlers):
 
     async def _reconcile(self, run: ReconciliationInput, limiter: asyncio.Semaphore) -> None:
         run_id = reconciliation_id(run.client_id, run.run)
+        self._outcomes[run_id] = "queued"
+        # The slot is held from the child's start until it ends or starts waiting for sign-off
+        # (its signal frees it), so clients waiting for a human never stall the campaign.
+        await limiter.acquire()
+        freed = False
+
+        def free() -> None:
+            nonlocal freed
+            if not freed:
+                freed = True
+                limiter.release()
+
+        self._free_slot[run_id] = free
         self._outcomes[run_id] = "running"
+        try:
+            self._outcomes[run_id] = await self._child(run, run_id)
+        finally:
+            self._free_slot.pop(run_id, None)
+            free()
+
+    async def _child(self, run: ReconciliationInput, run_id: str) -> str:
+        """Run one client's reconciliation; its outcome."""
         try:
             result = await self.steps.run_child(
                 f"client:{run.client_id}",
@@ -60,14 +92,11 @@ class ReconciliationCampaignWorkflow(StepControlHandlers):
                 run,
                 id=run_id,
                 on_exhausted="fail",
-                limiter=limiter,
                 search_attributes=tags(run_id),
                 result_type=ReconciliationResult,
             )
         except ApplicationError as error:
-            self._outcomes[run_id] = "aborted" if error.type == STEP_ABORTED else "failed"
-            return
+            return "aborted" if error.type == STEP_ABORTED else "failed"
         except ChildWorkflowError:
-            self._outcomes[run_id] = "failed"
-            return
-        self._outcomes[run_id] = result.outcome if result is not None else "skipped"
+            return "failed"
+        return result.outcome if result is not None else "skipped"

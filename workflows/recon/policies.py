@@ -57,3 +57,13 @@ COMPARE = StepPolicy(
     retry=exponential(5, first=timedelta(seconds=2), cap=timedelta(minutes=1), not_retried=NOT_RETRIED),
 )
 """Compare one report pair (streams both CSVs from S3)."""
+
+COMPARE_SHARE = StepPolicy(
+    start_to_close=timedelta(hours=6),
+    heartbeat=timedelta(minutes=2),
+    retry=exponential(2, first=timedelta(seconds=2), cap=timedelta(seconds=30), not_retried=NOT_RETRIED),
+    on_exhausted="fail",
+    on_non_retryable="fail",
+)
+"""Several comparisons in one activity (heartbeat per report). A share that fails as a whole is
+not parked: each of its reports runs as its own ``compare:<report>`` step instead."""

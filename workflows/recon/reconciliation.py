@@ -12,7 +12,10 @@ a single extra state in this code: the article's wish.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
+from collections import deque
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 
 from temporalio import workflow
@@ -24,10 +27,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.common.contracts import STEP_ABORTED
     from activities.recon.contracts import (
         COMPARE,
+        COMPARE_SHARE,
         INVALID_RECONCILIATION,
         PIPELINE,
         PLAN,
         PROVISION,
+        RECORD_FAILURE,
         RECORD_RUN,
         RESTORE,
         RUN_REPORT,
@@ -35,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         TEARDOWN,
         CompareInput,
         CompareResult,
+        CompareShare,
         EnvironmentInput,
         EnvironmentOutput,
         EnvironmentRef,
@@ -42,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         ReconciliationInput,
         ReconciliationResult,
         ReconciliationStatus,
+        ReconFailure,
         ReconPlan,
         ReportOutput,
         ReportSpec,
@@ -52,11 +59,20 @@ with workflow.unsafe.imports_passed_through():
         SkippedReport,
         SummaryInput,
     )
+    from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
     from workflows.recon import policies
 
 
 SUMMARY_REQUIRED = "recon-summary-required"
+COMPARE_LANES = "recon-compare-lanes"
+"""Patch: comparisons run in N lanes that take shares of the remaining reports (one step per report before)."""
+FAILURE_RECORDED = "recon-failure-recorded"
+"""Patch: a failed run is marked FAILED in Postgres and its story goes to the reconciliation DLQ."""
+SIGNOFF_FREES_SLOT = "recon-signoff-frees-campaign-slot"
+"""Patch: a campaign's client waiting for sign-off tells its campaign, which frees its slot."""
+CAMPAIGN_SLOT_SIGNAL = "recon.campaign.awaiting_signoff"
+"""Signal a campaign's child sends when it starts waiting for sign-off (argument: its run id)."""
 """Patch: a skipped summary must carry a substitute (runs started before took an empty one)."""
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")
@@ -195,13 +211,32 @@ class ReconciliationWorkflow(StepControlHandlers):
             await self._compare_all(request, plan, versions)
             summary = await self._summarise(request, versions)
             return await self._signoff(request, summary)
-        except ApplicationError as error:
-            if error.type == STEP_ABORTED:
+        except Exception as error:
+            if isinstance(error, ApplicationError) and error.type == STEP_ABORTED:
                 self._phase = "aborted"
                 await self._record(request, "ABORTED", reason=error.message)
+            elif workflow.patched(FAILURE_RECORDED):
+                await self._record_failure(request, error)
             raise
         finally:
             await self.steps.settle()
+
+    async def _record_failure(self, request: ReconciliationInput, error: Exception) -> None:
+        """FAILED in Postgres (it stayed RUNNING before) and the run's story to the recon DLQ."""
+        described = describe_failure(error)
+        failure = ReconFailure(
+            run_id=workflow.info().workflow_id,
+            client_id=request.client_id,
+            baseline=request.baseline,
+            candidate=request.candidate,
+            failed_step=self.steps.stopped_at() or self._phase,
+            error_type=described.error_type,
+            reason=described.message,
+        )
+        try:
+            await self.steps.run("record_failure", RECORD_FAILURE, failure, policy=policies.BOOKKEEPING, progress=False)
+        except STEP_ERRORS as unrecorded:  # an operator aborted the recording itself: the run still fails
+            workflow.logger.error("failure of %s not recorded: %s", failure.run_id, unrecorded)
 
     async def _record(self, request: ReconciliationInput, status: str, operator: str = "", reason: str = "") -> None:
         record = RunRecord(
@@ -282,14 +317,89 @@ class ReconciliationWorkflow(StepControlHandlers):
                 limiter=limiter,
                 attention=request.attention,
             )
-            self._compared += 1
             if self.steps.skipped(step):
                 self._comparisons_skipped.append(report.name)
-            if result is not None and result.status == "different":
-                self._different.append(report.name)
+            self._count_compared(report.name, result)
             return result
 
+        if workflow.patched(COMPARE_LANES):
+            return await self._compare_in_lanes(request, plan, baseline, candidate, compare)
         return await self.steps.run_all([compare(i) for i in range(len(plan.reports))])
+
+    def _count_compared(self, report: str, result: CompareResult | None) -> None:
+        self._compared += 1
+        if result is not None and result.status == "different":
+            self._different.append(report)
+
+    async def _compare_in_lanes(
+        self,
+        request: ReconciliationInput,
+        plan: ReconPlan,
+        baseline: dict[str, str],
+        candidate: dict[str, str],
+        compare_one: Callable[[int], Awaitable[CompareResult | None]],
+    ) -> list[CompareResult | None]:
+        """Keep N comparison lanes busy, each taking the next share of the remaining reports.
+
+        A free lane takes ``ceil(remaining / N)`` reports (guided self-scheduling) and compares
+        them in one activity, so no workflow round trip separates one comparison from the
+        next; shares shrink as the work runs out, which keeps the lanes finishing together,
+        and a share of a single report runs as its own ``compare:<report>`` step. A report
+        that fails inside a share — or every report of a share whose activity failed as a
+        whole — then runs as its own step, with that step's retries and park.
+        Never more than N comparisons run at once: one per lane.
+        """
+        lanes = request.max_parallel_comparisons
+        results: dict[int, CompareResult | None] = {}
+        pending = deque(
+            i for i, report in enumerate(plan.reports) if report.name in baseline and report.name in candidate
+        )
+
+        async def lane() -> None:
+            while pending:
+                size = max(1, math.ceil(len(pending) / lanes))
+                taken = [pending.popleft() for _ in range(min(size, len(pending)))]
+                done = await self._compare_share(request, plan, baseline, candidate, taken) if size > 1 else {}
+                for index in taken:
+                    if index in done:
+                        results[index] = done[index]
+                        self._count_compared(plan.reports[index].name, done[index])
+                    else:
+                        results[index] = await compare_one(index)
+
+        await self.steps.run_all([lane() for _ in range(max(1, min(lanes, len(pending))))])
+        return [results.get(i) for i in range(len(plan.reports))]
+
+    async def _compare_share(
+        self,
+        request: ReconciliationInput,
+        plan: ReconPlan,
+        baseline: dict[str, str],
+        candidate: dict[str, str],
+        indices: list[int],
+    ) -> dict[int, CompareResult]:
+        """Compare several reports in one activity; those it compared, by plan index."""
+        run_id = workflow.info().workflow_id
+        reports = [plan.reports[i] for i in indices]
+        share = CompareShare(
+            [
+                CompareInput(run_id, report, baseline[report.name], candidate[report.name], request.tolerance)
+                for report in reports
+            ]
+        )
+        try:
+            compared = await self.steps.run(
+                f"compare-share:{reports[0].name}+{len(reports) - 1}",
+                COMPARE_SHARE,
+                share,
+                policy=policies.COMPARE_SHARE,
+                attention=request.attention,
+            )
+        except STEP_ERRORS as failure:  # the share failed as a whole: each report becomes its own step
+            workflow.logger.warning("comparison share failed, comparing its reports one by one: %s", failure)
+            return {}
+        by_name = {result.report: result for result in compared.results}
+        return {i: by_name[plan.reports[i].name] for i in indices if plan.reports[i].name in by_name}
 
     async def _summarise(self, request: ReconciliationInput, versions: dict[str, EnvironmentOutput]) -> RunSummary:
         self._phase = "summarising"
@@ -334,6 +444,10 @@ class ReconciliationWorkflow(StepControlHandlers):
             self._phase = "done"
             return ReconciliationResult(run_id=run_id, outcome="completed", summary=summary)
         self._phase = "awaiting-signoff"
+        parent = workflow.info().parent
+        if parent is not None and workflow.patched(SIGNOFF_FREES_SLOT):
+            # A human may take days: the campaign gives this client's slot to the next one.
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(CAMPAIGN_SLOT_SIGNAL, run_id)
         body = (
             f"Reconciliation {run_id} ({request.client_id}: {request.baseline} -> {request.candidate}) is ready.\n"
             f"{summary.reports_total} reports: {summary.matched} matched, {summary.different} different, "

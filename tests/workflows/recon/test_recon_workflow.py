@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -16,7 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.common.contracts import AttentionPolicy
+from activities.common.contracts import AttentionPolicy, StepDecision
 from activities.recon.contracts import CampaignInput, ReconciliationInput, ReconciliationResult
 from tests.support.recon_mocks import MockRecon
 from workflows.catalog import WORKFLOWS
@@ -142,3 +143,61 @@ async def test_an_unanswered_signoff_is_reminded_escalated_then_rejected_by_defa
         ("escalate", "operators"),
     ]
     assert mock.calls["audit:reject"] == 1 and mock.calls["record:REJECTED"] == 1
+
+
+async def test_a_failed_run_is_recorded_failed_with_its_step_and_reason(dev_env: WorkflowEnvironment) -> None:
+    mock = MockRecon(reports=2, plan_error="ReportPackUnreadable")
+    request = _request(f"fail{uuid.uuid4().hex[:8]}")
+    with pytest.raises(WorkflowFailureError):
+        await _run(dev_env.client, mock, request)
+    assert [(f.run_id, f.failed_step, f.error_type, f.reason) for f in mock.failures] == [
+        (reconciliation_id("acme", request.run), "plan", "ReportPackUnreadable", "the report pack is unreadable")
+    ]
+    assert mock.calls["record:RUNNING"] == 1
+
+
+async def test_clients_waiting_for_signoff_free_their_campaign_slots(dev_env: WorkflowEnvironment) -> None:
+    """Six clients, two slots, every one waiting for a human: all six still reach their sign-off."""
+    campaign = f"slots{uuid.uuid4().hex[:8]}"
+    mock = MockRecon(reports=2)
+    runs = [_request(campaign, client_id=f"client-{i}", signoff_required=True) for i in range(6)]
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with Worker(dev_env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=mock.activities()):
+        handle = await dev_env.client.start_workflow(
+            ReconciliationCampaignWorkflow.run,
+            CampaignInput(campaign=campaign, runs=runs, max_parallel=2),
+            id=f"recon-campaign-{campaign}",
+            task_queue=task_queue,
+        )
+        outcomes: dict[str, str] = {}
+        for _ in range(200):
+            outcomes = (await handle.query(ReconciliationCampaignWorkflow.outcomes)).outcomes
+            if list(outcomes.values()).count("awaiting-signoff") == 6:
+                break
+            await asyncio.sleep(0.1)
+        assert sorted(outcomes.values()) == ["awaiting-signoff"] * 6
+        for run in runs:
+            child = dev_env.client.get_workflow_handle(reconciliation_id(run.client_id, run.run))
+            await child.execute_update(
+                ReconciliationWorkflow.decide, StepDecision("signoff", "approve", operator="ada", reason="ok")
+            )
+        result = await handle.result()
+    assert sorted(result.outcomes.values()) == ["approved"] * 6
+    assert mock.max_runs_in_flight == 2  # working clients never exceeded the two slots
+
+
+async def test_a_report_failing_inside_a_share_runs_again_as_its_own_step(dev_env: WorkflowEnvironment) -> None:
+    mock = MockRecon(reports=40)
+    mock.fail_once.add("report_0003")
+    request = _request(f"share{uuid.uuid4().hex[:8]}", max_parallel_comparisons=3)
+    result = await _run(dev_env.client, mock, request)
+    assert result.summary.reports_total == 40 and result.summary.matched == 40
+    assert mock.calls["compare_share"] >= 3 and mock.calls["compare"] == 41  # 40 + the one compared again
+    history = await dev_env.client.get_workflow_handle(reconciliation_id("acme", request.run)).fetch_history()
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert scheduled.count("recon_compare_share") == mock.calls["compare_share"]
+    assert "recon_compare" in scheduled and mock.max_in_flight <= 3

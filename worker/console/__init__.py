@@ -1,0 +1,1 @@
+"""The operator console: server-rendered pages served by the API process (DESIGN §7)."""

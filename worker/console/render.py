@@ -1,0 +1,100 @@
+"""Rendering console pages: templates (autoescaped), security headers, and who is signed in."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from worker.api.auth import unnamed_operator
+from worker.console.session import Session, Sessions
+from worker.settings import ApiSettings
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+"""Jinja2 with autoescaping on: every value from a workflow, an error or a user is shown as text."""
+
+SECURITY_HEADERS = {
+    # Only this origin's own stylesheet and script; no framing, no inline script.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class SignInRequired(Exception):
+    """The request has no valid session: the handler answers with the sign-in page."""
+
+
+def sessions_of(request: Request) -> Sessions:
+    """The app's session issuer, made on first use from the API settings."""
+    if not hasattr(request.app.state, "console_sessions"):
+        request.app.state.console_sessions = Sessions(request.app.state.settings.api)
+    sessions: Sessions = request.app.state.console_sessions
+    return sessions
+
+
+def operator_names(settings: ApiSettings) -> set[str]:
+    """Every operator name a token can sign in as now."""
+    return set(settings.operators) | {unnamed_operator(d) for d in settings.operator_token_hashes}
+
+
+async def signed_in(request: Request) -> Session:
+    """The signed-in operator (FastAPI dependency); a removed operator's session no longer counts."""
+    session = sessions_of(request).read(request)
+    if session is None or session.operator not in operator_names(request.app.state.settings.api):
+        raise SignInRequired
+    return session
+
+
+def page(
+    request: Request, template: str, context: dict[str, Any], *, session: Session | None, status: int = 200
+) -> HTMLResponse:
+    """A rendered page with the console's security headers."""
+    settings: ApiSettings = request.app.state.settings.api
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {"session": session, "temporal_ui": settings.temporal_ui_url.rstrip("/"), "now": _now(), **context},
+        status_code=status,
+    )
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def redirect(url: str) -> RedirectResponse:
+    """303 See Other: a POST's answer that the browser follows with a GET."""
+    response = RedirectResponse(url, status_code=303)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def to_sign_in(request: Request) -> Response:
+    """Redirect to the sign-in page, coming back to this page (GETs only) afterwards."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    after = quote(target, safe="") if request.method == "GET" else ""
+    return redirect(f"/console/login?next={after}" if after else "/console/login")
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def age(seconds: float) -> str:
+    """``3h05m``, ``4m12s``: how long something has waited."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d{hours:02d}h"
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+TEMPLATES.env.filters["age"] = age
+TEMPLATES.env.filters["urlpart"] = lambda value: quote(str(value), safe="")

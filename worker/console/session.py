@@ -1,0 +1,76 @@
+"""Who is signed in to the console: a signed, expiring session cookie with a CSRF token.
+
+Operators sign in with their own API token (``STEPWISE_API__OPERATORS``); the token is
+checked once and never stored. The cookie holds the operator's name, a random CSRF token
+and the sign-in time, signed with ``STEPWISE_API__SESSION_SECRET`` (itsdangerous), and is
+HttpOnly, SameSite=Strict, limited to ``/console`` and — over HTTPS — Secure. Every form
+POST must carry the session's CSRF token; a missing or wrong one is refused with 403.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from worker.settings import ApiSettings
+
+COOKIE = "stepwise_console"
+COOKIE_PATH = "/console"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in operator."""
+
+    operator: str
+    csrf: str
+
+
+class Sessions:
+    """Issues and reads session cookies for one API process."""
+
+    def __init__(self, settings: ApiSettings) -> None:
+        secret = settings.session_secret.get_secret_value() or secrets.token_urlsafe(32)
+        self._serializer = URLSafeTimedSerializer(secret, salt="stepwise-console")
+        self.max_age = settings.session_minutes * 60
+
+    def start(self, response: Response, request: Request, operator: str) -> Session:
+        """Sign ``operator`` in: set the cookie on ``response``."""
+        session = Session(operator, secrets.token_urlsafe(24))
+        response.set_cookie(
+            COOKIE,
+            self._serializer.dumps({"operator": session.operator, "csrf": session.csrf}),
+            max_age=self.max_age,
+            path=COOKIE_PATH,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return session
+
+    def read(self, request: Request) -> Session | None:
+        """The request's session, or None (no cookie, a forged one, or an expired one)."""
+        cookie = request.cookies.get(COOKIE)
+        if not cookie:
+            return None
+        try:
+            data = self._serializer.loads(cookie, max_age=self.max_age)
+        except (SignatureExpired, BadSignature):
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("operator"), str) or not data.get("csrf"):
+            return None
+        return Session(data["operator"], str(data["csrf"]))
+
+    @staticmethod
+    def end(response: Response) -> None:
+        """Sign out: drop the cookie."""
+        response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
+
+
+def csrf_ok(session: Session, submitted: str | None) -> bool:
+    """The form carried this session's CSRF token (compared in constant time)."""
+    return bool(submitted) and hmac.compare_digest(session.csrf, submitted or "")
