@@ -30,7 +30,7 @@ def attention(
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
 ) -> None:
     """List executions waiting for a human, across pipelines, oldest first."""
-    from worker.services.operations import list_attention
+    from worker.services.operations import list_attention, waited
 
     async def fetch() -> list[AttentionItem]:
         return await list_attention(await _client())
@@ -45,7 +45,7 @@ def attention(
     for item in items:
         error = f"  {item.error_type}: {item.error}" if item.error_type else ""
         typer.echo(
-            f"{item.workflow_id}  {item.pipeline or '-'}  {item.step}  waiting {_duration(item.waiting_seconds)}{error}"
+            f"{item.workflow_id}  {item.pipeline or '-'}  {item.step}  waiting {waited(item.waiting_seconds)}{error}"
         )
 
 
@@ -213,13 +213,12 @@ def decisions(
 
 
 def _time(option: str, text: str) -> datetime.datetime | None:
-    if not text:
-        return None
+    from worker.services.audit import parse_time
+
     try:
-        parsed = datetime.datetime.fromisoformat(text)
+        return parse_time(text)
     except ValueError:
         raise CliError(f"{option}: {text!r} is not an ISO 8601 time such as 2026-12-05T08:00") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
 
 
 dead_letters_app = typer.Typer(help="What the dead-letter queues hold, and redrive.", no_args_is_help=True)
@@ -289,12 +288,6 @@ def redrive_dead_letter(
 
     done = run(go())
     typer.echo(f"{done.workflow_id} started again (run {done.run_id}); message {done.message_id} removed")
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 def register(app: typer.Typer) -> None:

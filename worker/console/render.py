@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from worker.api.auth import unnamed_operator
 from worker.console.session import Session, Sessions
+from worker.services.operations import waited
 from worker.settings import ApiSettings
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -86,15 +87,5 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def age(seconds: float) -> str:
-    """``3h05m``, ``4m12s``: how long something has waited."""
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days}d{hours:02d}h"
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
-TEMPLATES.env.filters["age"] = age
+TEMPLATES.env.filters["age"] = waited
 TEMPLATES.env.filters["urlpart"] = lambda value: quote(str(value), safe="")

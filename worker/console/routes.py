@@ -23,9 +23,15 @@ from worker.api.app import ApiServices, api_aws
 from worker.api.auth import identify
 from worker.console.render import page, redirect, sessions_of, signed_in
 from worker.console.session import Session, csrf_ok
-from worker.services.audit import DecisionFilter, list_decisions
+from worker.services.audit import DecisionFilter, list_decisions, parse_time
 from worker.services.dead_letters import DeadLetterNotFound, RedriveRefused, peek, queues, redrive
-from worker.services.executions import NoSuchExecution, check_substitute, example_output, execution_view
+from worker.services.executions import (
+    NoSuchExecution,
+    check_substitute,
+    example_output,
+    execution_view,
+    waiting_step,
+)
 from worker.services.operations import (
     AttentionFilter,
     DecisionRejected,
@@ -310,9 +316,8 @@ async def decide(
     form = {"step": step, "action": action, "reason": reason, "substitute_output": substitute_output}
     substitute: Any = None
     if action == "skip":
-        view = await execution_view(_services(request).client, workflow_id)
-        state = view.step(step)
-        if state is None or step not in view.waiting:
+        state = await waiting_step(_services(request).client, workflow_id, step)
+        if state is None:
             return await _execution_page(
                 request, session, workflow_id, errors={"step": f"{step} is not waiting"}, form=form, status=409
             )
@@ -353,10 +358,9 @@ async def decide(
 
 def _time(text: str) -> datetime.datetime | None:
     try:
-        parsed = datetime.datetime.fromisoformat(text) if text else None
+        return parse_time(text)
     except ValueError:
-        return None
-    return parsed.replace(tzinfo=datetime.UTC) if parsed and parsed.tzinfo is None else parsed
+        return None  # the page says the field was ignored
 
 
 @router.get("/audit")

@@ -47,6 +47,14 @@ class AuditedDecision:
     decided_at: datetime.datetime
 
 
+def parse_time(text: str) -> datetime.datetime | None:
+    """An ISO 8601 filter time (UTC when it names no zone), None for empty; ValueError otherwise."""
+    if not text:
+        return None
+    parsed = datetime.datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
 async def list_decisions(sessions: SessionMaker, selection: DecisionFilter) -> list[AuditedDecision]:
     """Audited decisions matching ``selection``, newest first."""
     table = StepDecisionRecord

@@ -64,16 +64,7 @@ async def execution_view(client: Client, workflow_id: str, *, query_timeout: flo
             raise NoSuchExecution(f"no execution {workflow_id!r}") from None
         raise
     attributes = described.typed_search_attributes
-    steps: StepControlStatus | None = None
-    unavailable = ""
-    try:
-        steps = await asyncio.wait_for(handle.query(STEPS_QUERY, result_type=StepControlStatus), query_timeout)
-    except TimeoutError:
-        unavailable = "no worker answered the step query in time"
-    except RPCError as error:
-        unavailable = f"the step query failed: {error.message}"
-    except Exception as error:  # a workflow without step control, or a query the worker refused
-        unavailable = f"the step query failed: {error}"
+    steps, unavailable = await _step_status(client, workflow_id, query_timeout)
     return ExecutionView(
         workflow_id=workflow_id,
         run_id=described.run_id,
@@ -89,6 +80,27 @@ async def execution_view(client: Client, workflow_id: str, *, query_timeout: flo
         waiting=list(steps.waiting) if steps else [],
         steps_unavailable=unavailable,
     )
+
+
+async def _step_status(client: Client, workflow_id: str, timeout: float) -> tuple[StepControlStatus | None, str]:
+    """The ``stepwise.steps`` query's answer, or None and why it is missing."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        return await asyncio.wait_for(handle.query(STEPS_QUERY, result_type=StepControlStatus), timeout), ""
+    except TimeoutError:
+        return None, "no worker answered the step query in time"
+    except RPCError as error:
+        return None, f"the step query failed: {error.message}"
+    except Exception as error:  # a workflow without step control, or a query the worker refused
+        return None, f"the step query failed: {error}"
+
+
+async def waiting_step(client: Client, workflow_id: str, step: str, *, query_timeout: float = 5.0) -> StepState | None:
+    """``step`` of the execution if it waits for a decision now (the status query only), else None."""
+    status, _ = await _step_status(client, workflow_id, query_timeout)
+    if status is None or step not in status.waiting:
+        return None
+    return next((s for s in status.steps if s.name == step), None)
 
 
 async def _input_summary(client: Client, workflow_id: str, run_id: str) -> list[tuple[str, str]]:

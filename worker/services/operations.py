@@ -232,3 +232,13 @@ async def decide_many(
         else:
             outcomes.append(BulkOutcome(item.workflow_id, item.step, True, outcome.message))
     return outcomes
+
+
+def waited(seconds: float) -> str:
+    """How long something has waited, as ``2d03h``, ``3h05m`` or ``4m12s``."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d{hours:02d}h"
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

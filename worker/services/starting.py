@@ -103,7 +103,8 @@ async def start_once(
     Raises:
         BusinessKeyReused: the key was used before with different content.
     """
-    digest = fingerprint(request)
+    tags = start_tags(request, pipeline=pipeline, business_key=business_key, owner=owner)
+    digest = tags["memo"]["fingerprint"]
     try:
         await client.start_workflow(
             run,
@@ -112,7 +113,7 @@ async def start_once(
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            **start_tags(request, pipeline=pipeline, business_key=business_key, owner=owner),
+            **tags,
         )
     except WorkflowAlreadyStartedError:
         description = await client.get_workflow_handle(workflow_id).describe()
