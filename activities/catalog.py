@@ -11,9 +11,10 @@ from activities.common import catalog as common
 from activities.common.deps import ActivityDeps
 from activities.doctor import catalog as doctor
 from activities.media import catalog as media
+from activities.poller import catalog as poller
 from activities.recon import catalog as recon
 
-PACKAGES = (common, doctor, booking, recon, media, b2b)
+PACKAGES = (common, doctor, booking, recon, media, b2b, poller)
 """The activity packages, each with ``activities(deps)``."""
 
 

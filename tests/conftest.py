@@ -44,6 +44,7 @@ from worker.devstack.processes import free_port
 from worker.devstack.seed import seed_demo_data
 from worker.devstack.temporal_server import dev_server_extra_args, temporal_binary, test_server_binary
 from worker.migrate import upgrade_head
+from worker.services.poller import poller_access
 from worker.settings import Settings, normalise_database_url
 from workflows.catalog import WORKFLOWS
 
@@ -183,6 +184,8 @@ def settings(database_url: str, task_queue: str, emulators: Any) -> Settings:
             "worker": {"task_queue": task_queue, "graceful_shutdown_seconds": 5},
             # The B2B intake polls a shared queue; tests that exercise it turn it on with their own queue.
             "b2b": {"intake_enabled": False},
+            # Likewise the poller's consumer and its one retention schedule on the shared dev server.
+            "poller": {"consumer_enabled": False, "retention_schedule": False},
             "partners": {
                 "payment_url": f"{emulators.state.url}/payments",
                 "enrichment_url": f"{emulators.state.url}/enrichment",
@@ -221,6 +224,7 @@ def make_deps(
         client=client,
         http=partner_http,
         partners=PartnerEndpoints(settings.partners.payment_url, settings.partners.enrichment_url),
+        poller=poller_access(settings),
     )
 
 

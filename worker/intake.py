@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext, suppress
+from contextlib import AbstractAsyncContextManager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -28,7 +27,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from activities.b2b.contracts import BatchFile, BatchRun
@@ -38,6 +37,7 @@ from activities.common import search_attributes
 from activities.common.aws import AwsClients
 from activities.common.deps import ActivityDeps
 from activities.common.resources import Resources
+from worker.queue_poller import QueuePoller
 from worker.settings import B2BSettings, Settings
 from workflows.b2b.batch import B2BBatchWorkflow
 
@@ -92,8 +92,10 @@ def objects_in(body: str) -> list[InboundObject] | None:
     return found
 
 
-class B2BIntake:
+class B2BIntake(QueuePoller):
     """Long-polls the intake queue and starts batch workflows; ``running()`` ties it to a process."""
+
+    name = "b2b-intake"
 
     def __init__(
         self, client: Client, aws: AwsClients, resources: Resources, task_queue: str, settings: B2BSettings
@@ -103,47 +105,12 @@ class B2BIntake:
         self._resources = resources
         self._task_queue = task_queue
         self._settings = settings
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        """Poll in the background while the block runs; on exit, finish the current receive.
-
-        Finishing (rather than abandoning) the receive in flight matters: messages it
-        returns would otherwise stay invisible for the queue's visibility timeout. It
-        costs at most ``intake_wait_seconds`` at shutdown.
-        """
-        stop = asyncio.Event()
-        task = asyncio.create_task(self.run(stop), name="b2b-intake")
-        try:
-            yield
-        finally:
-            stop.set()
-            try:
-                await asyncio.wait_for(task, self._settings.intake_wait_seconds + 15)
-            except TimeoutError:
-                log.warning("b2b intake did not stop in time; unhandled messages will be redelivered")
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Poll until ``stop`` is set; a failing receive is logged and retried after a pause."""
-        log.info("b2b intake polling %s", self._resources.b2b_intake_queue)
-        while not stop.is_set():
-            try:
-                await self.poll_once()
-            except ApplicationError as error:
-                log.warning("b2b intake: %s", error.message)
-                await _pause(stop, 5)
+        self.queue = resources.b2b_intake_queue
+        self.wait_seconds = settings.intake_wait_seconds
 
     async def poll_once(self) -> int:
         """Receive up to 10 messages and handle them; return how many were deleted."""
-        url = await self._queue_url()
-        response = await self._aws.call(
-            "sqs",
-            "receive_message",
-            QueueUrl=url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=self._settings.intake_wait_seconds,
-        )
-        handled = await asyncio.gather(*(self._handle(m) for m in response.get("Messages", [])))
+        handled = await asyncio.gather(*(self._handle(m) for m in await self.receive()))
         return sum(handled)
 
     async def _handle(self, message: dict[str, Any]) -> bool:
@@ -161,14 +128,10 @@ class B2BIntake:
                     await self.start_batch(partner, found)
                 except RPCError as error:
                     log.warning("b2b intake: starting a batch for %s failed (%s); will retry", found.key, error)
-                    await self._retry_soon(message)
+                    # Again in a few seconds, not after the queue's visibility timeout.
+                    await self.visible_in(message, RETRY_VISIBILITY_SECONDS)
                     return False
-        await self._aws.call(
-            "sqs",
-            "delete_message",
-            QueueUrl=await self._queue_url(),
-            ReceiptHandle=message["ReceiptHandle"],
-        )
+        await self.delete(message)
         return True
 
     async def start_batch(self, partner_id: str, found: InboundObject) -> str:
@@ -203,27 +166,6 @@ class B2BIntake:
                 ]
             ),
         )
-
-    async def _retry_soon(self, message: dict[str, Any]) -> None:
-        """Make a message whose start failed visible again in a few seconds, not the queue's default."""
-        try:
-            await self._aws.call(
-                "sqs",
-                "change_message_visibility",
-                QueueUrl=await self._queue_url(),
-                ReceiptHandle=message["ReceiptHandle"],
-                VisibilityTimeout=RETRY_VISIBILITY_SECONDS,
-            )
-        except ApplicationError as error:
-            log.warning("b2b intake: %s", error.message)
-
-    async def _queue_url(self) -> str:
-        return await self._aws.queue_url(self._resources.b2b_intake_queue)
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    with suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
 
 
 def intake_for(client: Client, settings: Settings, deps: ActivityDeps) -> AbstractAsyncContextManager[None]:

@@ -15,7 +15,8 @@ import asyncio
 import logging
 import signal
 
-from temporalio.client import Client
+from temporalio.client import Client, ScheduleAlreadyRunningError
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.common.deps import ActivityDeps
@@ -24,7 +25,9 @@ from worker.attention_metrics import AttentionGauges
 from worker.health import HealthServer, dependency_checks
 from worker.intake import intake_for
 from worker.monitors import worker_monitors
+from worker.poller_consumer import consumer_for
 from worker.registry import activity_deps, create_worker
+from worker.services.poller import ensure_retention_schedule
 from worker.settings import Settings
 from worker.telemetry import build_runtime, configure_logging, configure_tracing
 from worker.temporal import connect
@@ -37,6 +40,18 @@ async def readiness(client: Client, deps: ActivityDeps, worker: Worker) -> dict[
     checks = await dependency_checks(client, deps.sessions)
     checks["worker"] = "ok" if worker.is_running and not worker.is_shutdown else "not polling"
     return checks
+
+
+async def _ensure_retention(client: Client, settings: Settings) -> None:
+    """The poller's retention schedule exists and matches the settings (every worker checks; one wins)."""
+    if not settings.poller.retention_schedule:
+        return
+    try:
+        created = await ensure_retention_schedule(client, settings)
+    except (RPCError, ScheduleAlreadyRunningError) as error:  # another worker changing it at the same moment
+        log.warning("poller retention schedule not checked: %s", error)
+        return
+    log.info("poller retention schedule %s", "created" if created else "checked")
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
@@ -70,9 +85,10 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             namespace=client.namespace,
             task_queue=settings.worker.task_queue,
         )
+        await _ensure_retention(client, settings)
         speedups.once_started(settings.worker.sdk_speedups)  # everything start-up builds exists now
         try:
-            async with worker, monitors, intake_for(client, settings, deps):
+            async with worker, monitors, intake_for(client, settings, deps), consumer_for(settings, deps):
                 await stop.wait()
                 log.info("shutting down: draining running activities")
         finally:

@@ -18,7 +18,9 @@ from activities.common.aws import AwsClients
 from activities.common.db import create_engine, create_session_maker
 from activities.common.deps import ActivityDeps, PartnerEndpoints
 from activities.common.resources import Resources
+from activities.poller.urls import guarded_session
 from worker import speedups
+from worker.services.poller import poller_access
 from worker.settings import Settings
 from workflows.catalog import WORKFLOWS
 
@@ -28,6 +30,8 @@ async def activity_deps(settings: Settings, client: Client) -> AsyncIterator[Act
     """Open every client activities use; close them when the worker is done."""
     engine = create_engine(settings.require_database_url(), pool_size=settings.database_pool_size, for_worker=True)
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.partners.http_timeout_seconds))
+    access = poller_access(settings)
+    poller_http = guarded_session(access, settings.partners.http_timeout_seconds)
     try:
         yield ActivityDeps(
             aws=AwsClients(),
@@ -40,9 +44,13 @@ async def activity_deps(settings: Settings, client: Client) -> AsyncIterator[Act
                 enrichment_url=settings.partners.enrichment_url,
                 payment_api_key=settings.partners.payment_api_key.get_secret_value(),
             ),
+            poller=access,
+            http_timeout_seconds=settings.partners.http_timeout_seconds,
+            poller_http=poller_http,
         )
     finally:
         await http.close()
+        await poller_http.close()
         await engine.dispose()
 
 

@@ -159,6 +159,46 @@ class B2BSettings(BaseModel):
     """Requests a partner may make at once before being limited (token bucket size)."""
 
 
+class PollerSettings(BaseModel):
+    """The API poller: which partner APIs it may fetch, how many pages at once, and retention."""
+
+    partners: dict[Annotated[str, Field(pattern=PARTNER_ID_PATTERN)], list[str]] = Field(default_factory=dict)
+    """Partner id -> the base URLs of its API the poller may fetch (``http(s)://host[:port]/path/``).
+    A job's URL must lie under one of them; nothing else is ever fetched."""
+    allow_private_networks: bool = False
+    """Also connect to loopback and private addresses (a partner on an internal network; the dev
+    stack's emulator). Link-local addresses (the cloud metadata endpoint) are refused regardless."""
+    max_in_flight: int = Field(default=5, ge=1, le=100)
+    """Pages fetched at once per job (the article's dynamic parallelism)."""
+    slice_pages: int = Field(default=500, ge=10, le=1000)
+    """Pages per slice workflow: bounds each execution's history (about seven events per page)."""
+    max_pages: int = Field(default=20_000, ge=1, le=200_000)
+    """Most pages one job may have; a partner announcing more is refused."""
+    max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    """Largest page body read from a partner."""
+    consumer_enabled: bool = True
+    """Process the payload queue inside the worker process (every worker competes for messages)."""
+    consumer_wait_seconds: int = Field(default=10, ge=0, le=20)
+    """SQS long-poll wait per receive."""
+    retention_days: float = Field(default=7.0, gt=0)
+    """Tasks of finished jobs older than this are purged (the article's DynamoDB TTL)."""
+    retention_every_minutes: int = Field(default=60, ge=1)
+    """How often the retention schedule runs; the worker creates or updates it at start-up."""
+    retention_schedule: bool = True
+    """Create the retention schedule at start-up."""
+
+    @field_validator("partners")
+    @classmethod
+    def _bases_are_api_roots(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for partner, bases in value.items():
+            for base in bases:
+                if not re.fullmatch(r"https?://[^/\s?#@]+/([^\s?#]*/)?", base):
+                    raise ValueError(
+                        f"{partner}: {base!r} is not http(s)://host/ or http(s)://host/path/ (ending in '/')"
+                    )
+        return value
+
+
 OPERATOR_CALLER = "operator"
 """Key of the operators' entry in caller-keyed settings."""
 ANY_PARTNER = "*"
@@ -238,6 +278,7 @@ class Settings(BaseSettings):
     partners: PartnerSettings = Field(default_factory=PartnerSettings)
     b2b: B2BSettings = Field(default_factory=B2BSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
+    poller: PollerSettings = Field(default_factory=PollerSettings)
     dev: DevSettings = Field(default_factory=DevSettings)
 
     def require_database_url(self) -> str:

@@ -7,6 +7,9 @@ from workflows.b2b.transaction import B2BTransactionWorkflow
 from workflows.booking.workflow import BookingWorkflow
 from workflows.doctor.workflow import DoctorWorkflow
 from workflows.media.workflow import MediaWorkflow
+from workflows.poller.job import PollerJobWorkflow
+from workflows.poller.retention import PollerRetentionWorkflow
+from workflows.poller.slice import PollerSliceWorkflow
 from workflows.recon.campaign import ReconciliationCampaignWorkflow
 from workflows.recon.reconciliation import ReconciliationWorkflow, VersionEnvironmentWorkflow
 
@@ -19,4 +22,7 @@ WORKFLOWS: list[type] = [
     ReconciliationWorkflow,
     VersionEnvironmentWorkflow,
     ReconciliationCampaignWorkflow,
+    PollerJobWorkflow,
+    PollerSliceWorkflow,
+    PollerRetentionWorkflow,
 ]

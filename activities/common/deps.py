@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -18,6 +18,7 @@ from temporalio.client import Client
 from activities.common.aws import AwsClients
 from activities.common.db import SessionMaker
 from activities.common.resources import Resources
+from activities.poller.urls import PollerAccess
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,13 @@ class ActivityDeps:
     http: aiohttp.ClientSession
     """Partner HTTP APIs (payment provider, enrichment)."""
     partners: PartnerEndpoints
+    poller: PollerAccess = field(default_factory=PollerAccess)
+    """Which partner APIs the poller may fetch."""
+    http_timeout_seconds: float = 10.0
+    """Per-request timeout of partner HTTP calls."""
+    poller_http: aiohttp.ClientSession | None = None
+    """The poller's session, which resolves names through its address guard (created on first
+    use when not given)."""
 
 
 def activities_of(*instances: object) -> list[Callable[..., Any]]:

@@ -31,6 +31,10 @@ class PartnerResponse:
 
     status: int
     body: bytes
+    location: str | None = None
+    """The ``Location`` header (of a redirect the caller chose not to follow)."""
+    truncated: bool = False
+    """The body was longer than the caller's ``max_bytes``; ``body`` holds only its start."""
 
     def json(self) -> Any:
         """The body as JSON; ``ValueError`` if it is not JSON."""
@@ -48,6 +52,7 @@ async def partner_request(
     *,
     unavailable: str,
     partner: str,
+    max_bytes: int | None = None,
     **options: Any,
 ) -> PartnerResponse:
     """Send one request; the partner being unreachable, a 5xx or a 429 is a retryable
@@ -55,10 +60,16 @@ async def partner_request(
 
     ``options`` are aiohttp's (``json``, ``params``, ``headers``...). Other status codes
     are the caller's to judge: each partner has its own meaning for its 4xx answers.
+    With ``max_bytes`` at most that much of the body is read (``truncated`` says if there was more).
     """
     try:
         async with http.request(method, url, **options) as response:
-            answer = PartnerResponse(response.status, await response.read())
+            if max_bytes is None:
+                body, truncated = await response.read(), False
+            else:
+                body = await _read_at_most(response, max_bytes + 1)
+                body, truncated = body[:max_bytes], len(body) > max_bytes
+            answer = PartnerResponse(response.status, body, response.headers.get("Location"), truncated)
             retry_after = response.headers.get("Retry-After")
     except (TimeoutError, aiohttp.ClientError) as error:
         raise ApplicationError(
@@ -69,6 +80,17 @@ async def partner_request(
         waited = f"; asked to retry after {delay.total_seconds():g}s" if delay is not None else ""
         raise ApplicationError(f"{partner} answered {answer.status}{waited}", type=unavailable, next_retry_delay=delay)
     return answer
+
+
+async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """Up to ``limit`` bytes of the body (a stream read returns what has arrived, so loop)."""
+    body = bytearray()
+    while len(body) < limit:
+        chunk = await response.content.read(limit - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body)
 
 
 def retry_after_delay(value: str | None, *, now: datetime | None = None) -> timedelta | None:

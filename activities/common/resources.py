@@ -46,6 +46,9 @@ class Resources:
     b2b_dlq: str = field(init=False)
     media_dlq: str = field(init=False)
     recon_dlq: str = field(init=False)
+    poller_bucket: str = field(init=False)
+    poller_queue: str = field(init=False)
+    poller_dlq: str = field(init=False)
     booking_notifications_topic: str = field(init=False)
     media_notifications_topic: str = field(init=False)
     operator_attention_topic: str = field(init=False)
@@ -67,6 +70,9 @@ class Resources:
             "b2b_dlq": "b2b-dlq",
             "media_dlq": "media-dlq",
             "recon_dlq": "recon-dlq",
+            "poller_bucket": "stepwise-poller-raw",
+            "poller_queue": "poller-payloads",
+            "poller_dlq": "poller-payloads-dlq",
             "booking_notifications_topic": "booking-notifications",
             "media_notifications_topic": "media-notifications",
             "operator_attention_topic": "operator-attention",
@@ -78,7 +84,7 @@ class Resources:
     @property
     def buckets(self) -> list[str]:
         """Every S3 bucket."""
-        return [self.media_bucket, self.processing_bucket, self.reports_bucket, self.b2b_bucket]
+        return [self.media_bucket, self.processing_bucket, self.reports_bucket, self.b2b_bucket, self.poller_bucket]
 
     @property
     def tables(self) -> list[TableSpec]:
@@ -100,12 +106,22 @@ class Resources:
             QueueSpec(self.b2b_intake_queue, dead_letter_queue=self.b2b_intake_dlq),
             QueueSpec(self.b2b_dlq),
             QueueSpec(self.recon_dlq),
+            QueueSpec(self.poller_dlq),
+            # Three receives: a page that cannot be stored fails fast to the dead-letter queue.
+            QueueSpec(self.poller_queue, dead_letter_queue=self.poller_dlq, max_receive_count=3),
         ]
 
     @property
     def dead_letter_queues(self) -> list[str]:
         """Every dead-letter queue: the worker exports their depth (``stepwise_dlq_depth``) for the alerts."""
-        return [self.booking_dlq, self.media_dlq, self.b2b_intake_dlq, self.b2b_dlq, self.recon_dlq]
+        return [
+            self.booking_dlq,
+            self.media_dlq,
+            self.b2b_intake_dlq,
+            self.b2b_dlq,
+            self.recon_dlq,
+            self.poller_dlq,
+        ]
 
     @property
     def topics(self) -> list[str]:

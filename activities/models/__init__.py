@@ -5,6 +5,7 @@ from activities.models.base import Base
 from activities.models.booking import Booking, Payment
 from activities.models.common import DoctorProbe, NotificationLedger
 from activities.models.media import MediaJob, MediaTranslation
+from activities.models.poller import PartnerRecord, PollerJob, PollerTask
 from activities.models.rate_limit import RateLimitBucket
 from activities.models.recon import ReconReportResult, ReconRun
 from activities.models.step_control import StepDecisionRecord
@@ -19,7 +20,10 @@ __all__ = [
     "MediaJob",
     "MediaTranslation",
     "NotificationLedger",
+    "PartnerRecord",
     "Payment",
+    "PollerJob",
+    "PollerTask",
     "RateLimitBucket",
     "ReconReportResult",
     "ReconRun",

@@ -26,6 +26,9 @@ def stack_env(env: WorkflowEnvironment, settings: Settings, **extra: str) -> dic
             "STEPWISE_TELEMETRY__LOG_FORMAT": "json",
             # The B2B intake polls a shared queue; tests that exercise it switch it back on.
             "STEPWISE_B2B__INTAKE_ENABLED": "false",
+            # Likewise the poller's consumer and its retention schedule (one per dev server).
+            "STEPWISE_POLLER__CONSUMER_ENABLED": "false",
+            "STEPWISE_POLLER__RETENTION_SCHEDULE": "false",
         }
     )
     child.update(extra)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -20,12 +21,16 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.common.aws import AwsClients
+from activities.common.db import SessionMaker
 from activities.common.resources import Resources
 from activities.media.keys import media_workflow_id
 from activities.models.media import MediaJob
+from activities.poller.contracts import job_workflow_id
 from tests.conftest import OPERATOR_TOKEN, PARTNER_TOKENS
 from tests.e2e.booking_support import World, new_flight
 from tests.support.media import DEMO_TEXT, upload_media
+from tests.support.poller import dataset_state, dataset_url, new_dataset
+from tests.worker.test_poller_api import end_jobs, poller_config, schedule_exists, serving
 from worker.services.booking import workflow_id
 from worker.settings import Settings
 from workflows.recon.reconciliation import reconciliation_id
@@ -238,6 +243,12 @@ OPERATOR_ONLY = [
     ),
     ("GET", "/dead-letters/booking", None, 200),
     ("POST", "/dead-letters/media/no-such-message/redrive", None, 404),
+    ("GET", "/jobs", None, 200),
+    ("GET", "/jobs?partner=acme", None, 200),
+    ("GET", "/poller-schedules", None, 200),
+    # No partner is registered for the poller in these settings: the operator's answer is the refusal.
+    ("POST", "/poller-schedules", {"partner": "acme", "url": "http://127.0.0.1/partner-api/x/", "every": "1h"}, 422),
+    ("DELETE", "/poller-schedules/acme", None, 404),
 ]
 
 
@@ -328,3 +339,163 @@ async def test_every_route_but_health_refuses_a_caller_without_a_known_token(api
             answers[f"{method.upper()} {path}"] = response.status_code
     assert len(answers) >= 12
     assert set(answers.values()) == {401}, answers
+
+
+# ----- the API poller: /jobs and /poller-schedules ----------------------------------------
+
+
+@pytest.fixture
+async def poller_api(
+    dev_env: WorkflowEnvironment, settings: Settings, sessions: SessionMaker, emulators: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API with acme and globex registered for the poller, both on the emulator's partner API."""
+    base = f"{emulators.state.url}/partner-api/"
+    config = poller_config(settings, {"acme": [base], "globex": [base]})
+    async with serving(dev_env, config, sessions) as client:
+        yield client
+
+
+async def _poller_job(env: WorkflowEnvironment, job_id: str) -> bool:
+    return await _exists(env, job_workflow_id(job_id))
+
+
+@pytest.mark.parametrize(
+    ("who", "partner", "status"),
+    [
+        ("none", "acme", 401),
+        ("bad", "acme", 401),
+        ("acme", "acme", 202),
+        ("acme", "globex", 403),
+        ("globex", "acme", 403),
+        ("operator", "acme", 202),
+        ("operator", "globex", 202),
+    ],
+)
+async def test_a_partner_starts_poller_jobs_for_its_own_data_only(
+    dev_env: WorkflowEnvironment,
+    poller_api: httpx.AsyncClient,
+    emulators: Any,
+    http: httpx.AsyncClient,
+    who: str,
+    partner: str,
+    status: int,
+) -> None:
+    dataset = new_dataset()
+    chosen = f"authz-{uuid.uuid4().hex[:8]}"
+    body = {"url": dataset_url(emulators, dataset), "partner": partner, "job_id": chosen}
+    scoped = chosen if who == "operator" else f"{who}.{chosen}"
+    try:
+        response = await poller_api.post("/jobs", json=body, headers=IDENTITIES[who])
+        started = {
+            job_id: await _poller_job(dev_env, job_id) for job_id in (chosen, f"acme.{chosen}", f"globex.{chosen}")
+        }
+    finally:
+        await end_jobs(dev_env.client, chosen, f"acme.{chosen}", f"globex.{chosen}")
+
+    assert response.status_code == status, response.text
+    assert started == {job_id: (status == 202 and job_id == scoped) for job_id in started}
+    state = await dataset_state(http, emulators, dataset)
+    # A refused caller reaches no partner at all; an accepted start asks for the metadata once.
+    assert (state["metadata_calls"], state["calls"]) == ((1 if status == 202 else 0), {})
+    if status == 202:
+        assert response.json()["job_id"] == scoped and response.json()["created"] is True
+    else:
+        assert set(response.json()) == {"detail", "errors"}
+
+
+async def _two_jobs(api: httpx.AsyncClient, url: str, chosen: str) -> tuple[str, str]:
+    """acme's job and an operator's, both for acme's data and named ``chosen`` by their starters."""
+    own = await api.post("/jobs", json={"url": url, "partner": "acme", "job_id": chosen}, headers=ACME)
+    operators = await api.post("/jobs", json={"url": url, "partner": "acme", "job_id": chosen})
+    assert (own.status_code, operators.status_code) == (202, 202), (own.text, operators.text)
+    return own.json()["job_id"], operators.json()["job_id"]
+
+
+async def test_poller_jobs_are_read_with_a_token_and_operators_read_and_list_every_one(
+    dev_env: WorkflowEnvironment, poller_api: httpx.AsyncClient, emulators: Any
+) -> None:
+    chosen = f"read-{uuid.uuid4().hex[:8]}"
+    try:
+        acme_job, operator_job = await _two_jobs(poller_api, dataset_url(emulators, new_dataset()), chosen)
+        reads = {
+            (who, whose): (await poller_api.get(f"/jobs/{job_id}", headers=IDENTITIES[who])).status_code
+            for who in ("none", "bad", "operator")
+            for whose, job_id in (("acme", acme_job), ("operator", operator_job))
+        }
+        lists = {who: (await poller_api.get("/jobs", headers=IDENTITIES[who])).status_code for who in IDENTITIES}
+    finally:
+        await end_jobs(dev_env.client, f"acme.{chosen}", chosen)
+
+    assert (acme_job, operator_job) == (f"acme.{chosen}", chosen)
+    assert reads == {
+        ("none", "acme"): 401,
+        ("none", "operator"): 401,
+        ("bad", "acme"): 401,
+        ("bad", "operator"): 401,
+        ("operator", "acme"): 200,
+        ("operator", "operator"): 200,
+    }
+    assert lists == {"none": 401, "bad": 401, "operator": 200, "acme": 403, "globex": 403}
+
+
+async def test_a_partner_reads_only_the_poller_jobs_it_started(
+    dev_env: WorkflowEnvironment, poller_api: httpx.AsyncClient, emulators: Any
+) -> None:
+    chosen = f"mine-{uuid.uuid4().hex[:8]}"
+    try:
+        acme_job, operator_job = await _two_jobs(poller_api, dataset_url(emulators, new_dataset()), chosen)
+        reads = {
+            (who, whose): await poller_api.get(f"/jobs/{job_id}", headers=IDENTITIES[who])
+            for who in ("acme", "globex")
+            for whose, job_id in (("acme", acme_job), ("operator", operator_job))
+        }
+        missing = await poller_api.get(f"/jobs/acme.never-{chosen}", headers=GLOBEX)
+        unscoped = await poller_api.get(f"/jobs/never-{chosen}", headers=ACME)
+    finally:
+        await end_jobs(dev_env.client, f"acme.{chosen}", chosen)
+
+    assert {key: r.status_code for key, r in reads.items()} == {
+        ("acme", "acme"): 200,
+        ("acme", "operator"): 404,  # an operator's job is not the partner's
+        ("globex", "acme"): 404,  # another partner's job answers as a missing one
+        ("globex", "operator"): 404,
+    }
+    assert reads[("acme", "acme")].json()["job_id"] == acme_job
+    assert reads[("globex", "acme")].json() == {"detail": f"no poller job {acme_job!r}", "errors": []}
+    assert reads[("acme", "operator")].json() == {"detail": f"no poller job {operator_job!r}", "errors": []}
+    assert missing.json() == {"detail": f"no poller job 'acme.never-{chosen}'", "errors": []}
+    assert (missing.status_code, unscoped.status_code) == (404, 404)
+
+
+@pytest.mark.parametrize("who", ["acme", "globex"])
+async def test_poller_schedules_are_the_operators_a_partner_neither_creates_lists_nor_deletes_one(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    sessions: SessionMaker,
+    emulators: Any,
+    http: httpx.AsyncClient,
+    who: str,
+) -> None:
+    dataset = new_dataset()
+    config = poller_config(settings, {who: [f"{emulators.state.url}/partner-api/"]})
+    body = {"partner": who, "url": dataset_url(emulators, dataset), "every": "1h"}
+    async with serving(dev_env, config, sessions) as api:
+        try:
+            refused_create = await api.post("/poller-schedules", json=body, headers=IDENTITIES[who])
+            created_before = await schedule_exists(dev_env.client, who)
+            fetched_before = await dataset_state(http, emulators, dataset)
+            created = await api.post("/poller-schedules", json=body)
+            refused = {
+                "list": await api.get("/poller-schedules", headers=IDENTITIES[who]),
+                "delete": await api.delete(f"/poller-schedules/{who}", headers=IDENTITIES[who]),
+                "anonymous": await api.delete(f"/poller-schedules/{who}", headers=IDENTITIES["none"]),
+            }
+            still_there = await schedule_exists(dev_env.client, who)
+        finally:
+            deleted = await api.delete(f"/poller-schedules/{who}")
+
+    assert refused_create.status_code == 403 and not created_before
+    assert (fetched_before["metadata_calls"], fetched_before["calls"]) == (0, {})
+    assert created.status_code == 201, created.text
+    assert {name: r.status_code for name, r in refused.items()} == {"list": 403, "delete": 403, "anonymous": 401}
+    assert still_there and deleted.status_code == 204

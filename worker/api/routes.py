@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from worker.api import b2b, booking, media, operations, recon
+from worker.api import b2b, booking, media, operations, poller, recon
 
 ROUTERS: list[APIRouter] = [
     operations.router,
@@ -12,4 +12,5 @@ ROUTERS: list[APIRouter] = [
     media.router,
     recon.router,
     b2b.router,
+    poller.router,
 ]

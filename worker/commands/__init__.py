@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from worker.commands import b2b, booking, media, recon
+from worker.commands import b2b, booking, media, poller, recon
 
 GROUPS: dict[str, typer.Typer] = {
     "b2b": b2b.app,
     "booking": booking.app,
     "media": media.app,
+    "poller": poller.app,
     "recon": recon.app,
 }
 """Command groups by name (`stepwise booking ...`)."""

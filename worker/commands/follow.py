@@ -74,6 +74,18 @@ async def follow(client: Client, workflow_id: str, *, out: TextIO | None = None)
             out.flush()
 
 
+async def parked_step(client: Client, workflow_id: str) -> Parked | None:
+    """The step of ``workflow_id`` waiting for an operator now, if any (None if it cannot be asked)."""
+    status = await _steps(client, workflow_id)
+    return None if status is None else _parked(workflow_id, status)
+
+
+async def running_steps(client: Client, workflow_id: str) -> list[str]:
+    """The steps of ``workflow_id`` running now ([] if it cannot be asked)."""
+    status = await _steps(client, workflow_id)
+    return [] if status is None else [s.name for s in status.steps if s.status == "running"]
+
+
 async def _steps(client: Client, workflow_id: str) -> StepControlStatus | None:
     try:
         status: StepControlStatus = await asyncio.wait_for(

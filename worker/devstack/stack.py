@@ -127,6 +127,13 @@ class DevStack:
         env.setdefault("STEPWISE_API__TEMPORAL_UI_URL", f"http://127.0.0.1:{dev.temporal_ui_port}")
         if "STEPWISE_API__PARTNER_TOKEN_HASHES" not in env:
             env["STEPWISE_API__PARTNER_TOKEN_HASHES"] = json.dumps({DEV_PARTNER_ID: hash_token(DEV_PARTNER_TOKEN)})
+        if "STEPWISE_POLLER__PARTNERS" not in env:
+            # The dev partner's paged API is the emulator's, on loopback: private addresses are
+            # allowed in the dev stack only (link-local ones, the metadata endpoint, never are).
+            env["STEPWISE_POLLER__PARTNERS"] = json.dumps(
+                {DEV_PARTNER_ID: [f"http://127.0.0.1:{dev.emulator_port}/partner-api/"]}
+            )
+            env.setdefault("STEPWISE_POLLER__ALLOW_PRIVATE_NETWORKS", "true")
         return env
 
     def _postgres_url(self) -> str:

@@ -184,11 +184,13 @@ class StepControl:
         on_exhausted: OnFailure = "park",
         limiter: AbstractAsyncContextManager[Any] | None = None,
         attention: AttentionPolicy | None = None,
+        progress: bool = False,
         **options: Any,
     ) -> T | None:
         """Run a child workflow as step ``name``; a retry starts it again under the same id.
 
-        A plain skip returns None (the parent reports the child as skipped).
+        A plain skip returns None (the parent reports the child as skipped). ``progress`` as
+        for :meth:`run_call` (a parent whose children are its steps names the one it stopped at).
         """
 
         async def call() -> T:
@@ -203,6 +205,7 @@ class StepControl:
             limiter=limiter,
             attention=attention,
             result_type=result_type,
+            progress=progress,
         )
 
     async def run_call(
@@ -415,6 +418,11 @@ class StepControl:
         """True when step ``name`` was skipped by an operator."""
         record = self._records.get(name)
         return record is not None and record.status == "skipped"
+
+    def skipped_by(self, name: str) -> str:
+        """Who skipped step ``name`` ("" when it was not skipped)."""
+        record = self._records.get(name)
+        return record.decided_by if record is not None and record.status == "skipped" else ""
 
     async def settle(self) -> None:
         """Wait for decision handlers still writing their audit (call before returning)."""

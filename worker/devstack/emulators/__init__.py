@@ -1,6 +1,7 @@
 """Deterministic emulators of the partner systems (EMULATION: development and tests only).
 
-One FastAPI app serves every emulator under its own prefix (``/payments``, ...), and
+One FastAPI app serves every emulator under its own prefix (``/payments``, the poller's
+``/partner-api``, ...), and
 fills the gaps of the AWS emulator: Amazon Translate (``/translate``, which moto lacks)
 and the transcript files moto's Transcribe never writes (``/transcribe``, in front of
 moto). The partner emulators keep their state in memory and, when given a state dir,
@@ -15,6 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from worker.devstack.emulators.enrichment import EnrichmentApi
+from worker.devstack.emulators.partner_api import PartnerApi
 from worker.devstack.emulators.payments import PaymentProvider
 from worker.devstack.emulators.transcribe import TranscribeGapFiller
 from worker.devstack.emulators.translate import TranslateEmulator
@@ -35,4 +37,7 @@ def create_emulator_app(state_dir: Path | None = None) -> FastAPI:
     enrichment = EnrichmentApi()
     app.include_router(enrichment.router, prefix="/enrichment")
     app.state.enrichment = enrichment
+    partner_api = PartnerApi()
+    app.include_router(partner_api.router, prefix="/partner-api")
+    app.state.partner_api = partner_api
     return app

@@ -1,0 +1,1 @@
+"""The API poller's activities (DESIGN §5.5): a partner's paged API synchronised into Postgres."""

@@ -1,0 +1,135 @@
+"""Record the poller histories replayed by tests/workflows/poller/test_poller_replay.py.
+
+    .venv/bin/python -m tests.histories.record_poller
+
+Runs PollerJobWorkflow and its slices on the time-skipping server with the name-matched mock
+activities (the histories have the same shape as with real ones) and writes one JSON file per
+scenario:
+
+* ``poller_job_completed``: a job of seven pages in three slices (the job's history);
+* ``poller_slice_page_skipped``: a slice whose page 2 parked after its five attempts and was
+  skipped by an operator (the slice's history: the update, its audit, the failed task);
+* ``poller_job_url_refused``: a job whose URL was refused when preparing it (the job's
+  history: the failure recorded, the job failed).
+
+Re-record only when a workflow change is meant to be incompatible; where executions may be
+running, guard the change with ``workflow.patched`` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.common import search_attributes
+from activities.common.contracts import DECIDE_UPDATE, DecisionOutcome, StepDecision
+from activities.poller.contracts import JobRequest, job_workflow_id, slice_workflow_id
+from tests.support.runner import TEST_RUNNER
+from tests.support.step_control import wait_waiting
+from tests.workflows.poller.mocks import MockPoller
+from worker.devstack.temporal_server import test_server_binary
+from workflows.catalog import WORKFLOWS
+from workflows.poller.job import PollerJobWorkflow
+
+HERE = Path(__file__).parent
+PARTNER = "acme"
+URL = "http://partner.test/api/"
+
+
+def recorded_job_id(name: str) -> str:
+    """The job id a scenario is recorded under."""
+    return f"{name.replace('_', '-')}-recorded"
+
+
+RECORDED_WORKFLOW_IDS = {
+    "poller_job_completed": job_workflow_id(recorded_job_id("poller_job_completed")),
+    "poller_slice_page_skipped": slice_workflow_id(recorded_job_id("poller_slice_page_skipped"), 0),
+    "poller_job_url_refused": job_workflow_id(recorded_job_id("poller_job_url_refused")),
+}
+"""The workflow id of each recorded history (the replay runs it under the same id)."""
+
+
+async def _job(env: WorkflowEnvironment, name: str, mocks: MockPoller, slice_pages: int) -> str:
+    """Run one job to its end; the job's history as JSON."""
+    request = JobRequest(PARTNER, URL, job_id=recorded_job_id(name), slice_pages=slice_pages, max_in_flight=2)
+    queue = f"record-{uuid.uuid4()}"
+    async with Worker(
+        env.client, task_queue=queue, workflows=WORKFLOWS, activities=mocks.activities(), workflow_runner=TEST_RUNNER
+    ):
+        handle = await env.client.start_workflow(
+            PollerJobWorkflow.run, request, id=job_workflow_id(request.job_id), task_queue=queue
+        )
+        with contextlib.suppress(WorkflowFailureError):
+            await handle.result()
+        return (await handle.fetch_history()).to_json()
+
+
+async def job_completed(env: WorkflowEnvironment) -> str:
+    return await _job(env, "poller_job_completed", MockPoller(pages=7), slice_pages=3)
+
+
+async def job_url_refused(env: WorkflowEnvironment) -> str:
+    return await _job(env, "poller_job_url_refused", MockPoller(pages=7, url_refused=True), slice_pages=3)
+
+
+async def slice_page_skipped(env: WorkflowEnvironment) -> str:
+    """A page parks in the job's only slice; an operator skips it; the slice's history as JSON."""
+    mocks = MockPoller(pages=3, unavailable={2})
+    request = JobRequest(
+        PARTNER, URL, job_id=recorded_job_id("poller_slice_page_skipped"), slice_pages=3, max_in_flight=2
+    )
+    queue = f"record-{uuid.uuid4()}"
+    async with Worker(
+        env.client, task_queue=queue, workflows=WORKFLOWS, activities=mocks.activities(), workflow_runner=TEST_RUNNER
+    ):
+        handle = await env.client.start_workflow(
+            PollerJobWorkflow.run, request, id=job_workflow_id(request.job_id), task_queue=queue
+        )
+        slice_handle = env.client.get_workflow_handle(slice_workflow_id(request.job_id, 0))
+        await wait_waiting(slice_handle, "fetch:2")
+        decision = StepDecision("fetch:2", "skip", operator="ops-anna", reason="the partner lost that page")
+        await slice_handle.execute_update(DECIDE_UPDATE, decision, result_type=DecisionOutcome)
+        await handle.result()
+        return (await slice_handle.fetch_history()).to_json()
+
+
+SCENARIOS: dict[str, Callable[[WorkflowEnvironment], Awaitable[str]]] = {
+    "poller_job_completed": job_completed,
+    "poller_slice_page_skipped": slice_page_skipped,
+    "poller_job_url_refused": job_url_refused,
+}
+
+
+async def main() -> None:
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_binary())
+    try:
+        # A parked step upserts the attention attributes: registered as on the dev server.
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={key.name: key.indexed_value_type for key in search_attributes.ALL},
+            )
+        )
+        for name, record in SCENARIOS.items():
+            history = await record(env)
+            (HERE / f"{name}.json").write_text(history)
+            print(f"wrote {name}.json")
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    # Leave without interpreter finalisation (the SDK's native threads may still be running).
+    sys.stdout.flush()
+    os._exit(0)

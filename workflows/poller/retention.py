@@ -1,0 +1,25 @@
+"""PollerRetentionWorkflow: purge old tasks (the article's DynamoDB TTL), run by a schedule."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.poller.contracts import PIPELINE, PURGE_TASKS, RetentionRequest, RetentionResult
+    from workflows.common.step_control import StepControl, StepControlHandlers
+    from workflows.poller import policies
+
+
+@workflow.defn
+class PollerRetentionWorkflow(StepControlHandlers):
+    """Delete tasks of finished jobs older than the retention age, with any payload they hold."""
+
+    def __init__(self) -> None:
+        self.steps = StepControl(PIPELINE)
+
+    @workflow.run
+    async def run(self, request: RetentionRequest) -> RetentionResult:
+        try:
+            return await self.steps.run("purge", PURGE_TASKS, request, policy=policies.PURGE)
+        finally:
+            await self.steps.settle()
