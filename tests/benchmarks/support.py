@@ -332,3 +332,29 @@ async def background_load(
         if driver.returncode is None:
             driver.kill()
         await driver.wait()
+
+
+async def baseline_per_second(client: Client, task_queue: str, count: int, in_flight: int) -> float:
+    """The baseline: ``count`` one-no-op-activity workflows, ``in_flight`` at a time, from this
+    process, on a worker of their own; workflows completed per second."""
+    import asyncio
+    import uuid
+
+    from temporalio.worker import Worker
+
+    from tests.benchmarks.noop_workflow import BenchNoopWorkflow, noop
+    from worker.speedups.bytecode import compile_workflow_modules
+
+    slots = asyncio.Semaphore(in_flight)
+
+    async def one(i: int) -> None:
+        async with slots:
+            await client.execute_workflow(
+                BenchNoopWorkflow.run, i, id=f"bench-noop-{uuid.uuid4()}", task_queue=task_queue
+            )
+
+    compile_workflow_modules([BenchNoopWorkflow])
+    async with Worker(client, task_queue=task_queue, workflows=[BenchNoopWorkflow], activities=[noop]):
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(count)))
+        return count / (time.perf_counter() - started)

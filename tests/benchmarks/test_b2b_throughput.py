@@ -19,7 +19,6 @@ import statistics
 import time
 import tracemalloc
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,14 +26,12 @@ import aiohttp
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.b2b.split import batch_id_for, batch_workflow_id
 from activities.b2b.xml_file import TransactionFileParser
 from activities.common.aws import AwsClients
 from activities.common.db import SessionMaker
-from tests.benchmarks.noop_workflow import BenchNoopWorkflow, noop
-from tests.benchmarks.support import out_of_process_partners, spread
+from tests.benchmarks.support import baseline_per_second, spread
 from tests.support.b2b import (
     b2b_worker,
     finished_batch,
@@ -48,7 +45,6 @@ from tests.support.b2b import (
     write_large_file,
 )
 from worker.settings import Settings
-from worker.speedups.bytecode import compile_workflow_modules
 
 TRANSACTIONS = 2_000
 BASELINE = 1_000
@@ -57,30 +53,6 @@ IN_FLIGHT = 50
 LATENCY_SAMPLES = 60
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1800)]
-
-
-async def _baseline_per_second(client: Client, task_queue: str) -> float:
-    slots = asyncio.Semaphore(IN_FLIGHT)
-
-    async def one(i: int) -> None:
-        async with slots:
-            await client.execute_workflow(
-                BenchNoopWorkflow.run, i, id=f"bench-noop-{uuid.uuid4()}", task_queue=task_queue
-            )
-
-    compile_workflow_modules([BenchNoopWorkflow])
-    async with Worker(client, task_queue=task_queue, workflows=[BenchNoopWorkflow], activities=[noop]):
-        started = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(BASELINE)))
-        return BASELINE / (time.perf_counter() - started)
-
-
-@pytest.fixture
-def separate_processes(aws_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """moto and the partner emulators as child processes; yields the emulators' base URL."""
-    with out_of_process_partners(tmp_path) as (moto_endpoint, emulator_url):
-        monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-        yield emulator_url
 
 
 async def test_b2b_throughput_latency_and_parser(
@@ -99,7 +71,7 @@ async def test_b2b_throughput_latency_and_parser(
     baselines: list[float] = []
     rates: list[float] = []
     for round_ in range(ROUNDS):
-        baselines.append(await _baseline_per_second(dev_env.client, f"bench-{uuid.uuid4()}"))
+        baselines.append(await baseline_per_second(dev_env.client, f"bench-{uuid.uuid4()}", BASELINE, IN_FLIGHT))
         partner = new_partner()
         body = transactions_xml((f"B{i}", note(10_000 + i, 20_000 + i)) for i in range(TRANSACTIONS))
         async with b2b_worker(dev_env.client, configured, sessions, resources, aws, partner_http):
