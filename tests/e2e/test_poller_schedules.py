@@ -345,7 +345,7 @@ async def test_a_bad_interval_is_one_line_naming_every_and_creates_nothing(
         "--every",
         every,
     )
-    assert result.returncode != 0
+    assert result.returncode == 2  # refused, nothing created
     assert result.stderr.strip() == line
     assert result.stdout == ""
     assert not await schedule_exists(dev_env.client, partner)
@@ -359,7 +359,7 @@ async def test_an_unregistered_partner_is_one_line_naming_partner_and_creates_no
     stranger = f"stranger-{uuid.uuid4().hex[:8]}"
     url = dataset_url(emulators, new_dataset())
     result = await _cli(_env(dev_env, config), "create", "--partner", stranger, "--url", url, "--every", "1h")
-    assert result.returncode != 0
+    assert result.returncode == 2  # refused, nothing created
     assert result.stderr.strip() == f"stepwise: --partner: {stranger!r} is not a registered partner of the poller"
     assert not await schedule_exists(dev_env.client, stranger)
 
@@ -370,7 +370,7 @@ async def test_a_refused_url_is_one_line_naming_the_url_option_and_creates_nothi
     dataset = new_dataset()
     url = dataset_url(emulators, dataset).replace("127.0.0.1", "localhost")  # the same server, unregistered
     result = await _cli(_env(dev_env, config), "create", "--partner", partner, "--url", url, "--every", "1h")
-    assert result.returncode != 0
+    assert result.returncode == 2  # refused, nothing created
     assert not await schedule_exists(dev_env.client, partner)
     state = await dataset_state(http, emulators, dataset)
     assert (state["metadata_calls"], state["calls"]) == (0, {})

@@ -101,7 +101,7 @@ async def test_a_refused_start_is_one_line_naming_the_option_and_nothing_is_fetc
     url = _fill(template, emulators, ds, other)
     result = await cli("poller", "start", url, "--partner", partner, "--job-id", job_id, env=env)
 
-    assert result.returncode != 0
+    assert result.returncode == 2  # refused, nothing started
     assert result.stderr.strip() == f"stepwise: {line}", result.stderr
     assert result.stdout == ""
     assert await untouched(http, emulators, ds, other) == {ds: (0, {}), other: (0, {})}
@@ -117,7 +117,7 @@ async def test_a_start_whose_metadata_redirects_is_one_line_and_no_job_starts(
     job_id = f"cli-{uuid.uuid4().hex[:10]}"
     result = await cli("poller", "start", dataset_url(emulators, ds), "--partner", "acme", "--job-id", job_id, env=env)
 
-    assert result.returncode != 0
+    assert result.returncode == 2  # refused, nothing started
     assert result.stderr.strip() == (
         f"stepwise: URL: redirects to {METADATA_ENDPOINT}; the poller follows no redirects"
     ), result.stderr
@@ -133,7 +133,7 @@ async def test_a_partner_on_a_loopback_address_is_refused_without_private_networ
     job_id = f"cli-{uuid.uuid4().hex[:10]}"
     result = await cli("poller", "start", dataset_url(emulators, ds), "--partner", "acme", "--job-id", job_id, env=env)
 
-    assert result.returncode != 0
+    assert result.returncode == 2  # refused, nothing started
     assert result.stderr.strip() == (
         "stepwise: URL: host '127.0.0.1' resolves to 127.0.0.1 is a loopback or private address"
     ), result.stderr
@@ -147,7 +147,7 @@ async def test_a_bad_job_id_is_one_line_naming_the_option(
     ds = new_dataset()
     env = poller_env(dev_env, settings, {"acme": [f"{emulators.state.url}/partner-api/"]})
     result = await cli("poller", "start", dataset_url(emulators, ds), "--partner", "acme", "--job-id", "a b", env=env)
-    assert result.returncode != 0
+    assert result.returncode == 2  # refused, nothing started
     assert result.stderr.strip() == f"stepwise: --job-id: must match {JOB_ID_PATTERN}", result.stderr
     assert await untouched(http, emulators, ds) == {ds: (0, {})}
 
@@ -157,7 +157,7 @@ async def test_a_missing_partner_option_is_one_line_naming_it(
 ) -> None:
     env = poller_env(dev_env, settings, {"acme": [f"{emulators.state.url}/partner-api/"]})
     result = await cli("poller", "start", dataset_url(emulators, new_dataset()), env=env)
-    assert result.returncode != 0
+    assert result.returncode == 2  # refused, nothing started
     assert len(result.stderr.strip().splitlines()) == 1 and "--partner" in result.stderr, result.stderr
 
 
@@ -194,7 +194,7 @@ async def test_the_same_job_id_with_another_url_is_one_line_and_the_first_job_is
     for result in (first, again):
         view = json.loads(result.stdout)
         assert (view["job_id"], view["workflow_id"], view["status"]) == (job_id, job_workflow_id(job_id), "PREPARING")
-    assert other_url.returncode != 0
+    assert other_url.returncode == 2
     assert other_url.stderr.strip() == (f"stepwise: job {job_id!r} was started before with another partner or URL"), (
         other_url.stderr
     )

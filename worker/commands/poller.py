@@ -29,6 +29,8 @@ START_NAMES = {"url": "URL", "partner": "--partner", "job_id": "--job-id"}
 """How ``start`` names each request field in an error (its URL is an argument)."""
 SCHEDULE_NAMES = {"url": "--url", "partner": "--partner", "every": "--every"}
 """How ``schedule create`` names them (its URL is an option)."""
+EXIT_REFUSED = 2
+"""Refused, nothing started (as ``booking start``): a bad URL or option, a job id reused."""
 COUNT_KEYS = [*TASK_STATES, "Total"]
 POLL_SECONDS = 0.5
 
@@ -106,7 +108,7 @@ async def _client() -> Client:
 
 
 def _refused(error: service.PollerRequestInvalid, names: dict[str, str]) -> CliError:
-    return CliError(f"{names.get(error.field, error.field)}: {error.message}")
+    return CliError(f"{names.get(error.field, error.field)}: {error.message}", exit_code=EXIT_REFUSED)
 
 
 async def _start(url: str, partner: str, job_id: str, wait: bool) -> service.JobView:
@@ -121,7 +123,7 @@ async def _start(url: str, partner: str, job_id: str, wait: bool) -> service.Job
     except service.PollerRequestInvalid as error:
         raise _refused(error, START_NAMES) from None
     except service.PollerJobConflict as conflict:
-        raise CliError(str(conflict)) from None
+        raise CliError(str(conflict), exit_code=EXIT_REFUSED) from None
     if wait:
         await _follow(client, submitted.job_id)
     return await _view(client, submitted.job_id)
