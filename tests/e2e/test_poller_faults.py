@@ -38,6 +38,7 @@ from tests.support.poller import (
     task_rows,
 )
 from tests.support.step_control import wait_waiting
+from worker.services import dead_letters as dead_letters_view
 from worker.services import operations
 from worker.services import poller as service
 from worker.settings import Settings
@@ -208,6 +209,12 @@ async def test_a_poisoned_message_goes_to_the_dead_letter_queue_and_its_task_fai
 
     [letter] = await wait_for(dead_letters, 30)
     assert letter["MessageAttributes"]["taskId"]["StringValue"] == task_id(6)
+    # The operators' dead-letter view lists it under its job and page, and says why it is not redriven.
+    [listed] = [
+        m for m in await dead_letters_view.peek(aws, poller_resources, "poller") if m.business_key == f"job-{dataset}"
+    ]
+    assert (listed.workflow_id, listed.failed_step) == (f"poller-job-{dataset}", f"process:{task_id(6)}")
+    assert not listed.redrivable and "FailedToComplete" in listed.not_redrivable_because
     # Page 6 stored nothing (one transaction); its payload stays in S3 for whoever redrives it.
     records = await stored_records(sessions, PARTNER, dataset)
     assert len(records) == RECORDS - 10

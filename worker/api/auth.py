@@ -22,9 +22,12 @@ route                                         operator    partner               
 ``/dead-letters…``                            yes         403                             401
 ``/console…`` (session cookie, not bearer)    signed in   cannot sign in                  →login
 ``/partners/{partner}/…`` (B2B)               all         as itself only (else 403)       401
+``POST /jobs`` (API poller)                   yes         for itself only (else 403)      401
+``GET /jobs/{id}``                            all         its own only (else 404)         401
+``GET /jobs``, ``/poller-schedules…``         yes         403                             401
 ============================================  ==========  ==============================  ======
 
-A partner's booking or media job is recorded with the partner as its owner (in the
+A partner's booking, media job or poller job is recorded with the partner as its owner (in the
 start memo, so it is known before any row exists, and in the row). Another partner's
 record answers 404, exactly as a missing one, so ids cannot be probed. A partner's own
 ids live in its own namespace (:meth:`Caller.scoped_id`): two partners choosing the same

@@ -75,6 +75,7 @@ def queues(resources: Resources) -> dict[str, str]:
         "b2b": resources.b2b_dlq,
         "b2b-intake": resources.b2b_intake_dlq,
         "recon": resources.recon_dlq,
+        "poller": resources.poller_dlq,
     }
 
 
@@ -112,13 +113,21 @@ def _read(pipeline: str, queue: str, message: dict[str, Any]) -> DeadLetter:
         body = {"raw": message["Body"][:2000]}
     if not isinstance(body, dict):
         body = {"raw": body}
+    if pipeline == "poller":  # a payload message, not a failure story: name its job and page
+        body.setdefault("workflow_id", f"poller-{body.get('jobId', '')}")
+        body.setdefault("step", f"process:{body.get('taskId', '')}")
     refusal = _refusal(pipeline, body)
     return DeadLetter(
         message_id=message["MessageId"],
         pipeline=pipeline,
         queue=queue,
         business_key=str(
-            body.get("job_id") or body.get("booking_id") or body.get("batch_id") or body.get("run_id") or ""
+            body.get("job_id")
+            or body.get("jobId")
+            or body.get("booking_id")
+            or body.get("batch_id")
+            or body.get("run_id")
+            or ""
         ),
         workflow_id=str(body.get("workflow_id") or ""),
         failed_step=str(body.get("failed_step") or body.get("step") or ""),
@@ -145,6 +154,11 @@ def _refusal(pipeline: str, body: dict[str, Any]) -> str | None:
         )
     if pipeline == "recon":
         return "a reconciliation is started again as a new run: `stepwise recon start` with a new --run"
+    if pipeline == "poller":
+        return (
+            "a page whose records could not be stored (its task says why, FailedToComplete): "
+            "fix the cause and synchronise again (`stepwise poller start` with a new job id)"
+        )
     if pipeline == "b2b":
         return "a failed batch's transactions keep their own outcomes: upload the file again to reprocess it"
     return "an intake message whose file could not be read: the file is quarantined; upload a corrected one"
