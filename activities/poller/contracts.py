@@ -178,6 +178,8 @@ AWAIT_TASKS = ActivityRef("poller_await_tasks", JobRef, type(None))
 FINISH_JOB = ActivityRef("poller_finish_job", JobRef, JobSummary)
 RECORD_JOB_FAILURE = ActivityRef("poller_record_job_failure", JobFailure, type(None))
 PURGE_TASKS = ActivityRef("poller_purge_tasks", RetentionRequest, RetentionResult)
+ACTIVITIES = (PREPARE_JOB, FETCH_PAGE, FAIL_TASK, AWAIT_TASKS, FINISH_JOB, RECORD_JOB_FAILURE, PURGE_TASKS)
+"""Every activity of the pipeline (the worker's catalog registers exactly these)."""
 
 
 def raw_key(partner: str, job_id: str, page: int) -> str:
