@@ -307,11 +307,12 @@ OPERATOR_NAME = "ops-anna"
 PARTNER_TOKENS = {"acme": "acme-secret", "globex": "globex-secret"}
 
 
-@pytest.fixture
-async def api(
-    dev_env: WorkflowEnvironment, settings: Settings, sessions: SessionMaker
+@asynccontextmanager
+async def serving_api(
+    env: WorkflowEnvironment, settings: Settings, sessions: SessionMaker
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The HTTP API in-process, on the dev server; ``Authorization`` set to an operator token."""
+    """The HTTP API in-process on ``settings``, with the test operator and partner tokens;
+    ``Authorization`` set to the operator's token."""
     from worker.api.app import ApiServices, create_app
     from worker.settings import hash_token
 
@@ -325,8 +326,17 @@ async def api(
             )
         }
     )
-    app = create_app(configured, ApiServices(dev_env.client, sessions, settings.worker.task_queue))
+    app = create_app(configured, ApiServices(env.client, sessions, settings.worker.task_queue))
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://stepwise.test", headers=headers) as client:
+        yield client
+
+
+@pytest.fixture
+async def api(
+    dev_env: WorkflowEnvironment, settings: Settings, sessions: SessionMaker
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API in-process, on the dev server; ``Authorization`` set to an operator token."""
+    async with serving_api(dev_env, settings, sessions) as client:
         yield client

@@ -171,7 +171,7 @@ class PollerSettings(BaseModel):
     max_in_flight: int = Field(default=5, ge=1, le=100)
     """Pages fetched at once per job (the article's dynamic parallelism)."""
     slice_pages: int = Field(default=500, ge=10, le=1000)
-    """Pages per slice workflow: bounds each execution's history (about seven events per page)."""
+    """Pages per slice workflow: bounds each execution's history (about 4.3 events per page)."""
     max_pages: int = Field(default=20_000, ge=1, le=200_000)
     """Most pages one job may have; a partner announcing more is refused."""
     max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)

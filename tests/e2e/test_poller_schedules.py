@@ -26,6 +26,7 @@ from activities.common.aws import AwsClients
 from activities.common.db import SessionMaker
 from activities.common.resources import Resources
 from activities.poller.contracts import JobSummary, job_workflow_id
+from tests.conftest import serving_api
 from tests.support.b2b import isolated_resources
 from tests.support.poller import (
     configure,
@@ -38,7 +39,7 @@ from tests.support.poller import (
     stored_records,
 )
 from tests.support.processes import stack_env, stepwise
-from tests.worker.test_poller_api import schedule_exists, serving
+from tests.worker.test_poller_api import schedule_exists
 from worker.services.poller import schedule_id
 from worker.settings import Settings
 
@@ -112,7 +113,7 @@ async def test_a_schedule_created_through_the_api_skips_overlaps_and_its_trigger
     client = dev_env.client
     handle = client.get_schedule_handle(schedule_id(partner))
     try:
-        async with serving(dev_env, config, sessions) as api:
+        async with serving_api(dev_env, config, sessions) as api:
             created = await api.post("/poller-schedules", json=body)
             fetched_at_creation = await dataset_state(http, emulators, dataset)
             again = await api.post("/poller-schedules", json=body)
@@ -189,7 +190,7 @@ async def test_a_new_url_or_interval_replaces_the_partners_schedule(
     first, second = dataset_url(emulators, new_dataset()), dataset_url(emulators, new_dataset())
     handle = dev_env.client.get_schedule_handle(schedule_id(partner))
     try:
-        async with serving(dev_env, config, sessions) as api:
+        async with serving_api(dev_env, config, sessions) as api:
             created = await api.post("/poller-schedules", json={"partner": partner, "url": first, "every": "1h"})
             replaced = await api.post("/poller-schedules", json={"partner": partner, "url": second, "every": "2h"})
             described = await handle.describe()
@@ -211,7 +212,7 @@ async def test_a_deleted_schedule_leaves_the_list_and_listing_just_after_a_delet
     url = dataset_url(emulators, new_dataset())
     answers: list[tuple[int, int]] = []
     try:
-        async with serving(dev_env, config, sessions) as api:
+        async with serving_api(dev_env, config, sessions) as api:
             # The list lags behind deletions now and then (about one time in five on the dev
             # server): a few rounds make the window likely to be crossed.
             for _ in range(8):
@@ -242,7 +243,7 @@ async def test_a_finished_jobs_status_is_read_from_its_row(
     dataset = new_dataset()
     await configure(http, emulators, dataset, records=20, page_size=10)
     job_id = f"done-{dataset}"
-    async with serving(dev_env, config, sessions) as api:
+    async with serving_api(dev_env, config, sessions) as api:
         async with poller_worker(dev_env.client, config, sessions, poller_resources, aws, partner_http):
             started = await api.post(
                 "/jobs", json={"url": dataset_url(emulators, dataset), "partner": "acme", "job_id": job_id}

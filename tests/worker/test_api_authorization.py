@@ -26,11 +26,11 @@ from activities.common.resources import Resources
 from activities.media.keys import media_workflow_id
 from activities.models.media import MediaJob
 from activities.poller.contracts import job_workflow_id
-from tests.conftest import OPERATOR_TOKEN, PARTNER_TOKENS
+from tests.conftest import OPERATOR_TOKEN, PARTNER_TOKENS, serving_api
 from tests.e2e.booking_support import World, new_flight
 from tests.support.media import DEMO_TEXT, upload_media
 from tests.support.poller import dataset_state, dataset_url, new_dataset
-from tests.worker.test_poller_api import end_jobs, poller_config, schedule_exists, serving
+from tests.worker.test_poller_api import end_jobs, poller_config, schedule_exists
 from worker.services.booking import workflow_id
 from worker.settings import Settings
 from workflows.recon.reconciliation import reconciliation_id
@@ -351,7 +351,7 @@ async def poller_api(
     """The API with acme and globex registered for the poller, both on the emulator's partner API."""
     base = f"{emulators.state.url}/partner-api/"
     config = poller_config(settings, {"acme": [base], "globex": [base]})
-    async with serving(dev_env, config, sessions) as client:
+    async with serving_api(dev_env, config, sessions) as client:
         yield client
 
 
@@ -479,7 +479,7 @@ async def test_poller_schedules_are_the_operators_a_partner_neither_creates_list
     dataset = new_dataset()
     config = poller_config(settings, {who: [f"{emulators.state.url}/partner-api/"]})
     body = {"partner": who, "url": dataset_url(emulators, dataset), "every": "1h"}
-    async with serving(dev_env, config, sessions) as api:
+    async with serving_api(dev_env, config, sessions) as api:
         try:
             refused_create = await api.post("/poller-schedules", json=body, headers=IDENTITIES[who])
             created_before = await schedule_exists(dev_env.client, who)

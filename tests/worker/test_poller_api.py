@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -24,10 +22,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.common.db import SessionMaker
 from activities.poller.contracts import job_workflow_id
-from tests.conftest import OPERATOR_NAME, OPERATOR_TOKEN, PARTNER_TOKENS
+from tests.conftest import serving_api
 from tests.support.poller import configure, dataset_state, dataset_url, new_dataset
 from worker.services.poller import schedule_id
-from worker.settings import Settings, hash_token
+from worker.settings import Settings
 
 METADATA_ENDPOINT = "http://169.254.169.254/latest/meta-data/"
 
@@ -45,30 +43,6 @@ def poller_config(
         }
     )
     return settings.model_copy(update={"poller": group})
-
-
-@asynccontextmanager
-async def serving(
-    env: WorkflowEnvironment, settings: Settings, sessions: SessionMaker
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The HTTP API in-process on ``settings`` (as the ``api`` fixture builds it): operator token by default."""
-    from worker.api.app import ApiServices, create_app
-
-    configured = settings.model_copy(
-        update={
-            "api": settings.api.model_copy(
-                update={
-                    "operators": {OPERATOR_NAME: hash_token(OPERATOR_TOKEN)},
-                    "partner_token_hashes": {p: hash_token(t) for p, t in PARTNER_TOKENS.items()},
-                }
-            )
-        }
-    )
-    app = create_app(configured, ApiServices(env.client, sessions, settings.worker.task_queue))
-    headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://stepwise.test", headers=headers) as client:
-        yield client
 
 
 async def workflow_exists(client: Client, workflow_id: str) -> bool:
@@ -179,7 +153,7 @@ async def test_a_refused_url_is_422_naming_the_field_and_nothing_is_fetched(
     config = poller_config(settings, {"acme": [dataset_url(emulators, ds)]})
     job_id = f"refused-{uuid.uuid4().hex[:10]}"
     url = _fill(template, emulators, ds, other)
-    async with serving(dev_env, config, sessions) as api:
+    async with serving_api(dev_env, config, sessions) as api:
         response = await api.post("/jobs", json={"url": url, "partner": partner, "job_id": job_id})
         status = await api.get(f"/jobs/{job_id}")
 
@@ -218,7 +192,7 @@ async def test_a_malformed_field_is_422_naming_it_before_any_check(
     ds = new_dataset()
     config = poller_config(settings, {"acme": [dataset_url(emulators, ds)]})
     request = {"url": dataset_url(emulators, ds), "partner": "acme", **body}
-    async with serving(dev_env, config, sessions) as api:
+    async with serving_api(dev_env, config, sessions) as api:
         response = await api.post("/jobs", json=request)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == field
@@ -236,7 +210,7 @@ async def test_a_data_set_whose_metadata_redirects_to_the_metadata_endpoint_is_r
     await configure(http, emulators, ds, redirect_to=METADATA_ENDPOINT)
     config = poller_config(settings, {"acme": [f"{emulators.state.url}/partner-api/"]})
     job_id = f"redirect-{uuid.uuid4().hex[:10]}"
-    async with serving(dev_env, config, sessions) as api:
+    async with serving_api(dev_env, config, sessions) as api:
         response = await api.post(
             "/jobs", json={"url": dataset_url(emulators, ds), "partner": "acme", "job_id": job_id}
         )
@@ -258,7 +232,7 @@ async def test_a_data_set_whose_metadata_is_refused_by_the_partner_is_422(
 ) -> None:
     config = poller_config(settings, {"acme": [f"{emulators.state.url}/"]})
     job_id = f"missing-{uuid.uuid4().hex[:10]}"
-    async with serving(dev_env, config, sessions) as api:
+    async with serving_api(dev_env, config, sessions) as api:
         # The emulator has no such route: its metadata answers 404.
         response = await api.post(
             "/jobs", json={"url": f"{emulators.state.url}/no-such-api/", "partner": "acme", "job_id": job_id}
@@ -281,7 +255,7 @@ async def test_a_partner_registered_on_a_loopback_address_is_refused_without_pri
     registered = base.format(emu=emulators.state.url, port=emulators.state.url.rsplit(":", 1)[1])
     config = poller_config(settings, {"acme": [registered]}, allow_private_networks=False)
     job_id = f"loopback-{uuid.uuid4().hex[:10]}"
-    async with serving(dev_env, config, sessions) as api:
+    async with serving_api(dev_env, config, sessions) as api:
         response = await api.post("/jobs", json={"url": f"{registered}{ds}/", "partner": "acme", "job_id": job_id})
 
     assert response.status_code == 422, response.text
@@ -297,7 +271,7 @@ async def test_the_metadata_endpoint_is_refused_even_registered_and_with_private
 ) -> None:
     config = poller_config(settings, {"acme": ["http://169.254.169.254/"]}, allow_private_networks=True)
     job_id = f"metadata-{uuid.uuid4().hex[:10]}"
-    async with serving(dev_env, config, sessions) as api:
+    async with serving_api(dev_env, config, sessions) as api:
         response = await api.post("/jobs", json={"url": METADATA_ENDPOINT, "partner": "acme", "job_id": job_id})
     assert response.status_code == 422, response.text
     assert response.json() == refusal(
@@ -307,7 +281,7 @@ async def test_the_metadata_endpoint_is_refused_even_registered_and_with_private
 
 
 async def test_an_unknown_job_is_404(dev_env: WorkflowEnvironment, settings: Settings, sessions: SessionMaker) -> None:
-    async with serving(dev_env, poller_config(settings, {}), sessions) as api:
+    async with serving_api(dev_env, poller_config(settings, {}), sessions) as api:
         response = await api.get("/jobs/never-submitted")
     assert response.status_code == 404
     assert response.json() == {"detail": "no poller job 'never-submitted'", "errors": []}
@@ -326,7 +300,7 @@ async def test_the_same_job_id_is_the_same_job_and_with_another_url_a_conflict(
     body = {"url": dataset_url(emulators, ds), "partner": "acme", "job_id": job_id}
     wid = job_workflow_id(job_id)
     try:
-        async with serving(dev_env, config, sessions) as api:
+        async with serving_api(dev_env, config, sessions) as api:
             first = await api.post("/jobs", json=body)
             run_id = (await dev_env.client.get_workflow_handle(wid).describe()).run_id
             second = await api.post("/jobs", json=body)
@@ -365,7 +339,7 @@ async def test_a_job_without_an_id_gets_a_new_one_each_time(
     body = {"url": dataset_url(emulators, ds), "partner": "acme"}
     started: list[str] = []
     try:
-        async with serving(dev_env, config, sessions) as api:
+        async with serving_api(dev_env, config, sessions) as api:
             for _ in range(2):
                 response = await api.post("/jobs", json=body)
                 assert response.status_code == 202, response.text
@@ -400,7 +374,7 @@ async def test_a_schedule_with_a_bad_interval_is_422_naming_every_and_nothing_is
 ) -> None:
     partner, ds = f"sched-{uuid.uuid4().hex[:8]}", new_dataset()
     config = poller_config(settings, {partner: [f"{emulators.state.url}/partner-api/"]})
-    async with serving(dev_env, config, sessions) as api:
+    async with serving_api(dev_env, config, sessions) as api:
         response = await api.post(
             "/poller-schedules", json={"partner": partner, "url": dataset_url(emulators, ds), "every": every}
         )
@@ -435,7 +409,7 @@ async def test_a_schedule_with_a_refused_url_or_partner_is_422_and_nothing_is_cr
     partner = f"sched-{uuid.uuid4().hex[:8]}"
     config = poller_config(settings, {partner: [dataset_url(emulators, ds)]} if registered else {})
     url = _fill(template, emulators, ds, other)
-    async with serving(dev_env, config, sessions) as api:
+    async with serving_api(dev_env, config, sessions) as api:
         response = await api.post("/poller-schedules", json={"partner": partner, "url": url, "every": "1h"})
     assert response.status_code == 422, response.text
     problem = response.json()["errors"][0]
@@ -454,7 +428,7 @@ async def test_a_schedule_whose_metadata_redirects_is_refused_and_nothing_is_cre
     partner, ds = f"sched-{uuid.uuid4().hex[:8]}", new_dataset()
     await configure(http, emulators, ds, redirect_to=METADATA_ENDPOINT)
     config = poller_config(settings, {partner: [f"{emulators.state.url}/partner-api/"]})
-    async with serving(dev_env, config, sessions) as api:
+    async with serving_api(dev_env, config, sessions) as api:
         response = await api.post(
             "/poller-schedules", json={"partner": partner, "url": dataset_url(emulators, ds), "every": "1h"}
         )
@@ -468,7 +442,7 @@ async def test_deleting_a_schedule_nobody_created_is_404(
     dev_env: WorkflowEnvironment, settings: Settings, sessions: SessionMaker
 ) -> None:
     partner = f"sched-{uuid.uuid4().hex[:8]}"
-    async with serving(dev_env, poller_config(settings, {}), sessions) as api:
+    async with serving_api(dev_env, poller_config(settings, {}), sessions) as api:
         response = await api.delete(f"/poller-schedules/{partner}")
     assert response.status_code == 404
     assert response.json() == {"detail": f"no synchronisation schedule for {partner!r}", "errors": []}

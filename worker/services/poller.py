@@ -21,7 +21,9 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
+    ScheduleInfo,
     ScheduleIntervalSpec,
+    ScheduleListInfo,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
@@ -186,7 +188,6 @@ class JobView:
     created_at: datetime | None = None
     finished_at: datetime | None = None
     workflow_id: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The counts at the top level (as the article answers), then the job's fields."""
@@ -267,7 +268,7 @@ def schedule_id(partner: str) -> str:
     return SCHEDULE_PREFIX + partner
 
 
-def _tags(partner: str, key: str) -> TypedSearchAttributes:
+def _tags(key: str) -> TypedSearchAttributes:
     return TypedSearchAttributes(
         [
             SearchAttributePair(search_attributes.PIPELINE, PIPELINE),
@@ -289,7 +290,7 @@ async def create_schedule(
             job_request(settings, partner, url),
             id=sid,  # each run's workflow id is this plus its time: poller-sync-<partner>-<time>
             task_queue=settings.worker.task_queue,
-            typed_search_attributes=_tags(partner, f"{partner}/schedule"),
+            typed_search_attributes=_tags(f"{partner}/schedule"),
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
@@ -320,16 +321,20 @@ async def _create_or_replace(client: Client, sid: str, schedule: Schedule, memo:
 
 
 async def list_schedules(client: Client) -> list[SyncSchedule]:
-    """Every partner's synchronisation schedule, with its next runs and recent jobs."""
+    """Every partner's synchronisation schedule, with its next runs and recent jobs (one listing,
+    no call per schedule; a schedule deleted a moment ago may still be listed)."""
     found: list[SyncSchedule] = []
     async for listed in await client.list_schedules():
         if not listed.id.startswith(SCHEDULE_PREFIX):
             continue
-        try:
-            found.append(await describe_schedule(client, listed.id[len(SCHEDULE_PREFIX) :]))
-        except ScheduleNotFound:
-            continue  # deleted between the listing and its description
-
+        partner = listed.id[len(SCHEDULE_PREFIX) :]
+        if listed.info is None:  # a server without advanced visibility lists ids only
+            try:
+                found.append(await describe_schedule(client, partner))
+            except ScheduleNotFound:
+                continue  # deleted between the listing and its description
+        else:
+            found.append(_sync_schedule(listed.id, partner, dict(await listed.memo()), listed.info))
     return sorted(found, key=lambda s: s.partner)
 
 
@@ -342,16 +347,19 @@ async def describe_schedule(client: Client, partner: str) -> SyncSchedule:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise ScheduleNotFound(partner) from None
         raise
-    memo = dict(await description.memo())
+    return _sync_schedule(sid, partner, dict(await description.memo()), description.info)
+
+
+def _sync_schedule(sid: str, partner: str, memo: dict[str, Any], info: ScheduleListInfo | ScheduleInfo) -> SyncSchedule:
     return SyncSchedule(
         schedule_id=sid,
         partner=str(memo.get("partner", partner)),
         url=str(memo.get("url", "")),
         every_seconds=int(memo.get("every_seconds", 0)),
-        next_runs=[t.isoformat() for t in description.info.next_action_times[:3]],
+        next_runs=[t.isoformat() for t in info.next_action_times[:3]],
         recent_jobs=[
             a.action.workflow_id.removeprefix("poller-")
-            for a in description.info.recent_actions[-5:]
+            for a in info.recent_actions[-5:]
             if hasattr(a.action, "workflow_id")
         ],
     )
@@ -376,7 +384,7 @@ async def ensure_retention_schedule(client: Client, settings: Settings) -> bool:
             RetentionRequest(days=settings.poller.retention_days),
             id=RETENTION_SCHEDULE_ID,
             task_queue=settings.worker.task_queue,
-            typed_search_attributes=_tags("", "retention"),
+            typed_search_attributes=_tags("retention"),
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
