@@ -49,7 +49,14 @@ from activities.b2b.contracts import (
     SplitResult,
     TransactionInput,
 )
-from activities.b2b.records import FINAL_STATUSES, Submission, admit, quarantine, transaction_workflow_id
+from activities.b2b.records import (
+    FINAL_STATUSES,
+    Admission,
+    Submission,
+    admit,
+    quarantine,
+    transaction_workflow_id,
+)
 from activities.b2b.split import Splitter, batch_workflow_id, chunk_key, quarantine_prefix, read_piece, report_key
 from activities.b2b.transaction import send_dead_letter
 from activities.b2b.xml_file import FileRejected, TransactionFileParser
@@ -166,7 +173,7 @@ class B2BBatchActivities:
             ]
             await quarantine(session, [_conflict_row(file, r) for r, _ in conflicts])
         mine = [
-            s
+            transaction_input(s, a)
             for s, a in zip(submissions, admissions, strict=True)
             if a.verdict == "new"
             or (a.verdict == "same" and a.batch_id == file.batch_id and a.status not in FINAL_STATUSES)
@@ -175,15 +182,15 @@ class B2BBatchActivities:
         await self._run_all(mine, file.max_in_flight)
         return ChunkOutcome(started=len(mine), already_received=foreign, conflicts=len(conflicts))
 
-    async def _run_all(self, submissions: Sequence[Submission], max_in_flight: int) -> None:
+    async def _run_all(self, requests: Sequence[TransactionInput], max_in_flight: int) -> None:
         slots = asyncio.Semaphore(max_in_flight)
         task_queue = activity.info().task_queue
         done = 0
 
-        async def run(submission: Submission) -> None:
+        async def run(request: TransactionInput) -> None:
             nonlocal done
             async with slots:
-                await run_transaction(self._client, submission, task_queue)
+                await run_transaction(self._client, request, task_queue)
                 done += 1
 
         async def heartbeat() -> None:
@@ -194,7 +201,7 @@ class B2BBatchActivities:
 
         beating = asyncio.create_task(heartbeat())
         try:
-            await asyncio.gather(*(run(s) for s in submissions))
+            await asyncio.gather(*(run(r) for r in requests))
         finally:
             beating.cancel()
 
@@ -263,28 +270,41 @@ class B2BBatchActivities:
             )
 
 
-async def start_transaction(client: Client, submission: Submission, task_queue: str) -> WorkflowHandle[Any, Any] | None:
-    """Start the transaction's workflow, or attach to it if running; None if it already closed."""
-    request = TransactionInput(
-        submission.partner_id, submission.transaction_id, submission.message, submission.source, submission.batch_id
+def transaction_input(submission: Submission, admission: Admission) -> TransactionInput:
+    """The workflow's input: the submission, with the user ids when admission formatted it."""
+    users = admission.users or (None, None)
+    return TransactionInput(
+        submission.partner_id,
+        submission.transaction_id,
+        submission.message,
+        submission.source,
+        submission.batch_id,
+        from_user_id=users[0],
+        to_user_id=users[1],
     )
+
+
+async def start_transaction(
+    client: Client, request: TransactionInput, task_queue: str
+) -> WorkflowHandle[Any, Any] | None:
+    """Start the transaction's workflow, or attach to it if running; None if it already closed."""
     try:
         return await client.start_workflow(
             "B2BTransactionWorkflow",
             request,
-            id=transaction_workflow_id(submission.partner_id, submission.transaction_id),
+            id=transaction_workflow_id(request.partner_id, request.transaction_id),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=transaction_search_attributes(submission.partner_id, submission.transaction_id),
+            search_attributes=transaction_search_attributes(request.partner_id, request.transaction_id),
         )
     except WorkflowAlreadyStartedError:
         return None  # it ran to completion before: its outcome is in Postgres
 
 
-async def run_transaction(client: Client, submission: Submission, task_queue: str) -> None:
+async def run_transaction(client: Client, request: TransactionInput, task_queue: str) -> None:
     """Start (or re-attach to) a transaction's workflow and wait until it closes."""
-    handle = await start_transaction(client, submission, task_queue)
+    handle = await start_transaction(client, request, task_queue)
     if handle is None:
         return
     try:

@@ -42,6 +42,19 @@ class TransactionInput:
     """``realtime`` (HTTP) or ``batch`` (file)."""
     batch_id: str | None = None
     """The batch it came in, if any."""
+    from_user_id: str | None = None
+    """Set, with ``to_user_id``, when admission already formatted the note: the workflow
+    then has no format step to run (inputs from before admission formatted have neither)."""
+    to_user_id: str | None = None
+    """Second user named in the note, when admission formatted it."""
+
+    def formatted(self) -> "FormattedTransaction | None":
+        """The transaction as admission formatted it, or None if it still needs formatting."""
+        if self.from_user_id is None or self.to_user_id is None:
+            return None
+        return FormattedTransaction(
+            self.partner_id, self.transaction_id, self.from_user_id, self.to_user_id, self.source, self.batch_id
+        )
 
 
 @dataclass(frozen=True)

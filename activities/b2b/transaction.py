@@ -10,7 +10,6 @@ conditional on the key being absent, and enrichment is a read that may be repeat
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict
 from typing import Any
 
@@ -32,20 +31,12 @@ from activities.b2b.contracts import (
     StoredTransaction,
     TransactionInput,
 )
-from activities.b2b.records import Submission, admit, append_status, quarantine
+from activities.b2b.records import Submission, admit, append_status, parse_note, quarantine
 from activities.common.aws import AwsClients, aws_error_code
 from activities.common.db import SessionMaker
 from activities.common.partner_http import PartnerResponse, partner_request
 from activities.common.resources import Resources
 from activities.models.b2b import B2BTransaction
-
-NOTE_PATTERN = re.compile(r"^Transaction made between user (\d{1,18}) and user (\d{1,18})\.?$")
-
-
-def parse_note(note: str) -> tuple[str, str] | None:
-    """The two user ids of "Transaction made between user 57 and user 732.", or None."""
-    match = NOTE_PATTERN.match(note.strip())
-    return (match.group(1), match.group(2)) if match else None
 
 
 def dynamodb_key(partner_id: str, transaction_id: str) -> str:

@@ -1,6 +1,6 @@
 """Record the B2B histories replayed by tests/workflows/b2b/test_b2b_replay.py.
 
-    .venv/bin/python -m tests.histories.record_b2b
+    .venv/bin/python -m tests.histories.record_b2b [SCENARIO ...]   (default: every scenario)
 
 Runs the batch and transaction workflows on the time-skipping server with name-matched
 mock activities (the histories have the same shape as with real ones) and writes one
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,10 @@ TRANSACTIONS: dict[str, tuple[str, dict[str, ApplicationError]]] = {
     "b2b_transaction_stored": (NOTE, {}),
     "b2b_transaction_quarantined": ("Paid 20 EUR to user 7", {}),
     "b2b_transaction_failed": (NOTE, {"enrich": UNAVAILABLE}),
+    "b2b_transaction_stored_formatted_at_admission": (NOTE, {}),
 }
+FORMATTED_AT_ADMISSION = {"b2b_transaction_stored_formatted_at_admission"}
+"""Scenarios whose input carries the user ids, as admission sends it (no format step)."""
 BATCHES: dict[str, tuple[MockBatchSteps, int]] = {
     "b2b_batch_completed": (MockBatchSteps(chunks=2), 8000),
     "b2b_batch_quarantined": (MockBatchSteps(rejected="dtd"), 8000),
@@ -55,11 +59,14 @@ async def _record(env: WorkflowEnvironment, name: str, workflow: type, activitie
     print(f"wrote {name}.json ({len(history.events)} events)")
 
 
-async def main() -> None:
+async def main(only: set[str]) -> None:
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_binary())
     try:
         for name, (message, failures) in TRANSACTIONS.items():
-            request = TransactionInput("acme", name, message)
+            if only and name not in only:
+                continue
+            users = ("57", "732") if name in FORMATTED_AT_ADMISSION else (None, None)
+            request = TransactionInput("acme", name, message, from_user_id=users[0], to_user_id=users[1])
             await _record(
                 env,
                 name,
@@ -70,6 +77,8 @@ async def main() -> None:
                 ),
             )
         for name, (steps, budget) in BATCHES.items():
+            if only and name not in only:
+                continue
             run = BatchRun(
                 BatchFile("acme", name, "bucket", f"b2b-inbound/acme/{name}.xml", "etag", 100, 10), None, budget
             )
@@ -87,4 +96,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(set(sys.argv[1:])))

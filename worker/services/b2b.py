@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from temporalio.client import Client
 
-from activities.b2b.batch import start_transaction
+from activities.b2b.batch import start_transaction, transaction_input
 from activities.b2b.records import FINAL_STATUSES, Admission, Submission, admit
 from activities.b2b.split import INBOUND_PREFIX, batch_id_for
 from activities.common.aws import AwsClients
@@ -99,7 +99,7 @@ async def submit_transaction(
     if admission.status not in FINAL_STATUSES:
         if admission.batch_id is not None:  # received in a file first: run it as that batch's record
             submission = replace(submission, source="batch", batch_id=admission.batch_id)
-        await start_transaction(client, submission, task_queue)
+        await start_transaction(client, transaction_input(submission, admission), task_queue)
     return admission
 
 

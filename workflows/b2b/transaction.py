@@ -2,6 +2,8 @@
 
     format (note -> two user ids) -> enrich (enrichment API) -> store (DynamoDB PutItem + Postgres)
     local activity                   task-queue activity        local activity
+    (done at admission when the
+    input carries the user ids)
         |                               |
         +-- malformed note / 4xx -------+--> QUARANTINED with the reason (the workflow completes)
         +-- retries exhausted ------------> parked for an operator (step control): retry, skip
@@ -65,7 +67,13 @@ class B2BTransactionWorkflow(StepControlHandlers):
     async def _process(self, request: TransactionInput) -> TransactionResult:
         store_policy = policies.STORE
         try:
-            formatted = await self.steps.run("format", FORMAT_TRANSACTION, request, policy=policies.FORMAT)
+            # Admission (a batch's dispatch, the API) formats a well-formed note in the insert
+            # that records it; only a transaction admitted otherwise, or a note that does not
+            # parse (quarantined here with the reason), runs the format step. Which branch runs
+            # depends only on the input, so histories from before replay unchanged.
+            formatted = request.formatted()
+            if formatted is None:
+                formatted = await self.steps.run("format", FORMAT_TRANSACTION, request, policy=policies.FORMAT)
             # An operator may skip enrichment (the partner API is down for good): the transaction
             # is stored without it, and says so. A skip with a substitute stores that instead.
             enriched = await self.steps.run_optional(

@@ -34,7 +34,7 @@ from activities.b2b.contracts import (
     StoredTransaction,
     TransactionInput,
 )
-from activities.b2b.transaction import parse_note
+from activities.b2b.records import parse_note
 from tests.support.mocks import covering, mock_activity
 
 

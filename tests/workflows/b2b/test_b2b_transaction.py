@@ -12,12 +12,25 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpda
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities.b2b.batch import transaction_search_attributes
-from activities.b2b.contracts import EnrichedTransaction, FormattedTransaction, TransactionInput, TransactionResult
-from activities.b2b.records import transaction_workflow_id
+from activities.b2b.batch import transaction_input, transaction_search_attributes
+from activities.b2b.contracts import (
+    ENRICH_TRANSACTION,
+    EnrichedTransaction,
+    FormattedTransaction,
+    TransactionInput,
+    TransactionResult,
+)
+from activities.b2b.records import Submission, admit, transaction_workflow_id
 from activities.b2b.transaction import B2BTransactionActivities, dynamodb_key
 from activities.common.aws import AwsClients
-from activities.common.contracts import DECIDE_UPDATE, DecisionOutcome, StepDecision, StepState
+from activities.common.contracts import (
+    DECIDE_UPDATE,
+    STEPS_QUERY,
+    DecisionOutcome,
+    StepControlStatus,
+    StepDecision,
+    StepState,
+)
 from activities.common.contracts import STEP_ABORTED as ABORTED
 from activities.common.db import SessionMaker
 from activities.common.resources import Resources
@@ -287,3 +300,44 @@ async def test_a_parked_enrichment_skipped_with_a_substitute_stores_what_the_ope
         Key={"transactionKey": {"S": dynamodb_key(partner, "T-8")}},
     )
     assert json.loads(item["Item"]["enrichment"]["S"]) == {"riskScore": 0.42, "source": "operator"}
+
+
+async def test_admission_formats_a_well_formed_note_and_the_workflow_runs_no_format_step(
+    dev_env: WorkflowEnvironment, settings: Settings, stepwise_worker: Any, sessions: SessionMaker
+) -> None:
+    partner = new_partner()
+    submissions = [
+        Submission(partner, "T-10", note(57, 732), "batch", "batch-1"),
+        Submission(partner, "T-11", "Paid 20 EUR to user 7", "batch", "batch-1"),
+    ]
+    async with sessions.begin() as session:
+        formed, malformed = await admit(session, submissions)
+    assert (formed.verdict, formed.status, formed.users) == ("new", "FORMATTED", ("57", "732"))
+    assert (malformed.verdict, malformed.status, malformed.users) == ("new", "RECEIVED", None)
+    rows = await transactions_of(sessions, partner)
+    assert trail(rows["T-10"]) == ["RECEIVED", "FORMATTED"]
+    assert (rows["T-10"].from_user_id, rows["T-10"].to_user_id) == ("57", "732")
+    assert trail(rows["T-11"]) == ["RECEIVED"] and rows["T-11"].from_user_id is None
+    async with sessions.begin() as session:  # the same submission again: same verdict, still formatted
+        (again,) = await admit(session, submissions[:1])
+    assert (again.verdict, again.users) == ("same", ("57", "732"))
+
+    requests = [transaction_input(s, a) for s, a in zip(submissions, (formed, malformed), strict=True)]
+    assert requests[0].formatted() is not None and requests[1].formatted() is None
+    async with stepwise_worker(dev_env.client):
+        handles = [await _run(dev_env, settings, request) for request in requests]
+        stored, quarantined = [await handle.result() for handle in handles]
+        # The steps each ran: no format step for the note admission formatted.
+        steps = [await _step_names(handle) for handle in handles]
+    assert steps == [["enrich", "store"], ["format", "settle"]]
+    assert (stored.status, stored.from_user_id, stored.to_user_id) == ("STORED", "57", "732")
+    assert quarantined.status == "QUARANTINED" and "Transaction made between" in (quarantined.reason or "")
+    rows = await transactions_of(sessions, partner)
+    assert trail(rows["T-10"]) == ["RECEIVED", "FORMATTED", "ENRICHED", "STORED"]
+    assert trail(rows["T-11"]) == ["RECEIVED", "QUARANTINED"]
+    assert await _attempts(handles[0], ENRICH_TRANSACTION.name) == 1
+
+
+async def _step_names(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    status = await handle.query(STEPS_QUERY, result_type=StepControlStatus)
+    return [step.name for step in status.steps]
