@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from activities.models.b2b import B2BQuarantine, B2BTransaction
 
@@ -155,7 +155,7 @@ async def _admit_slice(session: AsyncSession, submissions: Sequence[Submission])
 
 
 async def append_status(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     partner_id: str,
     transaction_id: str,
     status: str,

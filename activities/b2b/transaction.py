@@ -33,7 +33,7 @@ from activities.b2b.contracts import (
 )
 from activities.b2b.records import Submission, admit, append_status, parse_note, quarantine
 from activities.common.aws import AwsClients, aws_error_code
-from activities.common.db import SessionMaker
+from activities.common.db import SessionMaker, autocommit
 from activities.common.partner_http import PartnerResponse, partner_request
 from activities.common.resources import Resources
 from activities.models.b2b import B2BTransaction
@@ -124,9 +124,9 @@ class B2BTransactionActivities:
                 non_retryable=True,
             )
         enrichment = response.json()
-        async with self._sessions.begin() as session:
+        async with autocommit(self._sessions) as connection:  # one conditional update: one round trip
             await append_status(
-                session, transaction.partner_id, transaction.transaction_id, "ENRICHED", enrichment=enrichment
+                connection, transaction.partner_id, transaction.transaction_id, "ENRICHED", enrichment=enrichment
             )
         return EnrichedTransaction(transaction, enrichment)
 
@@ -160,8 +160,8 @@ class B2BTransactionActivities:
             if aws_error_code(error) != "ConditionalCheckFailedException":
                 raise
             already = True  # an earlier attempt stored it; admission guarantees it is the same content
-        async with self._sessions.begin() as session:
-            await append_status(session, transaction.partner_id, transaction.transaction_id, "STORED")
+        async with autocommit(self._sessions) as connection:
+            await append_status(connection, transaction.partner_id, transaction.transaction_id, "STORED")
         return StoredTransaction(table, key, already)
 
     @activity.defn(name=SETTLE_TRANSACTION.name)
