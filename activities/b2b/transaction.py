@@ -70,13 +70,12 @@ class B2BTransactionActivities:
                 return FormattedTransaction(
                     request.partner_id, request.transaction_id, users[0], users[1], request.source, request.batch_id
                 )
-            # Not admitted yet (started other than by the API or a batch): admit, then decide.
+            # Not admitted yet (started other than by the API or a batch), or formatted by an
+            # earlier attempt: admission records a well-formed note FORMATTED with its ids itself.
             submission = Submission(
                 request.partner_id, request.transaction_id, request.message, request.source, request.batch_id
             )
             await admit(session, [submission])
-            if users is not None:
-                await self._mark_formatted(session, request, users)
         if users is None:
             raise ApplicationError(
                 f"transaction {request.transaction_id}: note is not "
