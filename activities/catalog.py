@@ -13,8 +13,9 @@ from activities.doctor import catalog as doctor
 from activities.media import catalog as media
 from activities.poller import catalog as poller
 from activities.recon import catalog as recon
+from activities.translation import catalog as translation
 
-PACKAGES = (common, doctor, booking, recon, media, b2b, poller)
+PACKAGES = (common, doctor, booking, recon, media, b2b, poller, translation)
 """The activity packages, each with ``activities(deps)``."""
 
 

@@ -108,7 +108,7 @@ def resources(aws_endpoint: str) -> Resources:
     """Every declared AWS resource, created on the emulator, with the demo data."""
     declared = Resources()
     apply_resources(declared)
-    seed_demo_data(declared)
+    seed_demo_data(declared, translation_project=False)
     return declared
 
 
@@ -186,6 +186,8 @@ def settings(database_url: str, task_queue: str, emulators: Any) -> Settings:
             "b2b": {"intake_enabled": False},
             # Likewise the poller's consumer and its one retention schedule on the shared dev server.
             "poller": {"consumer_enabled": False, "retention_schedule": False},
+            # The translation intake too; its tests poll the queue themselves.
+            "translation": {"intake_enabled": False},
             "partners": {
                 "payment_url": f"{emulators.state.url}/payments",
                 "enrichment_url": f"{emulators.state.url}/enrichment",

@@ -31,6 +31,7 @@ from worker.services.poller import ensure_retention_schedule
 from worker.settings import Settings
 from worker.telemetry import build_runtime, configure_logging, configure_tracing
 from worker.temporal import connect
+from worker.translation_intake import translation_intake_for
 
 log = logging.getLogger("stepwise.worker")
 
@@ -88,7 +89,13 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
         await _ensure_retention(client, settings)
         speedups.once_started(settings.worker.sdk_speedups)  # everything start-up builds exists now
         try:
-            async with worker, monitors, intake_for(client, settings, deps), consumer_for(settings, deps):
+            async with (
+                worker,
+                monitors,
+                intake_for(client, settings, deps),
+                translation_intake_for(client, settings, deps),
+                consumer_for(settings, deps),
+            ):
                 await stop.wait()
                 log.info("shutting down: draining running activities")
         finally:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import string
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -239,6 +240,45 @@ class MediaSettings(BaseModel):
         return value
 
 
+class TranslationSettings(BaseModel):
+    """Translation projects: intake, Amazon Translate's quota and prices, review and archiving."""
+
+    intake_enabled: bool = True
+    """Long-poll the translation intake queue in every worker (S3 events under ``translation-inbound/``)."""
+    intake_wait_seconds: int = Field(default=10, ge=0, le=20)
+    """SQS long-poll wait of the intake."""
+    settle_seconds: float = Field(default=10.0, ge=0, le=3600)
+    """A project is read once no file has arrived for this long."""
+    max_pairs_in_flight: int = Field(default=10, ge=1, le=1000)
+    """Translate's concurrent batch-job quota: at most this many pairs' jobs run at once, fleet-wide."""
+    poll_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """Seconds between DescribeTextTranslationJob calls (and between tries for a free job slot)."""
+    max_job_hours: float = Field(default=24.0, gt=0)
+    """Longest a batch job may run before its wait parks for an operator."""
+    price_standard_per_million: Decimal = Field(default=Decimal("15"), ge=0)
+    """US dollars per million characters, standard batch translation."""
+    price_custom_per_million: Decimal = Field(default=Decimal("60"), ge=0)
+    """US dollars per million characters, Active Custom Translation (a pair with translation memory)."""
+    data_access_role_arn: str = Field(
+        default="arn:aws:iam::123456789012:role/stepwise-translate", pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"
+    )
+    """The role Amazon Translate assumes to read job input and write output."""
+    archive_after_days: int = Field(default=30, ge=1, le=36500)
+    """Delivered projects move to ``archive_storage_class`` after this many days (a lifecycle rule per customer)."""
+    archive_storage_class: Literal[
+        "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"
+    ] = "GLACIER_IR"
+    """The cheaper storage class."""
+    review_remind_hours: float | None = Field(default=24.0, gt=0)
+    """Remind the translators' topic of a waiting review after this long (None: never)."""
+    review_escalate_hours: float | None = Field(default=72.0, gt=0)
+    """Escalate a waiting review to the operators after this long (None: never)."""
+    max_files: int = Field(default=500, ge=1, le=10_000)
+    """Most files one project may have."""
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    """Largest file the API accepts in an upload (Translate's limit on one batch document is 20 MB)."""
+
+
 class DevSettings(BaseModel):
     """The embedded stack of `stepwise dev` and the tests."""
 
@@ -279,6 +319,7 @@ class Settings(BaseSettings):
     b2b: B2BSettings = Field(default_factory=B2BSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     poller: PollerSettings = Field(default_factory=PollerSettings)
+    translation: TranslationSettings = Field(default_factory=TranslationSettings)
     dev: DevSettings = Field(default_factory=DevSettings)
 
     def require_database_url(self) -> str:

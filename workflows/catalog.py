@@ -12,6 +12,8 @@ from workflows.poller.retention import PollerRetentionWorkflow
 from workflows.poller.slice import PollerSliceWorkflow
 from workflows.recon.campaign import ReconciliationCampaignWorkflow
 from workflows.recon.reconciliation import ReconciliationWorkflow, VersionEnvironmentWorkflow
+from workflows.translation.pair import TranslationPairWorkflow
+from workflows.translation.project import TranslationProjectWorkflow
 
 WORKFLOWS: list[type] = [
     B2BBatchWorkflow,
@@ -25,4 +27,6 @@ WORKFLOWS: list[type] = [
     PollerJobWorkflow,
     PollerSliceWorkflow,
     PollerRetentionWorkflow,
+    TranslationProjectWorkflow,
+    TranslationPairWorkflow,
 ]

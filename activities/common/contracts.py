@@ -106,7 +106,7 @@ GATE_ACTIONS = ("approve", "reject")
 """What an operator may do at a gate."""
 ACTIONS = STEP_ACTIONS + GATE_ACTIONS
 
-AUDIENCES = ("operators", "signoff")
+AUDIENCES = ("operators", "signoff", "translators")
 """Who a notice goes to; each audience is one SNS topic of :class:`Resources`."""
 
 STEP_ABORTED = "StepAborted"

@@ -49,6 +49,12 @@ class Resources:
     poller_bucket: str = field(init=False)
     poller_queue: str = field(init=False)
     poller_dlq: str = field(init=False)
+    translation_bucket: str = field(init=False)
+    translation_staging_bucket: str = field(init=False)
+    translation_intake_queue: str = field(init=False)
+    translation_intake_dlq: str = field(init=False)
+    translation_notifications_topic: str = field(init=False)
+    translation_review_topic: str = field(init=False)
     booking_notifications_topic: str = field(init=False)
     media_notifications_topic: str = field(init=False)
     operator_attention_topic: str = field(init=False)
@@ -73,6 +79,12 @@ class Resources:
             "poller_bucket": "stepwise-poller-raw",
             "poller_queue": "poller-payloads",
             "poller_dlq": "poller-payloads-dlq",
+            "translation_bucket": "stepwise-translation",
+            "translation_staging_bucket": "stepwise-translation-staging",
+            "translation_intake_queue": "translation-intake",
+            "translation_intake_dlq": "translation-intake-dlq",
+            "translation_notifications_topic": "translation-notifications",
+            "translation_review_topic": "translation-review",
             "booking_notifications_topic": "booking-notifications",
             "media_notifications_topic": "media-notifications",
             "operator_attention_topic": "operator-attention",
@@ -84,7 +96,15 @@ class Resources:
     @property
     def buckets(self) -> list[str]:
         """Every S3 bucket."""
-        return [self.media_bucket, self.processing_bucket, self.reports_bucket, self.b2b_bucket, self.poller_bucket]
+        return [
+            self.media_bucket,
+            self.processing_bucket,
+            self.reports_bucket,
+            self.b2b_bucket,
+            self.poller_bucket,
+            self.translation_bucket,
+            self.translation_staging_bucket,
+        ]
 
     @property
     def tables(self) -> list[TableSpec]:
@@ -109,6 +129,8 @@ class Resources:
             QueueSpec(self.poller_dlq),
             # Three receives: a page that cannot be stored fails fast to the dead-letter queue.
             QueueSpec(self.poller_queue, dead_letter_queue=self.poller_dlq, max_receive_count=3),
+            QueueSpec(self.translation_intake_dlq),
+            QueueSpec(self.translation_intake_queue, dead_letter_queue=self.translation_intake_dlq),
         ]
 
     @property
@@ -121,6 +143,7 @@ class Resources:
             self.b2b_dlq,
             self.recon_dlq,
             self.poller_dlq,
+            self.translation_intake_dlq,
         ]
 
     @property
@@ -131,4 +154,6 @@ class Resources:
             self.media_notifications_topic,
             self.operator_attention_topic,
             self.signoff_topic,
+            self.translation_notifications_topic,
+            self.translation_review_topic,
         ]

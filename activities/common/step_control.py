@@ -33,7 +33,11 @@ class StepControlActivities:
     def __init__(self, decisions: "DecisionLog", notifier: "Notifier", resources: "Resources") -> None:
         self._decisions = decisions
         self._notifier = notifier
-        self._topics = {"operators": resources.operator_attention_topic, "signoff": resources.signoff_topic}
+        self._topics = {
+            "operators": resources.operator_attention_topic,
+            "signoff": resources.signoff_topic,
+            "translators": resources.translation_review_topic,
+        }
 
     @activity.defn(name=RECORD_DECISION.name)
     async def record_decision(self, audit: DecisionAudit) -> None:

@@ -9,6 +9,7 @@ from activities.models.poller import PartnerRecord, PollerJob, PollerTask
 from activities.models.rate_limit import RateLimitBucket
 from activities.models.recon import ReconReportResult, ReconRun
 from activities.models.step_control import StepDecisionRecord
+from activities.models.translation import TranslationFile, TranslationJobLease, TranslationPair, TranslationProject
 
 __all__ = [
     "B2BBatch",
@@ -28,4 +29,8 @@ __all__ = [
     "ReconReportResult",
     "ReconRun",
     "StepDecisionRecord",
+    "TranslationFile",
+    "TranslationJobLease",
+    "TranslationPair",
+    "TranslationProject",
 ]

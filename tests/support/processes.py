@@ -29,6 +29,7 @@ def stack_env(env: WorkflowEnvironment, settings: Settings, **extra: str) -> dic
             # Likewise the poller's consumer and its retention schedule (one per dev server).
             "STEPWISE_POLLER__CONSUMER_ENABLED": "false",
             "STEPWISE_POLLER__RETENTION_SCHEDULE": "false",
+            "STEPWISE_TRANSLATION__INTAKE_ENABLED": "false",
         }
     )
     child.update(extra)

@@ -17,6 +17,7 @@ import botocore.exceptions
 
 from activities.b2b.split import INBOUND_PREFIX
 from activities.common.resources import Resources
+from activities.translation.contracts import INBOUND_PREFIX as TRANSLATION_INBOUND_PREFIX
 from worker.devstack.processes import ManagedProcess
 
 EMULATOR_ENV = {
@@ -78,27 +79,48 @@ def apply_resources(resources: Resources, session: boto3.session.Session | None 
             )
         sqs.create_queue(QueueName=queue.name, Attributes=attributes)
     apply_b2b_intake_notification(resources, s3, sqs)
+    apply_translation_intake_notification(resources, s3, sqs)
     sns: Any = session.client("sns")
     return {topic: sns.create_topic(Name=topic)["TopicArn"] for topic in resources.topics}
 
 
 B2B_INTAKE_NOTIFICATION_ID = "stepwise-b2b-intake"
+TRANSLATION_INTAKE_NOTIFICATION_ID = "stepwise-translation-intake"
 
 
 def apply_b2b_intake_notification(resources: Resources, s3: Any, sqs: Any) -> None:
-    """Route ObjectCreated events under ``b2b-inbound/`` of the B2B bucket to the intake queue.
+    """Route ObjectCreated events under ``b2b-inbound/`` of the B2B bucket to the B2B intake queue."""
+    apply_intake_notification(
+        s3, sqs, resources.b2b_bucket, resources.b2b_intake_queue, INBOUND_PREFIX, B2B_INTAKE_NOTIFICATION_ID
+    )
+
+
+def apply_translation_intake_notification(resources: Resources, s3: Any, sqs: Any) -> None:
+    """Route ObjectCreated events under ``translation-inbound/`` to the translation intake queue."""
+    apply_intake_notification(
+        s3,
+        sqs,
+        resources.translation_bucket,
+        resources.translation_intake_queue,
+        TRANSLATION_INBOUND_PREFIX,
+        TRANSLATION_INTAKE_NOTIFICATION_ID,
+    )
+
+
+def apply_intake_notification(s3: Any, sqs: Any, bucket: str, queue: str, prefix: str, notification_id: str) -> None:
+    """Route ObjectCreated events under ``prefix`` of ``bucket`` to ``queue``.
 
     Other notification entries of the bucket are kept; ours is replaced by its id, so
     applying twice leaves one entry. The queue policy lets S3 (this bucket only) send.
     """
-    queue_url = sqs.get_queue_url(QueueName=resources.b2b_intake_queue)["QueueUrl"]
+    queue_url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bucket_arn = f"arn:aws:s3:::{resources.b2b_bucket}"
+    bucket_arn = f"arn:aws:s3:::{bucket}"
     policy = {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "S3SendsB2BIntake",
+                "Sid": "S3SendsIntake",
                 "Effect": "Allow",
                 "Principal": {"Service": "s3.amazonaws.com"},
                 "Action": "sqs:SendMessage",
@@ -108,16 +130,16 @@ def apply_b2b_intake_notification(resources: Resources, s3: Any, sqs: Any) -> No
         ],
     }
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
-    current = s3.get_bucket_notification_configuration(Bucket=resources.b2b_bucket)
+    current = s3.get_bucket_notification_configuration(Bucket=bucket)
     current.pop("ResponseMetadata", None)
-    queues = [q for q in current.get("QueueConfigurations", []) if q.get("Id") != B2B_INTAKE_NOTIFICATION_ID]
+    queues = [q for q in current.get("QueueConfigurations", []) if q.get("Id") != notification_id]
     queues.append(
         {
-            "Id": B2B_INTAKE_NOTIFICATION_ID,
+            "Id": notification_id,
             "QueueArn": queue_arn,
             "Events": ["s3:ObjectCreated:*"],
-            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": INBOUND_PREFIX}]}},
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
         }
     )
     current["QueueConfigurations"] = queues
-    s3.put_bucket_notification_configuration(Bucket=resources.b2b_bucket, NotificationConfiguration=current)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=current)

@@ -107,8 +107,38 @@ def seed_demo_media(resources: Resources, session: boto3.session.Session | None 
     return demo_media_uri(resources)
 
 
-def seed_demo_data(resources: Resources) -> None:
-    """Everything the README's quick tour uses."""
+DEMO_TRANSLATION_CUSTOMER = "demo"
+DEMO_TRANSLATION_PROJECT = "website-launch"
+"""The demo translation project: two XLIFF files (en->es in XLIFF 1.2, en->fr in 2.0) and a terminology CSV."""
+
+
+def seed_demo_translation(resources: Resources, session: boto3.session.Session | None = None) -> list[str]:
+    """Drop the demo project under ``translation-inbound/demo/website-launch/`` unless it is there.
+
+    Each new object's S3 event reaches the translation intake, which starts the project; a
+    project already dropped is left alone (so a restarted dev stack does not resubmit it).
+    """
+    s3: Any = (session or boto3.session.Session()).client("s3")
+    root = package_files.files("worker.devstack").joinpath("data", "translation-demo")
+    prefix = f"translation-inbound/{DEMO_TRANSLATION_CUSTOMER}/{DEMO_TRANSLATION_PROJECT}/"
+    uploaded = []
+    for name in ("guide.xlf", "ui.xlf", "terminology/glossary.csv"):
+        key = prefix + name
+        try:
+            s3.head_object(Bucket=resources.translation_bucket, Key=key)
+            continue
+        except botocore.exceptions.ClientError:
+            pass
+        s3.put_object(Bucket=resources.translation_bucket, Key=key, Body=root.joinpath(name).read_bytes())
+        uploaded.append(key)
+    return uploaded
+
+
+def seed_demo_data(resources: Resources, *, translation_project: bool = True) -> None:
+    """Everything the README's quick tour uses (the tests leave out the translation project,
+    whose upload would start a project through the intake)."""
     seed_flights(resources, DEMO_FLIGHTS)
     seed_recon_demo(resources)
     seed_demo_media(resources)
+    if translation_project:
+        seed_demo_translation(resources)

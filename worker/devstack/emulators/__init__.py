@@ -4,9 +4,10 @@ One FastAPI app serves every emulator under its own prefix (``/payments``, the p
 ``/partner-api``, ...), and
 fills the gaps of the AWS emulator: Amazon Translate (``/translate``, which moto lacks)
 and the transcript files moto's Transcribe never writes (``/transcribe``, in front of
-moto). The partner emulators keep their state in memory and, when given a state dir,
-in a JSON file so a restarted dev stack remembers what partners already did; the AWS
-gap-fillers derive everything from moto's state, so they need none.
+moto). The partner emulators and Translate's batch jobs keep their state in memory and,
+when given a state dir, in a JSON file so a restarted dev stack remembers what partners
+already did and can still describe a running job; the Transcribe gap-filler derives
+everything from moto's state, so it needs none.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def create_emulator_app(state_dir: Path | None = None) -> FastAPI:
     payments = PaymentProvider(state_file=state_dir / "payments.json" if state_dir else None)
     app.include_router(payments.router, prefix="/payments")
     app.state.payments = payments
-    translate = TranslateEmulator()
+    translate = TranslateEmulator(state_file=state_dir / "translate.json" if state_dir else None)
     app.include_router(translate.router, prefix="/translate")
     app.state.translate = translate
     transcribe = TranscribeGapFiller()

@@ -1,7 +1,9 @@
-"""Amazon Translate's TranslateText, answered deterministically (EMULATION: development and tests only).
+"""Amazon Translate, answered deterministically (EMULATION: development and tests only).
 
 moto does not implement Amazon Translate, so this router speaks Translate's JSON
-protocol itself (``POST /`` with ``X-Amz-Target: AWSShineFrontendService_20170701.TranslateText``).
+protocol itself (``POST /`` with ``X-Amz-Target: AWSShineFrontendService_20170701.<operation>``).
+It answers TranslateText here; batch jobs, custom terminology and parallel data are
+handed to :mod:`worker.devstack.emulators.translate_jobs`.
 boto3 reaches it through the standard per-service variable ``AWS_ENDPOINT_URL_TRANSLATE``,
 so the activities call it exactly as they would call Amazon Translate.
 
@@ -13,16 +15,20 @@ so the activities call it exactly as they would call Amazon Translate.
   ``TextSizeLimitExceededException``: Translate's own error types, status codes and shapes.
 * Switches: ``POST /_emulator/faults {"count": 2, "code": "ThrottlingException", "after": 1}``
   lets ``after`` requests through, then fails ``count`` with that error (``inject`` does
-  the same in-process);
-  ``GET /_emulator/stats`` counts requests and translated bytes.
+  the same in-process), whichever the operation;
+  ``POST /_emulator/jobs {"drop_segments": 1, "fail_jobs": 1, "reason": "...", "polls_in_progress": 0}``
+  (any subset; ``configure_jobs`` in-process) changes how the next batch jobs end;
+  ``GET /_emulator/stats`` counts requests, translated bytes and batch jobs started.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -30,12 +36,20 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from activities.media.languages import TRANSLATE_LANGUAGES
+from worker.devstack.emulators.translate_jobs import RequestContext, TranslateError, TranslateJobs
 
 TARGET_PREFIX = "AWSShineFrontendService_20170701."
 CONTENT_TYPE = "application/x-amz-json-1.1"
 TEXT_LIMIT_BYTES = 10_000
 _LETTER = re.compile(r"[^\W\d_]")
-_STATUS = {"ThrottlingException": 400, "TooManyRequestsException": 429, "ServiceUnavailableException": 503}
+_STATUS = {
+    "ThrottlingException": 400,
+    "TooManyRequestsException": 429,
+    "ServiceUnavailableException": 503,
+    "InternalServerException": 500,
+    "ConflictException": 409,
+}
+_REGION = re.compile(r"Credential=[^/]+/\d+/([^/]+)/")
 
 
 class FaultRequest(BaseModel):
@@ -46,6 +60,15 @@ class FaultRequest(BaseModel):
     after: int = Field(default=0, ge=0)
 
 
+class JobSwitchesRequest(BaseModel):
+    """How the next batch jobs end; fields left out keep their setting."""
+
+    drop_segments: int | None = Field(default=None, ge=0)
+    fail_jobs: int | None = Field(default=None, ge=0)
+    reason: str | None = Field(default=None, min_length=1)
+    polls_in_progress: int | None = Field(default=None, ge=0)
+
+
 def pseudo_translate(text: str, target: str) -> str:
     """The emulator's deterministic "translation" of ``text`` into ``target``."""
     return f"[{target}] {text.strip()}" if _LETTER.search(text) else text
@@ -54,7 +77,8 @@ def pseudo_translate(text: str, target: str) -> str:
 class TranslateEmulator:
     """State and routes of the Translate emulator."""
 
-    def __init__(self) -> None:
+    def __init__(self, state_file: Path | None = None, moto_url: str | None = None) -> None:
+        self.jobs = TranslateJobs(pseudo_translate, state_file=state_file, moto_url=moto_url)
         self._lock = threading.Lock()
         self._faults: list[str | None] = []
         self.requests = 0
@@ -65,7 +89,9 @@ class TranslateEmulator:
         for path in ("", "/"):
             self.router.add_api_route(path, self.handle, methods=["POST"], include_in_schema=False)
         self.router.add_api_route("/_emulator/faults", self.set_faults, methods=["POST"])
+        self.router.add_api_route("/_emulator/jobs", self.set_job_switches, methods=["POST"])
         self.router.add_api_route("/_emulator/stats", self.stats, methods=["GET"])
+        self.router.add_api_route("/_emulator/terminologies/{name}", self.terminology_file, methods=["GET"])
 
     def inject(self, count: int, code: str = "ThrottlingException", after: int = 0) -> None:
         """Let ``after`` requests through, then fail ``count`` with the AWS error ``code``."""
@@ -77,13 +103,40 @@ class TranslateEmulator:
         self.inject(body.count, body.code, body.after)
         return {"pending_faults": body.count, "code": body.code, "after": body.after}
 
+    def configure_jobs(
+        self,
+        *,
+        drop_segments: int | None = None,
+        fail_jobs: int | None = None,
+        reason: str | None = None,
+        polls_in_progress: int | None = None,
+    ) -> dict[str, Any]:
+        """The next ``drop_segments`` jobs to complete leave the last unit of each document
+        without a target; the next ``fail_jobs`` end FAILED with ``reason`` as Message; jobs
+        started from now on answer IN_PROGRESS to ``polls_in_progress`` describes, then complete."""
+        return self.jobs.configure(
+            drop_segments=drop_segments, fail_jobs=fail_jobs, reason=reason, polls_in_progress=polls_in_progress
+        )
+
+    async def set_job_switches(self, body: JobSwitchesRequest) -> dict[str, Any]:
+        """HTTP form of :meth:`configure_jobs`; answers the switches now in force."""
+        return self.configure_jobs(**body.model_dump())
+
     async def stats(self) -> dict[str, int]:
-        """Requests seen, successful translations, bytes translated."""
+        """Requests seen, successful translations, bytes translated, distinct batch jobs created."""
         return {
             "requests": self.requests,
             "translations": self.translations,
             "translated_bytes": self.translated_bytes,
+            "jobs_started": self.jobs.jobs_started,
         }
+
+    async def terminology_file(self, name: str) -> Response:
+        """The imported file (where GetTerminology's ``TerminologyDataLocation`` points)."""
+        data = self.jobs.terminology_file(name)
+        if data is None:
+            return Response(status_code=404)
+        return Response(data, media_type="application/octet-stream")
 
     async def handle(self, request: Request) -> Response:
         """Dispatch on ``X-Amz-Target`` like the real endpoint."""
@@ -93,13 +146,24 @@ class TranslateEmulator:
             fault = self._faults.pop(0) if self._faults else None
         if fault is not None:
             return _error(fault, "Rate exceeded" if "Throttl" in fault else f"injected {fault}")
-        if target != TARGET_PREFIX + "TranslateText":
-            return _error("UnknownOperationException", f"the emulator serves TranslateText only, not {target!r}")
+        operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
+        if operation != "TranslateText" and operation not in self.jobs.operations:
+            return _error("UnknownOperationException", f"the emulator does not serve {target!r}")
         try:
             body = json.loads(await request.body() or b"{}")
         except ValueError:
             return _error("SerializationException", "request body is not JSON")
-        return self._translate(body)
+        if not isinstance(body, dict):
+            return _error("SerializationException", "request body is not a JSON object")
+        if operation == "TranslateText":
+            return self._translate(body)
+        context = RequestContext(region=_region(request), base_url=str(request.url).rstrip("/"))
+        try:
+            # Blocking: completing a job reads and writes S3.
+            answer = await asyncio.to_thread(self.jobs.call, operation, body, context)
+        except TranslateError as error:
+            return _error(error.code, error.message, **error.extra)
+        return JSONResponse(answer, media_type=CONTENT_TYPE, headers={"x-amzn-RequestId": str(uuid.uuid4())})
 
     def _translate(self, body: dict[str, Any]) -> Response:
         text, source, target = body.get("Text"), body.get("SourceLanguageCode"), body.get("TargetLanguageCode")
@@ -128,6 +192,12 @@ class TranslateEmulator:
             "TargetLanguageCode": target,
         }
         return JSONResponse(payload, media_type=CONTENT_TYPE, headers={"x-amzn-RequestId": str(uuid.uuid4())})
+
+
+def _region(request: Request) -> str:
+    """The region the request was signed for (ARNs name it), us-east-1 when unsigned."""
+    signed = _REGION.search(request.headers.get("authorization", ""))
+    return signed.group(1) if signed else "us-east-1"
 
 
 def _error(code: str, message: str, **extra: str) -> Response:

@@ -1,0 +1,1 @@
+"""The translation projects pipeline's activities."""

@@ -1,0 +1,215 @@
+"""Translation projects end to end on the embedded stack: dev server, worker, moto, the Translate
+emulator's batch jobs, Postgres.
+
+The tests drop files as a customer would, then read the world: XLIFF in the staging and
+outbound prefixes, rows in Postgres, SNS notices, the workflow's history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import select
+from temporalio.api.enums.v1 import EventType
+from temporalio.testing import WorkflowEnvironment
+
+from activities.common.aws import AwsClients
+from activities.common.contracts import DECIDE_UPDATE, DecisionOutcome, StepDecision
+from activities.common.db import SessionMaker
+from activities.common.resources import Resources
+from activities.models.translation import TranslationFile, TranslationPair, TranslationProject
+from activities.translation.contracts import project_id
+from activities.translation.project import lifecycle_rule_id
+from tests.support.step_control import wait_waiting
+from tests.support.translation import demo_files, fast_request, pricing, submit, unique_project, xliff12
+from tests.support.world import QueueReader
+from worker.settings import Settings
+
+XLIFF12 = "{urn:oasis:names:tc:xliff:document:1.2}"
+XLIFF20 = "{urn:oasis:names:tc:xliff:document:2.0}"
+
+
+async def _pairs(sessions: SessionMaker, pid: str) -> dict[str, TranslationPair]:
+    async with sessions() as session:
+        rows = (await session.scalars(select(TranslationPair).where(TranslationPair.project_id == pid))).all()
+    return {f"{row.source_language}-{row.target_language}": row for row in rows}
+
+
+async def test_demo_project_is_translated_flagged_staged_reviewed_and_delivered(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    resources: Resources,
+    aws: AwsClients,
+    sessions: SessionMaker,
+    stepwise_worker: Any,
+) -> None:
+    notices = await QueueReader.subscribed_to(aws, resources.translation_notifications_topic)
+    project = unique_project("launch")
+    # A price that makes the demo's few characters cost more than a cent, so rounding shows.
+    request = fast_request(settings, resources, "demo", project, pricing=pricing("15000"), archive_after_days=45)
+    async with stepwise_worker(dev_env.client):
+        handle = await submit(dev_env.client, aws, resources, settings, request, demo_files())
+        await wait_waiting(handle, "review", timeout=60)
+
+        # Staged: every segment flagged for the translators, the terminology's terms used.
+        staged = {
+            lang: etree.fromstring(
+                await aws.read_object(resources.translation_staging_bucket, f"demo/{project}/{lang}/{name}")
+            )
+            for lang, name in (("es", "guide.xlf"), ("fr", "ui.xlf"))
+        }
+        es_targets = staged["es"].findall(f".//{XLIFF12}target")
+        assert len(es_targets) == 3
+        assert {t.get("state") for t in es_targets} == {"needs-review-translation"}
+        assert "tablero" in "".join(t.text or "" for t in es_targets)
+        fr_segments = staged["fr"].findall(f".//{XLIFF20}segment")
+        assert [s.get("state") for s in fr_segments] == ["translated"] * 3
+        assert "tableau de bord" in "".join(t.text or "" for t in staged["fr"].iter(f"{XLIFF20}target")).lower()
+
+        pid = project_id("demo", project)
+        pairs = await _pairs(sessions, pid)
+        assert sorted(pairs) == ["en-es", "en-fr"]
+        for name, characters, cost in (("en-es", 148, "2.22"), ("en-fr", 41, "0.62")):
+            row = pairs[name]
+            assert (row.state, row.segments, row.flagged, row.characters) == ("STAGED", 3, 3, characters)
+            assert row.cost_usd == Decimal(cost)  # 148 x 15000 / 1e6 = 2.22; 41 x 0.015 = 0.615 -> 0.62
+            assert row.jobs is not None and len(row.jobs.split(",")) == 1
+        async with sessions() as session:
+            row = await session.get(TranslationProject, pid)
+            assert row is not None and (row.status, row.cost_usd, row.characters) == ("IN_REVIEW", Decimal("2.84"), 189)
+
+        outcome = await handle.execute_update(
+            DECIDE_UPDATE,
+            StepDecision("review", "approve", operator="rosa", reason="reads well"),
+            result_type=DecisionOutcome,
+        )
+        assert (outcome.action, outcome.duplicate) == ("approve", False)
+        result = await handle.result()
+
+    assert (result.status, result.cost, result.reviewed_by) == ("DELIVERED", "2.84", "rosa")
+    for key in (f"translation-outbound/demo/{project}/es/guide.xlf", f"translation-outbound/demo/{project}/fr/ui.xlf"):
+        delivered = await aws.read_object(resources.translation_bucket, key)
+        assert b"needs-review-translation" in delivered or b'state="translated"' in delivered
+    async with sessions() as session:
+        row = await session.get(TranslationProject, pid)
+        assert row is not None and (row.status, row.reviewed_by, row.cost_usd) == ("DELIVERED", "rosa", Decimal("2.84"))
+        assert row.delivered_at is not None
+        files = (await session.scalars(select(TranslationFile).where(TranslationFile.project_id == pid))).all()
+        assert {f.name: f.status for f in files} == {
+            "guide.xlf": "ACCEPTED",
+            "ui.xlf": "ACCEPTED",
+            "terminology/glossary.csv": "ACCEPTED",
+        }
+    lifecycle = await aws.call("s3", "get_bucket_lifecycle_configuration", Bucket=resources.translation_bucket)
+    rule = next(r for r in lifecycle["Rules"] if r["ID"] == lifecycle_rule_id("demo"))
+    assert rule["Filter"]["Prefix"] == "translation-outbound/demo/"
+    assert rule["Transitions"] == [{"Days": 45, "StorageClass": "GLACIER_IR"}]
+
+    events = [m for m in await notices.distinct() if m.get("project") == project]
+    assert sorted(m["event"] + ":" + m.get("pair", "") for m in events) == [
+        "translation.delivered:",
+        "translation.pair_staged:en-es",
+        "translation.pair_staged:en-fr",
+    ]
+
+
+async def test_hostile_files_are_quarantined_with_reasons_and_nothing_is_translated(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    resources: Resources,
+    aws: AwsClients,
+    sessions: SessionMaker,
+    stepwise_worker: Any,
+    emulators: Any,
+) -> None:
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        b'<xliff version="1.2" xmlns="urn:oasis:names:tc:xliff:document:1.2"><file source-language="en" '
+        b'target-language="es" original="x" datatype="plaintext"><body><trans-unit id="1"><source>&e;</source>'
+        b"</trans-unit></body></file></xliff>"
+    )
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">'
+        b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;">]><xliff version="1.2"><file><body><trans-unit id="1">'
+        b"<source>&lol3;</source></trans-unit></body></file></xliff>"
+    )
+    latin1 = xliff12({"1": "Caf\u00e9 cr\u00e8me"}).replace(
+        "Caf\u00e9 cr\u00e8me".encode(), "Caf\u00e9 cr\u00e8me".encode("latin-1")
+    )
+    before = (await emulators.state.translate.stats())["jobs_started"]
+    project = unique_project("hostile")
+    request = fast_request(settings, resources, "acme", project)
+    async with stepwise_worker(dev_env.client):
+        handle = await submit(
+            dev_env.client,
+            aws,
+            resources,
+            settings,
+            request,
+            [("xxe.xlf", xxe), ("laughs.xlf", laughs), ("latin1.xlf", latin1), ("notes.docx", b"PK\x03\x04")],
+        )
+        result = await handle.result()
+    assert (result.status, result.quarantined, result.pairs) == ("REFUSED", 4, [])
+    assert (await emulators.state.translate.stats())["jobs_started"] == before
+    pid = project_id("acme", project)
+    async with sessions() as session:
+        files = {
+            f.name: f
+            for f in (await session.scalars(select(TranslationFile).where(TranslationFile.project_id == pid))).all()
+        }
+        row = await session.get(TranslationProject, pid)
+    assert row is not None and row.status == "REFUSED"
+    assert {name: f.status for name, f in files.items()} == dict.fromkeys(
+        ["xxe.xlf", "laughs.xlf", "latin1.xlf", "notes.docx"], "QUARANTINED"
+    )
+    assert "DTD" in (files["xxe.xlf"].reason or "") and "DTD" in (files["laughs.xlf"].reason or "")
+    assert "UTF-8" in (files["latin1.xlf"].reason or "")
+    assert "unsupported file" in (files["notes.docx"].reason or "")
+    for name in files:  # kept, byte for byte, in quarantine
+        kept = await aws.read_object(resources.translation_bucket, f"translation-quarantine/acme/{project}/{name}")
+        assert kept == await aws.read_object(resources.translation_bucket, f"translation-inbound/acme/{project}/{name}")
+    assert not await _pairs(sessions, pid)
+
+
+async def test_a_project_of_200_files_keeps_its_histories_short(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    resources: Resources,
+    aws: AwsClients,
+    stepwise_worker: Any,
+) -> None:
+    project = unique_project("big")
+    files = [(f"doc-{i:03}.xlf", xliff12({"a": f"Line {i} of the manual.", "b": "Press Start."})) for i in range(200)]
+    request = fast_request(settings, resources, "acme", project)
+    async with stepwise_worker(dev_env.client):
+        handle = await submit(dev_env.client, aws, resources, settings, request, files)
+        await wait_waiting(handle, "review", timeout=120)
+        pair = dev_env.client.get_workflow_handle(f"{handle.id}-en-es")
+        pair_events = [e async for e in pair.fetch_history_events()]
+        project_events = [e async for e in handle.fetch_history_events()]
+        await handle.terminate("test done")
+    # A file costs no event: the history holds names and counts, the content stays in S3.
+    assert len(pair_events) < 80, len(pair_events)
+    assert len(project_events) < 60, len(project_events)
+    completed = [e for e in pair_events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED]
+    assert len(completed) == 1
+    staged = await aws.call(
+        "s3", "list_objects_v2", Bucket=resources.translation_staging_bucket, Prefix=f"acme/{project}/es/"
+    )
+    assert staged["KeyCount"] == 200
+
+
+async def _wait_pair_state(
+    sessions: SessionMaker, pid: str, pair: str, state: str, timeout: float = 30
+) -> TranslationPair:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        row = (await _pairs(sessions, pid)).get(pair)
+        if row is not None and row.state == state:
+            return row
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{pair} of {pid} never {state}: {row and row.state}")
+        await asyncio.sleep(0.2)

@@ -1,0 +1,1 @@
+"""The translation projects pipeline's workflows (DESIGN §5.6)."""

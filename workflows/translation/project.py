@@ -1,0 +1,207 @@
+"""TranslationProjectWorkflow: one customer's project, from dropped files to delivered XLIFF.
+
+    collect        files arrive (one signal per S3 event); read once none has for settle_seconds
+    preprocess     screen and read every file, quarantine the refused, find the language pairs
+    pair:<s>-<t>   one TranslationPairWorkflow per pair, all at once; Translate's concurrent-job
+                   quota is enforced fleet-wide by the pairs' job slots
+    review         translator review gate (remind -> escalate): approve, or send back with a
+                   comment -> the files are revised in staging and the next round opens
+    deliver        staged files -> translation-outbound/, the customer's lifecycle rule, SNS
+
+Workflow id ``translation-<customer>-<project>``: the same project dropped twice is one
+project. Every file's content stays in S3; the history holds names and counts only, so a
+project of hundreds of files costs a bounded history (a few events per pair).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.translation.contracts import (
+        DELIVER,
+        PIPELINE,
+        PREPROCESS,
+        PROJECT_FAILED,
+        SET_PROJECT_STATUS,
+        DeliverInput,
+        FileArrived,
+        PairPlan,
+        PairRequest,
+        PairResult,
+        Preprocessed,
+        PreprocessInput,
+        ProjectProgress,
+        ProjectRequest,
+        ProjectResult,
+        ProjectStatusInput,
+        pair_name,
+        project_id,
+    )
+    from workflows.common.failures import STEP_ERRORS, describe_failure
+    from workflows.common.step_control import GateAnswer, StepControl, StepControlHandlers
+    from workflows.translation import policies
+    from workflows.translation.pair import TranslationPairWorkflow
+
+FILE_ARRIVED_SIGNAL = "translation_file_arrived"
+PROGRESS_QUERY = "translation_progress"
+
+
+@workflow.defn
+class TranslationProjectWorkflow(StepControlHandlers):
+    """A translation project: preprocess, one child per language pair, review, deliver."""
+
+    @workflow.init
+    def __init__(self, request: ProjectRequest) -> None:
+        self.steps = StepControl(PIPELINE)
+        self._request = request
+        self._arrivals = 0
+        self._status = "COLLECTING"
+        self._pairs: list[str] = []
+        self._round = 0
+        self._reason: str | None = None
+
+    @workflow.signal(name=FILE_ARRIVED_SIGNAL)
+    def file_arrived(self, arrival: FileArrived) -> None:
+        """A file landed in the project's folder: reading waits until they stop coming."""
+        self._arrivals += 1
+
+    @workflow.query(name=PROGRESS_QUERY)
+    def progress(self) -> ProjectProgress:
+        """Where the project is: status, files seen arriving, pairs, review round."""
+        return ProjectProgress(self._status, self._arrivals, list(self._pairs), self._round, self._reason)
+
+    @workflow.run
+    async def run(self, request: ProjectRequest) -> ProjectResult:
+        try:
+            return await self._run(request)
+        except STEP_ERRORS as error:  # an abort is an ApplicationError too
+            raise await self._fail(error) from None
+        finally:
+            await self.steps.settle()
+
+    async def _run(self, request: ProjectRequest) -> ProjectResult:
+        await self._collect(request.settle_seconds)
+        self._status = "PREPROCESSING"
+        found = await self.steps.run("preprocess", PREPROCESS, PreprocessInput(request), policy=policies.PREPROCESS)
+        if not found.pairs:
+            self._status, self._reason = "REFUSED", "every file was refused into quarantine"
+            return self._result("REFUSED", found, [], "0.00")
+        self._status = "TRANSLATING"
+        self._pairs = [pair_name(plan.source_language, plan.target_language) for plan in found.pairs]
+        translated = await self.steps.run_all([self._translate(request, plan) for plan in found.pairs])
+        pairs = [pair for pair in translated if pair is not None]  # None: an operator skipped the pair
+        approval = await self._review(request, found, pairs)
+        self._status = "DELIVERING"
+        await self.steps.run(
+            "deliver", DELIVER, DeliverInput(request, found.pairs, approval.operator), policy=policies.DELIVER
+        )
+        totals = await self._set_status(
+            "record_delivery", "DELIVERED", operator=approval.operator, comment=approval.reason
+        )
+        self._status = "DELIVERED"
+        return self._result("DELIVERED", found, pairs, totals, reviewed_by=approval.operator)
+
+    async def _collect(self, settle_seconds: float) -> None:
+        """Wait until no file has arrived for ``settle_seconds`` (uploads of a project take a while)."""
+        while True:
+            seen = self._arrivals
+            try:
+                await workflow.wait_condition(self._arrived_since(seen), timeout=timedelta(seconds=settle_seconds))
+            except TimeoutError:
+                return
+
+    def _arrived_since(self, seen: int) -> Callable[[], bool]:
+        return lambda: self._arrivals != seen
+
+    async def _translate(self, request: ProjectRequest, plan: PairPlan) -> PairResult | None:
+        pair = pair_name(plan.source_language, plan.target_language)
+        return await self.steps.run_child(
+            f"pair:{pair}",
+            TranslationPairWorkflow.run,
+            PairRequest(request, plan),
+            id=f"{workflow.info().workflow_id}-{pair}",
+            result_type=PairResult,
+            progress=True,
+        )
+
+    async def _review(self, request: ProjectRequest, found: Preprocessed, pairs: list[PairResult]) -> GateAnswer:
+        """Translator review, round after round until approved (bounded by ``max_review_rounds``)."""
+        totals = await self._set_status("open_review", "IN_REVIEW")
+        pid = project_id(request.customer, request.project)
+        summary = "\n".join(
+            f"  {pair_name(p.source_language, p.target_language)}: {p.segments} segments, {p.flagged} flagged "
+            f"as machine translated, {p.characters} characters, ${p.cost}"
+            + (f", {p.missing} untranslated" if p.missing else "")
+            for p in pairs
+        )
+        for round in range(1, request.max_review_rounds + 1):
+            self._round = round
+            if round > 1:
+                self._status = "CHANGES_REQUESTED"
+            else:
+                self._status = "IN_REVIEW"
+            gate = "review" if round == 1 else f"review-{round}"
+            answer = await self.steps.gate(
+                gate,
+                subject=f"[stepwise] translation {pid}: review requested (round {round})",
+                body=(
+                    f"Project {pid} is translated and staged in s3://{request.staging_bucket}/"
+                    f"{request.customer}/{request.project}/ (${totals}):\n{summary}\n"
+                    f"{len(found.quarantined)} file(s) quarantined.\n"
+                    f"Decide with: stepwise decide translation-{pid} {gate} approve|reject "
+                    "--operator NAME --reason TEXT"
+                ),
+                attention=request.review_attention,
+                audience="translators",
+            )
+            if answer.approved:
+                return answer
+            await self._set_status(
+                f"sent_back-{round}", "CHANGES_REQUESTED", operator=answer.operator, comment=answer.reason
+            )
+        raise ApplicationError(
+            f"sent back {request.max_review_rounds} times without approval", type=PROJECT_FAILED, non_retryable=True
+        )
+
+    async def _set_status(self, step: str, status: str, *, operator: str = "", comment: str = "") -> str:
+        change = ProjectStatusInput(self._request, status, operator=operator, comment=comment)
+        totals = await self.steps.run(step, SET_PROJECT_STATUS, change, policy=policies.RECORD, progress=False)
+        return totals.cost
+
+    async def _fail(self, error: BaseException) -> ApplicationError:
+        """Record the failure on the project row; the error the workflow fails with."""
+        step = self.steps.stopped_at() or "collect"
+        message = describe_failure(error).message
+        self._status, self._reason = "FAILED", f"{step}: {message}"
+        try:
+            await self.steps.run(
+                "record_failure",
+                SET_PROJECT_STATUS,
+                ProjectStatusInput(self._request, "FAILED", reason=self._reason),
+                policy=policies.RECORD,
+                progress=False,
+            )
+        except STEP_ERRORS as unrecorded:  # an operator may abort the recording itself
+            workflow.logger.error("could not record the failure of %s: %s", workflow.info().workflow_id, unrecorded)
+        return ApplicationError(
+            f"translation project {project_id(self._request.customer, self._request.project)} failed at {self._reason}",
+            type=PROJECT_FAILED,
+            non_retryable=True,
+        )
+
+    def _result(
+        self, status: str, found: Preprocessed, pairs: list[PairResult], cost: str, *, reviewed_by: str = ""
+    ) -> ProjectResult:
+        return ProjectResult(
+            project_id=project_id(self._request.customer, self._request.project),
+            status=status,
+            pairs=pairs,
+            quarantined=len(found.quarantined),
+            cost=cost,
+            reviewed_by=reviewed_by,
+        )
