@@ -333,6 +333,9 @@ class PostProcessInput:
     job: JobDone
     files: list[str]
     """The files this job translated."""
+    stage_incomplete: bool = False
+    """Stage a file even with segments missing (the resubmission's output: what came back is
+    staged, flagged, so the verify step can name the missing units and translators can fill them)."""
 
 
 @dataclass(frozen=True)
@@ -342,7 +345,7 @@ class PostProcessed:
     segments: int
     flagged: int
     incomplete_files: list[str]
-    """Files with segments missing from the output (their staged copy is not written)."""
+    """Files with segments missing from the output (staged only with ``stage_incomplete``)."""
     missing_segments: int
 
 

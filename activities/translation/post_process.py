@@ -79,7 +79,8 @@ class PostProcessor:
             if absent or translated is None:
                 incomplete.append(name)
                 missing += absent
-                continue
+                if translated is None or not request.stage_incomplete:
+                    continue
             marked = await asyncio.to_thread(flag_machine_translated, source, translated)
             await self._aws.call(
                 "s3",

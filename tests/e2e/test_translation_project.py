@@ -24,7 +24,15 @@ from activities.models.translation import TranslationFile, TranslationPair, Tran
 from activities.translation.contracts import project_id
 from activities.translation.project import lifecycle_rule_id
 from tests.support.step_control import wait_waiting
-from tests.support.translation import demo_files, fast_request, pricing, submit, unique_project, xliff12
+from tests.support.translation import (
+    demo_files,
+    fast_request,
+    pricing,
+    submit,
+    unique_project,
+    wait_status,
+    xliff12,
+)
 from tests.support.world import QueueReader
 from worker.settings import Settings
 
@@ -213,3 +221,162 @@ async def _wait_pair_state(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{pair} of {pid} never {state}: {row and row.state}")
         await asyncio.sleep(0.2)
+
+
+async def test_a_dropped_segment_is_resubmitted_once_and_parks_when_missing_again(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    resources: Resources,
+    aws: AwsClients,
+    sessions: SessionMaker,
+    stepwise_worker: Any,
+    emulators: Any,
+) -> None:
+    files = [
+        ("manual.xlf", xliff12({"1": "Open the lid.", "2": "Press the red button."})),
+        ("faq.xlf", xliff12({"q": "Why?"})),
+    ]
+    recovered, stuck = unique_project("drop-once"), unique_project("drop-twice")
+    async with stepwise_worker(dev_env.client):
+        # Translate drops a segment once: the incomplete files go again, alone, and come back whole.
+        emulators.state.translate.configure_jobs(drop_segments=1)
+        handle = await submit(
+            dev_env.client, aws, resources, settings, fast_request(settings, resources, "acme", recovered), files
+        )
+        await wait_waiting(handle, "review", timeout=60)
+        row = (await _pairs(sessions, project_id("acme", recovered)))["en-es"]
+        assert (row.state, row.missing, row.segments) == ("STAGED", 0, 3)
+        assert row.jobs is not None and len(row.jobs.split(",")) == 2
+        jobs = await aws.call("translate", "list_text_translation_jobs", Filter={"JobName": f"{handle.id}-en-es-r1"})
+        resubmitted = jobs["TextTranslationJobPropertiesList"]
+        assert len(resubmitted) == 1
+        second_input = await aws.call(
+            "s3",
+            "list_objects_v2",
+            Bucket=resources.translation_bucket,
+            Prefix=f"translation-jobs/acme/{recovered}/en-es/r1/input/",
+        )
+        assert sorted(o["Key"].rsplit("/", 1)[1] for o in second_input["Contents"]) == ["faq.xlf", "manual.xlf"]
+        for name in ("manual.xlf", "faq.xlf"):
+            staged = etree.fromstring(
+                await aws.read_object(resources.translation_staging_bucket, f"acme/{recovered}/es/{name}")
+            )
+            assert all((t.text or "").startswith("[es] ") for t in staged.iter(f"{XLIFF12}target"))
+        await handle.terminate("test done")
+
+        # Dropped twice: the pair parks at verify, with the units named, for an operator.
+        emulators.state.translate.configure_jobs(drop_segments=2)
+        handle = await submit(
+            dev_env.client, aws, resources, settings, fast_request(settings, resources, "acme", stuck), files
+        )
+        pair = dev_env.client.get_workflow_handle(f"{handle.id}-en-es")
+        parked = await wait_waiting(pair, "verify", timeout=60)
+        assert parked.last_error_type == "TranslationSegmentsMissing"
+        assert "manual.xlf: units 2 untranslated" in parked.last_error
+        skipped = await pair.execute_update(
+            DECIDE_UPDATE,
+            StepDecision("verify", "skip", operator="rosa", reason="translators will finish them"),
+            result_type=DecisionOutcome,
+        )
+        assert skipped.action == "skip"
+        await wait_waiting(handle, "review", timeout=30)
+        row = (await _pairs(sessions, project_id("acme", stuck)))["en-es"]
+        assert (row.state, row.missing) == ("STAGED", 2)
+        await handle.terminate("test done")
+
+
+async def test_a_failed_job_reports_translates_reason_and_the_pair_parks_in_the_project(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    resources: Resources,
+    aws: AwsClients,
+    sessions: SessionMaker,
+    stepwise_worker: Any,
+    emulators: Any,
+) -> None:
+    project = unique_project("fails")
+    reason = "Amazon Translate couldn't access the input bucket: Access Denied"
+    async with stepwise_worker(dev_env.client):
+        emulators.state.translate.configure_jobs(fail_jobs=1, reason=reason)
+        handle = await submit(
+            dev_env.client,
+            aws,
+            resources,
+            settings,
+            fast_request(settings, resources, "acme", project),
+            [("a.xlf", xliff12({"1": "Hello."}))],
+        )
+        parked = await wait_waiting(handle, "pair:en-es", timeout=60)
+        assert parked.last_error_type == "TranslationJobFailed"
+        assert reason in parked.last_error
+        row = (await _pairs(sessions, project_id("acme", project)))["en-es"]
+        assert row.state == "FAILED" and reason in (row.reason or "")
+        # The operator's retry runs the pair again: a new run, so a new job, which completes.
+        await handle.execute_update(
+            DECIDE_UPDATE,
+            StepDecision("pair:en-es", "retry", operator="rosa", reason="bucket policy fixed"),
+            result_type=DecisionOutcome,
+        )
+        await wait_waiting(handle, "review", timeout=60)
+        row = (await _pairs(sessions, project_id("acme", project)))["en-es"]
+        assert row.state == "STAGED" and row.jobs is not None and len(row.jobs.split(",")) == 1
+        await handle.execute_update(
+            DECIDE_UPDATE,
+            StepDecision("review", "reject", operator="rosa", reason="terms"),
+            result_type=DecisionOutcome,
+        )
+        progress = await wait_status(handle, "CHANGES_REQUESTED")
+        assert progress.review_round == 2
+        async with sessions() as session:
+            project_row = await session.get(TranslationProject, project_id("acme", project))
+            assert project_row is not None
+            assert (project_row.status, project_row.review_comment) == ("CHANGES_REQUESTED", "terms")
+        await handle.execute_update(
+            DECIDE_UPDATE,
+            StepDecision("review-2", "approve", operator="rosa", reason="ok"),
+            result_type=DecisionOutcome,
+        )
+        result = await handle.result()
+    assert result.status == "DELIVERED"
+
+
+async def test_never_more_pairs_in_flight_than_the_quota_across_two_projects(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    resources: Resources,
+    aws: AwsClients,
+    stepwise_worker: Any,
+    emulators: Any,
+) -> None:
+    quota = 2
+    files = [
+        (f"{target}.xlf", xliff12({"1": "Hello there.", "2": "Good bye."}, target=target))
+        for target in ("es", "fr", "de")
+    ]
+    emulators.state.translate.jobs.reset_peak()
+    emulators.state.translate.configure_jobs(polls_in_progress=4)
+    try:
+        async with stepwise_worker(dev_env.client):
+            handles = await asyncio.gather(
+                *(
+                    submit(
+                        dev_env.client,
+                        aws,
+                        resources,
+                        settings,
+                        fast_request(
+                            settings, resources, "acme", unique_project(f"quota{i}"), max_pairs_in_flight=quota
+                        ),
+                        files,
+                    )
+                    for i in range(2)
+                )
+            )
+            for handle in handles:
+                await wait_waiting(handle, "review", timeout=120)
+                await handle.terminate("test done")
+    finally:
+        emulators.state.translate.configure_jobs(polls_in_progress=2)
+    stats = await emulators.state.translate.stats()
+    # Six pairs in all, each job running four polls: the quota was reached and never passed.
+    assert stats["peak_jobs_running"] == quota

@@ -183,7 +183,7 @@ class TranslationPairWorkflow(StepControlHandlers):
 
     async def _post_process(self, round: int, files: list[str], job: JobDone) -> PostProcessed:
         suffix = f"-r{round}" if round else ""
-        request = PostProcessInput(self._request.request, self._request.plan, job, files)
+        request = PostProcessInput(self._request.request, self._request.plan, job, files, stage_incomplete=round > 0)
         return await self.steps.run(f"post_process{suffix}", POST_PROCESS, request, policy=policies.POST_PROCESS)
 
     async def _record(

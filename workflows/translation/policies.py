@@ -42,7 +42,7 @@ GLOSSARY = StepPolicy(
 
 START_JOB = StepPolicy(
     on_non_retryable="fail",
-    start_to_close=timedelta(seconds=30),
+    start_to_close=timedelta(seconds=10),
     retry=exponential(8, cap=timedelta(seconds=30), not_retried=list(AWS_ERRORS_NOT_RETRIED)),
 )
 """StartTextTranslationJob; idempotent by its client token, so retries start one job."""

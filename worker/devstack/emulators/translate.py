@@ -67,6 +67,7 @@ class JobSwitchesRequest(BaseModel):
     fail_jobs: int | None = Field(default=None, ge=0)
     reason: str | None = Field(default=None, min_length=1)
     polls_in_progress: int | None = Field(default=None, ge=0)
+    start_latency_seconds: float | None = Field(default=None, ge=0, le=600)
 
 
 def pseudo_translate(text: str, target: str) -> str:
@@ -110,12 +111,18 @@ class TranslateEmulator:
         fail_jobs: int | None = None,
         reason: str | None = None,
         polls_in_progress: int | None = None,
+        start_latency_seconds: float | None = None,
     ) -> dict[str, Any]:
         """The next ``drop_segments`` jobs to complete leave the last unit of each document
         without a target; the next ``fail_jobs`` end FAILED with ``reason`` as Message; jobs
-        started from now on answer IN_PROGRESS to ``polls_in_progress`` describes, then complete."""
+        started from now on answer IN_PROGRESS to ``polls_in_progress`` describes, then complete;
+        StartTextTranslationJob answers ``start_latency_seconds`` after creating the job."""
         return self.jobs.configure(
-            drop_segments=drop_segments, fail_jobs=fail_jobs, reason=reason, polls_in_progress=polls_in_progress
+            drop_segments=drop_segments,
+            fail_jobs=fail_jobs,
+            reason=reason,
+            polls_in_progress=polls_in_progress,
+            start_latency_seconds=start_latency_seconds,
         )
 
     async def set_job_switches(self, body: JobSwitchesRequest) -> dict[str, Any]:
@@ -123,12 +130,14 @@ class TranslateEmulator:
         return self.configure_jobs(**body.model_dump())
 
     async def stats(self) -> dict[str, int]:
-        """Requests seen, successful translations, bytes translated, distinct batch jobs created."""
+        """Requests, translations, bytes translated; batch jobs created, running now and most at once."""
         return {
             "requests": self.requests,
             "translations": self.translations,
             "translated_bytes": self.translated_bytes,
             "jobs_started": self.jobs.jobs_started,
+            "jobs_running": self.jobs.jobs_running,
+            "peak_jobs_running": self.jobs.peak_running,
         }
 
     async def terminology_file(self, name: str) -> Response:
@@ -163,6 +172,8 @@ class TranslateEmulator:
             answer = await asyncio.to_thread(self.jobs.call, operation, body, context)
         except TranslateError as error:
             return _error(error.code, error.message, **error.extra)
+        if operation == "StartTextTranslationJob" and self.jobs.switches.start_latency_seconds:
+            await asyncio.sleep(self.jobs.switches.start_latency_seconds)
         return JSONResponse(answer, media_type=CONTENT_TYPE, headers={"x-amzn-RequestId": str(uuid.uuid4())})
 
     def _translate(self, body: dict[str, Any]) -> Response:

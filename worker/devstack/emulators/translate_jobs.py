@@ -103,6 +103,9 @@ class JobSwitches:
     fail_jobs: int = 0
     reason: str = DEFAULT_FAILURE
     polls_in_progress: int = 2
+    start_latency_seconds: float = 0.0
+    """StartTextTranslationJob creates the job at once but answers only after this long (a
+    caller that dies meanwhile never learns the job id: what a client token is for)."""
 
 
 # --- files: terminology, XLIFF, plain text -------------------------------------------------
@@ -281,6 +284,8 @@ class TranslateJobs:
         self.parallel_data: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, str] = {}
+        self.peak_running = 0
+        """Most jobs running at once since the emulator started or :meth:`reset_peak`."""
         self._load()
         self.operations: dict[str, Callable[[dict[str, Any], RequestContext], dict[str, Any]]] = {
             "ImportTerminology": self._import_terminology,
@@ -304,6 +309,16 @@ class TranslateJobs:
         """Distinct jobs created (a repeated ClientToken creates none)."""
         return len(self.jobs)
 
+    @property
+    def jobs_running(self) -> int:
+        """Jobs SUBMITTED or IN_PROGRESS now (what Translate's concurrent-job quota counts)."""
+        return sum(1 for job in self.jobs.values() if job["properties"]["JobStatus"] in _RUNNING)
+
+    def reset_peak(self) -> None:
+        """Start measuring :attr:`peak_running` again from the jobs running now."""
+        with self._lock:
+            self.peak_running = self.jobs_running
+
     def configure(
         self,
         *,
@@ -311,6 +326,7 @@ class TranslateJobs:
         fail_jobs: int | None = None,
         reason: str | None = None,
         polls_in_progress: int | None = None,
+        start_latency_seconds: float | None = None,
     ) -> dict[str, Any]:
         """Set what is given: the next ``drop_segments`` jobs to complete leave the last unit of
         each document without a target; the next ``fail_jobs`` end FAILED with ``reason``;
@@ -325,6 +341,8 @@ class TranslateJobs:
                 self.switches.reason = reason
             if polls_in_progress is not None:
                 self.switches.polls_in_progress = polls_in_progress
+            if start_latency_seconds is not None:
+                self.switches.start_latency_seconds = start_latency_seconds
             return dict(vars(self.switches))
 
     def call(self, operation: str, body: dict[str, Any], context: RequestContext) -> dict[str, Any]:
@@ -481,6 +499,7 @@ class TranslateJobs:
         )
         self.jobs[job_id] = {"properties": properties, "describes": 0, "polls": self.switches.polls_in_progress}
         self.tokens[token] = job_id
+        self.peak_running = max(self.peak_running, self.jobs_running)
         return {"JobId": job_id, "JobStatus": "SUBMITTED"}
 
     def _validated_job(self, body: dict[str, Any]) -> dict[str, Any]:
