@@ -107,13 +107,13 @@ def seed_demo_media(resources: Resources, session: boto3.session.Session | None 
     return demo_media_uri(resources)
 
 
-DEMO_TRANSLATION_CUSTOMER = "demo"
+DEMO_TRANSLATION_CUSTOMER = DEV_PARTNER_ID
 DEMO_TRANSLATION_PROJECT = "website-launch"
 """The demo translation project: two XLIFF files (en->es in XLIFF 1.2, en->fr in 2.0) and a terminology CSV."""
 
 
 def seed_demo_translation(resources: Resources, session: boto3.session.Session | None = None) -> list[str]:
-    """Drop the demo project under ``translation-inbound/demo/website-launch/`` unless it is there.
+    """Drop the demo project under ``translation-inbound/acme/website-launch/`` unless it is there.
 
     Each new object's S3 event reaches the translation intake, which starts the project; a
     project already dropped is left alone (so a restarted dev stack does not resubmit it).

@@ -134,6 +134,9 @@ class DevStack:
                 {DEV_PARTNER_ID: [f"http://127.0.0.1:{dev.emulator_port}/partner-api/"]}
             )
             env.setdefault("STEPWISE_POLLER__ALLOW_PRIVATE_NETWORKS", "true")
+        # The emulated Translate finishes a job in a few polls: poll it every few seconds, not 30.
+        env.setdefault("STEPWISE_TRANSLATION__POLL_SECONDS", "3")
+        env.setdefault("STEPWISE_TRANSLATION__SETTLE_SECONDS", "3")
         return env
 
     def _postgres_url(self) -> str:

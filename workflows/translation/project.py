@@ -90,6 +90,7 @@ class TranslationProjectWorkflow(StepControlHandlers):
         found = await self.steps.run("preprocess", PREPROCESS, PreprocessInput(request), policy=policies.PREPROCESS)
         if not found.pairs:
             self._status, self._reason = "REFUSED", "every file was refused into quarantine"
+            _projects_total("refused")
             return self._result("REFUSED", found, [], "0.00")
         self._status = "TRANSLATING"
         self._pairs = [pair_name(plan.source_language, plan.target_language) for plan in found.pairs]
@@ -104,6 +105,10 @@ class TranslationProjectWorkflow(StepControlHandlers):
             "record_delivery", "DELIVERED", operator=approval.operator, comment=approval.reason
         )
         self._status = "DELIVERED"
+        _projects_total("delivered")
+        workflow.metric_meter().create_counter(
+            "stepwise_translation_characters_total", "Characters translated by delivered projects"
+        ).add(sum(pair.characters for pair in pairs))
         return self._result("DELIVERED", found, pairs, totals, reviewed_by=approval.operator)
 
     async def _collect(self, settle_seconds: float) -> None:
@@ -188,6 +193,7 @@ class TranslationProjectWorkflow(StepControlHandlers):
             )
         except STEP_ERRORS as unrecorded:  # an operator may abort the recording itself
             workflow.logger.error("could not record the failure of %s: %s", workflow.info().workflow_id, unrecorded)
+        _projects_total("failed")
         return ApplicationError(
             f"translation project {project_id(self._request.customer, self._request.project)} failed at {self._reason}",
             type=PROJECT_FAILED,
@@ -205,3 +211,9 @@ class TranslationProjectWorkflow(StepControlHandlers):
             cost=cost,
             reviewed_by=reviewed_by,
         )
+
+
+def _projects_total(outcome: str) -> None:
+    workflow.metric_meter().create_counter(
+        "stepwise_translation_projects_total", "Translation projects by outcome"
+    ).add(1, {"outcome": outcome})
