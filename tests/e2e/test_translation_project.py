@@ -380,3 +380,35 @@ async def test_never_more_pairs_in_flight_than_the_quota_across_two_projects(
     stats = await emulators.state.translate.stats()
     # Six pairs in all, each job running four polls: the quota was reached and never passed.
     assert stats["peak_jobs_running"] == quota
+
+
+async def test_translation_memory_becomes_parallel_data_and_is_priced_as_custom_translation(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    resources: Resources,
+    aws: AwsClients,
+    sessions: SessionMaker,
+    stepwise_worker: Any,
+) -> None:
+    memory = (
+        b'<?xml version="1.0" encoding="UTF-8"?><tmx version="1.4"><header srclang="en" datatype="plaintext" '
+        b'segtype="sentence" adminlang="en" o-tmf="x" creationtool="t" creationtoolversion="1"/><body>'
+        b'<tu><tuv xml:lang="en"><seg>Press Start.</seg></tuv><tuv xml:lang="es"><seg>Pulse Inicio.</seg></tuv></tu>'
+        b"</body></tmx>"
+    )
+    project = unique_project("memory")
+    request = fast_request(settings, resources, "acme", project, pricing=pricing("15000", "60000"))
+    files = [("manual.xlf", xliff12({"1": "Press Start.", "2": "Wait."})), ("memory/previous.tmx", memory)]
+    async with stepwise_worker(dev_env.client):
+        handle = await submit(dev_env.client, aws, resources, settings, request, files)
+        await wait_waiting(handle, "review", timeout=60)
+        await handle.terminate("test done")
+    row = (await _pairs(sessions, project_id("acme", project)))["en-es"]
+    # 17 characters at 60,000 $ per million (Active Custom Translation): 1.02.
+    assert (row.characters, row.price_per_million, row.cost_usd) == (17, Decimal("60000"), Decimal("1.02"))
+    name = f"acme-{project}-en-es"
+    parallel = await aws.call("translate", "get_parallel_data", Name=name)
+    assert parallel["ParallelDataProperties"]["ParallelDataConfig"]["S3Uri"].endswith(f"{project}/memory/previous.tmx")
+    job_id = (row.jobs or "").split(",")[0]
+    job = await aws.call("translate", "describe_text_translation_job", JobId=job_id)
+    assert job["TextTranslationJobProperties"]["ParallelDataNames"] == [name]
