@@ -298,6 +298,24 @@ async def test_b2b_records_are_read_by_their_partner_and_operators_only(
     assert response.status_code == status
 
 
+async def test_translation_projects_are_read_by_their_customer_and_operators_only(
+    api: httpx.AsyncClient, resources: Resources
+) -> None:
+    paths = ["/translation-projects/globex-p1", "/translation-projects/globex-p1/outbound/es/a.xlf"]
+    answers = {
+        (who, path): (await api.get(path, headers=IDENTITIES[who])).status_code for who in IDENTITIES for path in paths
+    }
+    # acme's 404 is globex's own answer for a project that does not exist: nothing tells them apart.
+    assert answers == {(who, path): {"none": 401, "bad": 401}.get(who, 404) for who in IDENTITIES for path in paths}
+    upload = {
+        who: (
+            await api.post(paths[0] + "/files", files=[("files", ("a.xlf", b"x"))], headers=IDENTITIES[who])
+        ).status_code
+        for who in ("none", "bad", "acme")
+    }
+    assert upload == {"none": 401, "bad": 401, "acme": 403}
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/openapi.json", "/docs"])
 async def test_health_and_docs_need_no_token(api: httpx.AsyncClient, path: str) -> None:
     assert (await api.get(path, headers=IDENTITIES["none"])).status_code == 200

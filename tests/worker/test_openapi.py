@@ -28,6 +28,7 @@ from schemathesis.checks import (
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 from temporalio.testing import WorkflowEnvironment
 
+from activities.common.resources import Resources
 from tests.conftest import OPERATOR_TOKEN, PARTNER_TOKENS
 from worker.api.app import create_app
 from worker.devstack.processes import free_port
@@ -74,7 +75,9 @@ def _settings(database_url: str, env: WorkflowEnvironment) -> Settings:
 
 
 @pytest.fixture(scope="module")
-async def served(database_url: str, dev_env: WorkflowEnvironment, emulators: Any) -> AsyncIterator[str]:
+async def served(
+    database_url: str, dev_env: WorkflowEnvironment, emulators: Any, resources: Resources
+) -> AsyncIterator[str]:
     """The API under uvicorn in a thread of its own; terminates what the run started."""
     port = free_port()
     server = uvicorn.Server(

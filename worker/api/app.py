@@ -76,7 +76,12 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> FastA
         app.state.services = services
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     describe_errors(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.api.max_body_bytes,
+        # A translation project's files come in one multipart request, up to the upload limit.
+        per_path={r"/translation-projects/[^/]+/files": settings.translation.max_upload_bytes + 64 * 1024},
+    )
     for error_type in OUTAGE_ERROR_TYPES:
         app.add_exception_handler(error_type, _dependency_unreachable)
     _add_health(app)

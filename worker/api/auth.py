@@ -25,6 +25,8 @@ route                                         operator    partner               
 ``POST /jobs`` (API poller)                   yes         for itself only (else 403)      401
 ``GET /jobs/{id}``                            all         its own only (else 404)         401
 ``GET /jobs``, ``/poller-schedules…``         yes         403                             401
+``POST /translation-projects/{id}/files``     yes         for itself only (else 403)      401
+``GET /translation-projects/{id}…``           all         its own only (else 404)         401
 ============================================  ==========  ==============================  ======
 
 A partner's booking, media job or poller job is recorded with the partner as its owner (in the
@@ -33,6 +35,8 @@ record answers 404, exactly as a missing one, so ids cannot be probed. A partner
 ids live in its own namespace (:meth:`Caller.scoped_id`): two partners choosing the same
 request id get two bookings, and neither can see or block the other's. Media input is
 read only from the S3 locations ``STEPWISE_MEDIA__INPUT_LOCATIONS`` allows that caller.
+A translation project (``<customer>-<project>``) belongs to its customer: a partner whose id
+is the customer submits files to it and reads it, whoever created it.
 """
 
 from __future__ import annotations

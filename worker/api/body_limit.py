@@ -2,12 +2,14 @@
 
 A body declared larger than the cap (``Content-Length``) is refused at once; a body sent
 without a length (chunked) is counted as it arrives and refused once it passes the cap.
-Either way the answer is 413 with the API's error body, and nothing reached a route.
+Either way the answer is 413 with the API's error body, and nothing reached a route. A
+route that takes files (a translation project's upload) has a cap of its own, matched by path.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -27,17 +29,23 @@ class _BodyTooLarge(Exception):
 class BodyLimit:
     """ASGI middleware refusing request bodies over ``max_bytes`` with 413."""
 
-    def __init__(self, app: Asgi, max_bytes: int) -> None:
+    def __init__(self, app: Asgi, max_bytes: int, per_path: dict[str, int] | None = None) -> None:
+        """``per_path`` maps a path pattern (a regular expression matched in full) to its own cap."""
         self._app = app
         self._max = max_bytes
+        self._per_path = [(re.compile(pattern), cap) for pattern, cap in (per_path or {}).items()]
+
+    def _cap(self, path: str) -> int:
+        return next((cap for pattern, cap in self._per_path if pattern.fullmatch(path)), self._max)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        cap = self._cap(str(scope.get("path", "")))
         declared = _content_length(scope)
-        if declared is not None and declared > self._max:
-            await self._refuse(send)
+        if declared is not None and declared > cap:
+            await self._refuse(send, cap)
             return
         received = 0
         too_large = False
@@ -48,7 +56,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self._max:
+                if received > cap:
                     too_large = True
                     raise _BodyTooLarge  # the route never gets the body
             return message
@@ -61,16 +69,16 @@ class BodyLimit:
                 await send(message)
             elif message["type"] == "http.response.start" and not replaced:
                 replaced = True
-                await self._refuse(send)
+                await self._refuse(send, cap)
 
         try:
             await self._app(scope, counted, answered)
         except _BodyTooLarge:
             if not replaced:
-                await self._refuse(send)
+                await self._refuse(send, cap)
 
-    async def _refuse(self, send: Send) -> None:
-        body = ErrorBody(detail=f"request body larger than {self._max} bytes").model_dump()
+    async def _refuse(self, send: Send, cap: int) -> None:
+        body = ErrorBody(detail=f"request body larger than {cap} bytes").model_dump()
         payload = json.dumps(body).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})

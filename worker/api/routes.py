@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from worker.api import b2b, booking, media, operations, poller, recon
+from worker.api import b2b, booking, media, operations, poller, recon, translation
 
 ROUTERS: list[APIRouter] = [
     operations.router,
@@ -13,4 +13,5 @@ ROUTERS: list[APIRouter] = [
     recon.router,
     b2b.router,
     poller.router,
+    translation.router,
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from worker.commands import b2b, booking, media, poller, recon
+from worker.commands import b2b, booking, media, poller, recon, translation
 
 GROUPS: dict[str, typer.Typer] = {
     "b2b": b2b.app,
@@ -12,5 +12,6 @@ GROUPS: dict[str, typer.Typer] = {
     "media": media.app,
     "poller": poller.app,
     "recon": recon.app,
+    "translation": translation.app,
 }
 """Command groups by name (`stepwise booking ...`)."""

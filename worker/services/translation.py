@@ -9,6 +9,7 @@ preprocessing has written a row, from the workflow's progress query.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import posixpath
 import re
@@ -26,7 +27,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.common import search_attributes
 from activities.common.aws import AwsClients
@@ -49,6 +50,10 @@ from workflows.translation.project import FILE_ARRIVED_SIGNAL, PROGRESS_QUERY, T
 
 FILE_NAME_PATTERN = re.compile(r"^(?:(?:terminology|memory)/)?[A-Za-z0-9][A-Za-z0-9 ._()-]{0,199}$")
 """A project file's name: a plain file name, or one inside ``terminology/`` or ``memory/``."""
+
+
+PROGRESS_QUERY_SECONDS = 5.0
+"""How long status waits for a worker to answer the progress query of a project still collecting."""
 
 
 class InvalidFileName(ValueError):
@@ -264,10 +269,19 @@ async def _from_workflow(client: Client, customer: str, project: str, outbound: 
     """A project still collecting its files: only the workflow knows it."""
     handle = client.get_workflow_handle(project_workflow_id(customer, project))
     try:
-        progress = await handle.query(PROGRESS_QUERY, result_type=ProjectProgress)
         described = await handle.describe()
-    except RPCError:
-        return None
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise  # Temporal unreachable: an outage, not an unknown project
+    try:
+        # Bounded: with no worker polling, Temporal would hold the query until its own deadline.
+        progress = await asyncio.wait_for(
+            handle.query(PROGRESS_QUERY, result_type=ProjectProgress), PROGRESS_QUERY_SECONDS
+        )
+    except (TimeoutError, RPCError):
+        execution = described.status.name if described.status else "UNKNOWN"
+        progress = ProjectProgress(execution, 0, [], 0, "no worker answered the progress query in time")
     memo = await described.memo()
     owner = memo.get("owner") if isinstance(memo.get("owner"), str) else None
     return ProjectView(
