@@ -180,7 +180,7 @@ class TranslationProjectWorkflow(StepControlHandlers):
 
     async def _fail(self, error: BaseException) -> ApplicationError:
         """Record the failure on the project row; the error the workflow fails with."""
-        step = self.steps.stopped_at() or "collect"
+        step = self._stopped_step()
         message = describe_failure(error).message
         self._status, self._reason = "FAILED", f"{step}: {message}"
         try:
@@ -199,6 +199,15 @@ class TranslationProjectWorkflow(StepControlHandlers):
             type=PROJECT_FAILED,
             non_retryable=True,
         )
+
+    def _stopped_step(self) -> str:
+        """Where the project stopped. The pairs run at once, each the current step while it runs, so
+        the one that failed is found among the step records when a sibling finished after it."""
+        step = self.steps.stopped_at()
+        if step is not None:
+            return step
+        failed = [s.name for s in self.steps.status().steps if s.status in ("aborted", "failed")]
+        return failed[0] if failed else self._status.lower()
 
     def _result(
         self, status: str, found: Preprocessed, pairs: list[PairResult], cost: str, *, reviewed_by: str = ""
