@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from contextlib import AbstractAsyncContextManager, nullcontext, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -168,8 +168,8 @@ class B2BIntake(QueuePoller):
         )
 
 
-def intake_for(client: Client, settings: Settings, deps: ActivityDeps) -> AbstractAsyncContextManager[None]:
-    """The worker process's intake (a no-op when ``STEPWISE_B2B__INTAKE_ENABLED`` is false)."""
+def intake_for(client: Client, settings: Settings, deps: ActivityDeps) -> B2BIntake | None:
+    """The worker process's intake (None when ``STEPWISE_B2B__INTAKE_ENABLED`` is false)."""
     if not settings.b2b.intake_enabled:
-        return nullcontext()
-    return B2BIntake(client, deps.aws, deps.resources, settings.worker.task_queue, settings.b2b).running()
+        return None
+    return B2BIntake(client, deps.aws, deps.resources, settings.worker.task_queue, settings.b2b)

@@ -26,6 +26,7 @@ from worker.health import HealthServer, dependency_checks
 from worker.intake import intake_for
 from worker.monitors import worker_monitors
 from worker.poller_consumer import consumer_for
+from worker.queue_poller import polling
 from worker.registry import activity_deps, create_worker
 from worker.services.poller import ensure_retention_schedule
 from worker.settings import Settings
@@ -89,13 +90,16 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
         await _ensure_retention(client, settings)
         speedups.once_started(settings.worker.sdk_speedups)  # everything start-up builds exists now
         try:
-            async with (
-                worker,
-                monitors,
-                intake_for(client, settings, deps),
-                translation_intake_for(client, settings, deps),
-                consumer_for(settings, deps),
-            ):
+            queues = [
+                poller
+                for poller in (
+                    intake_for(client, settings, deps),
+                    translation_intake_for(client, settings, deps),
+                    consumer_for(settings, deps),
+                )
+                if poller is not None
+            ]
+            async with worker, monitors, polling(queues):
                 await stop.wait()
                 log.info("shutting down: draining running activities")
         finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 from temporalio.exceptions import ApplicationError
@@ -73,9 +72,9 @@ class PayloadConsumer(QueuePoller):
         return True
 
 
-def consumer_for(settings: Settings, deps: ActivityDeps) -> AbstractAsyncContextManager[None]:
-    """The worker process's consumer (a no-op when ``STEPWISE_POLLER__CONSUMER_ENABLED`` is false)."""
+def consumer_for(settings: Settings, deps: ActivityDeps) -> PayloadConsumer | None:
+    """The worker process's consumer (None when ``STEPWISE_POLLER__CONSUMER_ENABLED`` is false)."""
     if not settings.poller.consumer_enabled:
-        return nullcontext()
+        return None
     processor = PageProcessor(deps.aws, deps.sessions, deps.resources.poller_bucket)
-    return PayloadConsumer(deps.aws, processor, deps.resources, settings.poller.consumer_wait_seconds).running()
+    return PayloadConsumer(deps.aws, processor, deps.resources, settings.poller.consumer_wait_seconds)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any
 
 from temporalio.exceptions import ApplicationError
@@ -68,23 +68,9 @@ class QueuePoller(ABC):
         except ApplicationError as error:
             log.warning("%s: %s", self.name, error.message)
 
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        """Poll in the background while the block runs; on exit, finish the current receive.
-
-        Finishing (rather than abandoning) the receive in flight matters: messages it
-        returns would otherwise stay invisible for the queue's visibility timeout.
-        """
-        stop = asyncio.Event()
-        task = asyncio.create_task(self.run(stop), name=self.name)
-        try:
-            yield
-        finally:
-            stop.set()
-            try:
-                await asyncio.wait_for(task, self.wait_seconds + 15)
-            except TimeoutError:
-                log.warning("%s did not stop in time; unhandled messages will be redelivered", self.name)
+    def running(self) -> AbstractAsyncContextManager[None]:
+        """Poll in the background while the block runs; on exit, finish the current receive."""
+        return polling([self])
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set; a failing receive is logged and retried after a pause."""
@@ -99,6 +85,27 @@ class QueuePoller(ABC):
     @abstractmethod
     async def poll_once(self) -> int:
         """Receive once and handle what came; return how many messages were done with."""
+
+
+@asynccontextmanager
+async def polling(pollers: Sequence[QueuePoller]) -> AsyncIterator[None]:
+    """Run ``pollers`` in the background while the block runs; on exit stop them all at once.
+
+    Each finishes the receive in flight rather than abandoning it (messages it returns would
+    otherwise stay invisible for the queue's visibility timeout). Stopping them together keeps
+    a process's shutdown to one long-poll wait, however many queues it polls.
+    """
+    stop = asyncio.Event()
+    tasks = {asyncio.create_task(poller.run(stop), name=poller.name): poller for poller in pollers}
+    try:
+        yield
+    finally:
+        stop.set()
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=max(poller.wait_seconds for poller in pollers) + 15)
+            for task in late:
+                task.cancel()
+                log.warning("%s did not stop in time; unhandled messages will be redelivered", tasks[task].name)
 
 
 async def pause(stop: asyncio.Event, seconds: float) -> None:

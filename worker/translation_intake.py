@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 from temporalio.client import Client
@@ -88,8 +87,8 @@ class TranslationIntake(QueuePoller):
         return True
 
 
-def translation_intake_for(client: Client, settings: Settings, deps: ActivityDeps) -> AbstractAsyncContextManager[None]:
-    """The worker process's translation intake (a no-op when disabled)."""
+def translation_intake_for(client: Client, settings: Settings, deps: ActivityDeps) -> TranslationIntake | None:
+    """The worker process's translation intake (None when ``STEPWISE_TRANSLATION__INTAKE_ENABLED`` is false)."""
     if not settings.translation.intake_enabled:
-        return nullcontext()
-    return TranslationIntake(client, settings, deps).running()
+        return None
+    return TranslationIntake(client, settings, deps)
