@@ -106,6 +106,10 @@ async def polling(pollers: Sequence[QueuePoller]) -> AsyncIterator[None]:
             for task in late:
                 task.cancel()
                 log.warning("%s did not stop in time; unhandled messages will be redelivered", tasks[task].name)
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            for task, outcome in zip(tasks, outcomes, strict=True):
+                if isinstance(outcome, Exception):
+                    log.error("%s stopped with an error: %r", tasks[task].name, outcome)
 
 
 async def pause(stop: asyncio.Event, seconds: float) -> None:

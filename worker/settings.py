@@ -273,10 +273,11 @@ class TranslationSettings(BaseModel):
     """Remind the translators' topic of a waiting review after this long (None: never)."""
     review_escalate_hours: float | None = Field(default=72.0, gt=0)
     """Escalate a waiting review to the operators after this long (None: never)."""
-    max_files: int = Field(default=500, ge=1, le=10_000)
-    """Most files one project may have."""
+    max_files: int = Field(default=500, ge=1, le=1000)
+    """Most files one project may have (each arrival costs the project's history up to four events)."""
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
-    """Largest file the API accepts in an upload (Translate's limit on one batch document is 20 MB)."""
+    """Largest upload request the API accepts, all its files together (Translate's limit on one
+    batch document is 20 MB); larger projects go straight to S3 or in several requests."""
 
 
 class DevSettings(BaseModel):

@@ -79,6 +79,8 @@ class TranslationPair(Timestamps, Base):
     files: Mapped[int] = mapped_column(Integer)
     segments: Mapped[int] = mapped_column(Integer)
     characters: Mapped[int] = mapped_column(Integer)
+    billed_characters: Mapped[int | None] = mapped_column(Integer)
+    """Characters of every job's input, once staged: the pair's, plus resubmitted files again."""
     flagged: Mapped[int] = mapped_column(Integer, default=0)
     missing: Mapped[int] = mapped_column(Integer, default=0)
     jobs: Mapped[str | None] = mapped_column(Text)

@@ -45,6 +45,8 @@ SEGMENTS_MISSING = "TranslationSegmentsMissing"
 """Segments still untranslated after the resubmission: the verify step parks for an operator."""
 GLOSSARY_REFUSED = "TranslationGlossaryRefused"
 """Translate refused the terminology or parallel data."""
+PARALLEL_DATA_NOT_READY = "ParallelDataNotReady"
+"""Parallel data still CREATING or UPDATING (benign: the wait step polls)."""
 PROJECT_FAILED = "TranslationProjectFailed"
 """The project stopped at a step (its failure or an operator's abort)."""
 
@@ -199,11 +201,13 @@ class PairResult:
     """Segments flagged as machine translated (XLIFF state attributes)."""
     characters: int
     cost: str
-    """US dollars, to the cent, as a decimal string."""
+    """US dollars, to the cent, as a decimal string (``billed_characters`` at the pair's price)."""
     jobs: list[str]
     """Translate job ids (two when a file was resubmitted)."""
     missing: int = 0
     """Segments still untranslated (an operator skipped the verify step)."""
+    billed_characters: int = 0
+    """Characters Translate billed: the pair's, plus the resubmitted files' again."""
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,7 @@ class ProjectResult:
 
     project_id: str
     status: str
-    """DELIVERED, or REFUSED when every file was quarantined."""
+    """DELIVERED (a project whose every file was refused fails with ``NothingToTranslate``)."""
     pairs: list[PairResult]
     quarantined: int
     cost: str
@@ -230,6 +234,8 @@ class ProjectProgress:
     pairs: list[str]
     review_round: int
     reason: str | None = None
+    late_files: list[str] = field(default_factory=list)
+    """Files that arrived after the project was read (not part of it; the first 100)."""
 
 
 # --- Pair activities -------------------------------------------------------------------
@@ -294,9 +300,9 @@ class StartJobInput:
     request: ProjectRequest
     plan: PairPlan
     prefixes: JobPrefixes
-    client_token: str
-    """Translate's idempotency token: a retried or replayed start returns the same job."""
     job_name: str
+    """The job's business key: the pair's workflow id and round (a job of this name that did not
+    fail is this job)."""
     terminology: str | None = None
     parallel_data: str | None = None
 
@@ -317,11 +323,13 @@ class AwaitJobInput:
 
 @dataclass(frozen=True)
 class JobDone:
-    """A job that ended COMPLETED: where its output is."""
+    """A job that ended COMPLETED (or COMPLETED_WITH_ERROR): where its output is."""
 
     job_id: str
     output_uri: str
     """``s3://`` prefix holding ``<target>.<file>`` objects."""
+    document_errors: list[str] = field(default_factory=list)
+    """COMPLETED_WITH_ERROR: Translate's reason for each document it could not translate."""
 
 
 @dataclass(frozen=True)
@@ -333,6 +341,8 @@ class PostProcessInput:
     job: JobDone
     files: list[str]
     """The files this job translated."""
+    round: int = 0
+    """The job's round: its input copy (``r<round>/input/``) is the source checked against."""
     stage_incomplete: bool = False
     """Stage a file even with segments missing (the resubmission's output: what came back is
     staged, flagged, so the verify step can name the missing units and translators can fill them)."""
@@ -347,6 +357,8 @@ class PostProcessed:
     incomplete_files: list[str]
     """Files with segments missing from the output (staged only with ``stage_incomplete``)."""
     missing_segments: int
+    incomplete_characters: int = 0
+    """Source characters of the incomplete files: what Translate bills again when they are resubmitted."""
 
 
 @dataclass(frozen=True)
@@ -355,6 +367,8 @@ class VerifyInput:
 
     request: ProjectRequest
     plan: PairPlan
+    document_errors: list[str] = field(default_factory=list)
+    """What Translate said of the documents it could not translate (named in the failure)."""
 
 
 @dataclass(frozen=True)
@@ -369,6 +383,8 @@ class PairRecord:
     segments: int = 0
     flagged: int = 0
     missing: int = 0
+    billed_characters: int = 0
+    """Characters of every job's input (a resubmission is billed again); 0 before any job ended."""
     custom: bool = False
     """True when the job used parallel data (priced as Active Custom Translation)."""
     reason: str | None = None
@@ -431,6 +447,7 @@ RELEASE_SLOT = ActivityRef("translation_release_slot", SlotRequest, type(None))
 PREPARE_JOB = ActivityRef("translation_prepare_job", PrepareJobInput, JobPrefixes)
 IMPORT_TERMINOLOGY = ActivityRef("translation_import_terminology", GlossaryInput, GlossaryImported)
 CREATE_PARALLEL_DATA = ActivityRef("translation_create_parallel_data", GlossaryInput, GlossaryImported)
+AWAIT_PARALLEL_DATA = ActivityRef("translation_await_parallel_data", GlossaryImported, GlossaryImported)
 START_JOB = ActivityRef("translation_start_job", StartJobInput, JobStarted)
 AWAIT_JOB = ActivityRef("translation_await_job", AwaitJobInput, JobDone)
 POST_PROCESS = ActivityRef("translation_post_process", PostProcessInput, PostProcessed)
@@ -447,6 +464,7 @@ ACTIVITIES = (
     PREPARE_JOB,
     IMPORT_TERMINOLOGY,
     CREATE_PARALLEL_DATA,
+    AWAIT_PARALLEL_DATA,
     START_JOB,
     AWAIT_JOB,
     POST_PROCESS,

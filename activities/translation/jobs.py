@@ -5,19 +5,28 @@
   in Postgres while its job runs, at most ``limit`` rows, taken under an advisory lock so
   every worker of the fleet counts the same rows. Taking a slot twice holds one; a lease
   whose workflow is no longer running (terminated by hand) is given back by the next taker.
-* **Prefixes**: the job's files are copied to ``.../r<round>/input/`` (deterministic keys).
+* **Prefixes**: each file of the job is kept as the customer sent it under
+  ``.../r<round>/original/`` (what post-processing checks against, whatever is uploaded
+  later) and as Translate is sent it under ``.../r<round>/input/``: Translate's batch jobs
+  take XLIFF 1.2 only, so an XLIFF 2.x document goes as its 1.2 rendition (deterministic keys).
 * **Glossaries**: custom terminology by ``ImportTerminology`` (OVERWRITE: importing again
-  changes nothing), translation memory by ``CreateParallelData`` (Active Custom Translation;
-  an existing resource of the same name is reused).
-* **Start**: ``StartTextTranslationJob`` with a ``ClientToken`` from the pair's workflow run,
-  so a start retried after a timeout, or replayed after the worker died, returns the job
-  the first attempt started instead of a second one.
+  changes nothing), translation memory by ``CreateParallelData`` (Active Custom Translation),
+  or ``UpdateParallelData`` when the resource exists from an earlier submission, then a wait
+  until it is ACTIVE (a job may not use parallel data still being created).
+* **Start**: idempotent by the job's name (the pair's workflow id and round): a job of that
+  name that did not fail is the job, whoever started it; otherwise ``StartTextTranslationJob``
+  with a ``ClientToken`` derived from the name and the count of earlier jobs of that name, so
+  two attempts racing (a retry after a timeout, a worker that died mid-call) start one job,
+  and an operator's retry after a FAILED job starts a new one.
 * **Wait**: one ``DescribeTextTranslationJob`` per attempt, retried by the policy (retry as
   poll): the history is as long for a job of a minute as for one of a day.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +36,7 @@ from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.common.aws import AwsClients, aws_error_code
 from activities.common.db import SessionMaker
@@ -35,12 +44,15 @@ from activities.models.translation import TranslationJobLease
 from activities.translation.contracts import (
     ACQUIRE_SLOT,
     AWAIT_JOB,
+    AWAIT_PARALLEL_DATA,
     CREATE_PARALLEL_DATA,
     GLOSSARY_REFUSED,
     IMPORT_TERMINOLOGY,
+    INVALID_PROJECT,
     JOB_FAILED,
     JOB_NOT_DONE,
     NO_TRANSLATE_SLOT,
+    PARALLEL_DATA_NOT_READY,
     PREPARE_JOB,
     RELEASE_SLOT,
     START_JOB,
@@ -57,6 +69,7 @@ from activities.translation.contracts import (
     pair_name,
 )
 from activities.translation.keys import ProjectKeys
+from activities.translation.xliff import UnsafeDocument, for_translate
 
 XLIFF_CONTENT_TYPE = "application/x-xliff+xml"
 SLOT_LOCK = zlib.crc32(b"stepwise:translation:slots")
@@ -64,6 +77,8 @@ SLOT_LOCK = zlib.crc32(b"stepwise:translation:slots")
 STALE_LEASE_AFTER = timedelta(minutes=2)
 """Leases younger than this are never checked against Temporal (their workflow just took them)."""
 NOT_DONE_STATUSES = {"SUBMITTED", "IN_PROGRESS"}
+FAILED_STATUSES = {"FAILED", "STOPPED", "STOP_REQUESTED"}
+"""Jobs of a name that do not count as the job: an operator's retry starts another."""
 
 
 def glossary_name(customer: str, project: str, source: str, target: str) -> str:
@@ -117,8 +132,10 @@ class TranslateJobs:
                 continue
             try:
                 described = await self._client.get_workflow_handle(holder).describe()
-            except RPCError:
-                continue  # unknown to this namespace or the server is unreachable: keep it
+            except RPCError as error:
+                if error.status == RPCStatusCode.NOT_FOUND:  # gone (past retention): nobody will give it back
+                    stale.append(holder)
+                continue  # the server is unreachable: keep it
             if described.status != WorkflowExecutionStatus.RUNNING:
                 stale.append(holder)
         return stale
@@ -136,15 +153,20 @@ class TranslateJobs:
         keys = ProjectKeys(project.customer, project.project)
         source, target = plan.source_language, plan.target_language
         input_prefix = keys.job_input(source, target, request.round)
+        original_prefix = keys.job_original(source, target, request.round)
         for name in request.files:
             activity.heartbeat(name)
-            await self._aws.call(
-                "s3",
-                "copy_object",
-                Bucket=project.bucket,
-                Key=input_prefix + name,
-                CopySource={"Bucket": project.bucket, "Key": keys.inbound_key(name)},
-            )
+            data = await self._aws.read_object(project.bucket, keys.inbound_key(name))
+            try:
+                sent = await asyncio.to_thread(for_translate, data)
+            except UnsafeDocument as refused:  # replaced by something else since preprocessing
+                raise ApplicationError(
+                    f"{name} changed since the project was read and is refused: {refused.reason}",
+                    type=INVALID_PROJECT,
+                    non_retryable=True,
+                ) from None
+            await self._aws.call("s3", "put_object", Bucket=project.bucket, Key=original_prefix + name, Body=data)
+            await self._aws.call("s3", "put_object", Bucket=project.bucket, Key=input_prefix + name, Body=sent)
         return JobPrefixes(
             input_uri=f"s3://{project.bucket}/{input_prefix}",
             output_uri=f"s3://{project.bucket}/{keys.job_output(source, target, request.round)}",
@@ -170,21 +192,44 @@ class TranslateJobs:
 
     @activity.defn(name=CREATE_PARALLEL_DATA.name)
     async def create_parallel_data(self, request: GlossaryInput) -> GlossaryImported:
-        """Create the pair's parallel data from its translation memory (reused when it exists)."""
+        """Create the pair's parallel data from its translation memory, or update it when it exists.
+
+        The client token names this version of the memory file (its ETag), so a retried call
+        creates or updates once.
+        """
         project, plan = request.request, request.plan
         name = glossary_name(project.customer, project.project, plan.source_language, plan.target_language)
         key = ProjectKeys(project.customer, project.project).inbound_key(plan.memory[0])
+        head = await self._aws.call("s3", "head_object", Bucket=project.bucket, Key=key)
+        token = _token(f"{name}:{head.get('ETag', '')}")
+        config = {"S3Uri": f"s3://{project.bucket}/{key}", "Format": "TMX"}
         try:
-            await self._glossary_call(
-                "create_parallel_data",
-                Name=name,
-                ParallelDataConfig={"S3Uri": f"s3://{project.bucket}/{key}", "Format": "TMX"},
-                ClientToken=name[:64],
-            )
+            await self._glossary_call("create_parallel_data", Name=name, ParallelDataConfig=config, ClientToken=token)
         except ApplicationError as error:
             if aws_error_code(error) != "ConflictException":
                 raise
+            await self._glossary_call("update_parallel_data", Name=name, ParallelDataConfig=config, ClientToken=token)
         return GlossaryImported(name)
+
+    @activity.defn(name=AWAIT_PARALLEL_DATA.name)
+    async def await_parallel_data(self, request: GlossaryImported) -> GlossaryImported:
+        """One GetParallelData: ACTIVE (its latest update too) -> done; CREATING/UPDATING -> benign retry."""
+        found = (await self._aws.call("translate", "get_parallel_data", Name=request.name))["ParallelDataProperties"]
+        status = str(found.get("Status", "CREATING"))
+        update = str(found.get("LatestUpdateAttemptStatus", "ACTIVE"))
+        if "FAILED" in (status, update):
+            raise ApplicationError(
+                f"parallel data {request.name} failed: {found.get('Message') or 'no reason given'}",
+                type=GLOSSARY_REFUSED,
+                non_retryable=True,
+            )
+        if status != "ACTIVE" or update != "ACTIVE":
+            raise ApplicationError(
+                f"parallel data {request.name} is {status} (latest update {update})",
+                type=PARALLEL_DATA_NOT_READY,
+                category=ApplicationErrorCategory.BENIGN,
+            )
+        return request
 
     async def _glossary_call(self, operation: str, **params: Any) -> None:
         try:
@@ -198,7 +243,11 @@ class TranslateJobs:
 
     @activity.defn(name=START_JOB.name)
     async def start_job(self, request: StartJobInput) -> JobStarted:
-        """StartTextTranslationJob, idempotent by its client token."""
+        """The job named ``job_name``: the one already started (and not failed), or a new one."""
+        earlier = await self._jobs_named(request.job_name)
+        standing = [job for job in earlier if job.get("JobStatus") not in FAILED_STATUSES]
+        if standing:
+            return JobStarted(job_id=str(max(standing, key=lambda job: job.get("SubmittedTime", 0))["JobId"]))
         plan = request.plan
         params: dict[str, Any] = {
             "JobName": request.job_name[:256],
@@ -207,7 +256,7 @@ class TranslateJobs:
             "DataAccessRoleArn": request.request.role_arn,
             "SourceLanguageCode": plan.source_language,
             "TargetLanguageCodes": [plan.target_language],
-            "ClientToken": request.client_token,
+            "ClientToken": _token(f"{request.job_name}:{len(earlier)}"),
         }
         if request.terminology:
             params["TerminologyNames"] = [request.terminology]
@@ -215,6 +264,16 @@ class TranslateJobs:
             params["ParallelDataNames"] = [request.parallel_data]
         started = await self._aws.call("translate", "start_text_translation_job", **params)
         return JobStarted(job_id=str(started["JobId"]))
+
+    async def _jobs_named(self, name: str) -> list[dict[str, Any]]:
+        jobs: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"Filter": {"JobName": name}}
+        while True:
+            page = await self._aws.call("translate", "list_text_translation_jobs", **params)
+            jobs.extend(page.get("TextTranslationJobPropertiesList", []))
+            if not page.get("NextToken"):
+                return jobs
+            params["NextToken"] = page["NextToken"]
 
     @activity.defn(name=AWAIT_JOB.name)
     async def await_job(self, request: AwaitJobInput) -> JobDone:
@@ -228,21 +287,46 @@ class TranslateJobs:
                 type=JOB_NOT_DONE,
                 category=ApplicationErrorCategory.BENIGN,
             )
-        details = job.get("JobDetails", {})
+        folder = _job_folder(job, request.job_id)
+        if status == "COMPLETED_WITH_ERROR":
+            # Some documents failed: the rest is post-processed, the failed ones are resubmitted
+            # once, and Translate's reasons travel with them.
+            return JobDone(request.job_id, folder, await self._document_errors(folder, job))
         if status != "COMPLETED":
             reason = job.get("Message") or "no reason given"
-            if status == "COMPLETED_WITH_ERROR":
-                reason = (
-                    f"{details.get('DocumentsWithErrorsCount', '?')} of {details.get('InputDocumentsCount', '?')} "
-                    f"documents failed: {reason}"
-                )
             raise ApplicationError(
                 f"Translate job {request.job_id} for {request.pair} ended {status}: {reason}",
                 {"status": status, "message": reason},
                 type=JOB_FAILED,
                 non_retryable=True,
             )
-        return JobDone(job_id=request.job_id, output_uri=_job_folder(job, request.job_id))
+        return JobDone(job_id=request.job_id, output_uri=folder)
+
+    async def _document_errors(self, folder: str, job: dict[str, Any]) -> list[str]:
+        """Translate's reason per failed document, from the job's auxiliary details files."""
+        bucket, _, prefix = folder.removeprefix("s3://").partition("/")
+        errors: list[str] = []
+        for target in job.get("TargetLanguageCodes", []):
+            try:
+                details = json.loads(
+                    await self._aws.read_object(bucket, f"{prefix}details/{target}.auxiliary-translation-details.json")
+                )
+            except (ApplicationError, ValueError):
+                continue  # no details file: the per-document reasons are unknown, the gaps still show
+            for entry in details.get("details", []) if isinstance(details, dict) else []:
+                if isinstance(entry, dict) and entry.get("error"):
+                    error = entry["error"]
+                    text = error.get("errorMessage") or error.get("errorCode") if isinstance(error, dict) else error
+                    errors.append(f"{entry.get('sourceFile', '?')}: {text}")
+        if not errors:
+            counts = job.get("JobDetails", {})
+            errors.append(f"{counts.get('DocumentsWithErrorsCount', '?')} documents failed (no details given)")
+        return errors[:50]
+
+
+def _token(seed: str) -> str:
+    """A Translate client token (letters, digits, ``-``; at most 64) that always comes out the same for ``seed``."""
+    return hashlib.sha256(seed.encode()).hexdigest()[:48]
 
 
 def _job_folder(job: dict[str, Any], job_id: str) -> str:

@@ -3,7 +3,8 @@
 In the project bucket::
 
     translation-inbound/<customer>/<project>/<file>                 what the customer dropped
-    translation-jobs/<customer>/<project>/<src>-<tgt>/r<round>/input/   one Translate job's input
+    translation-jobs/<customer>/<project>/<src>-<tgt>/r<round>/original/  a job's files as sent to us
+    translation-jobs/<customer>/<project>/<src>-<tgt>/r<round>/input/   one Translate job's input (XLIFF 1.2)
     translation-jobs/<customer>/<project>/<src>-<tgt>/r<round>/output/  where Translate writes
     translation-quarantine/<customer>/<project>/<file>              refused files, kept
     translation-outbound/<customer>/<project>/<tgt>/<file>          delivered after review
@@ -57,6 +58,10 @@ class ProjectKeys:
 
     def job_input(self, source: str, target: str, round: int) -> str:
         return self.job_prefix(source, target, round) + "input/"
+
+    def job_original(self, source: str, target: str, round: int) -> str:
+        """The job's files as the customer sent them (checked against, merged into)."""
+        return self.job_prefix(source, target, round) + "original/"
 
     def job_output(self, source: str, target: str, round: int) -> str:
         return self.job_prefix(source, target, round) + "output/"

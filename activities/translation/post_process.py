@@ -43,7 +43,14 @@ from activities.translation.contracts import (
 )
 from activities.translation.costs import cost_of, price
 from activities.translation.keys import ProjectKeys
-from activities.translation.xliff import UnsafeDocument, flag_machine_translated, missing_units, output_name, read_xliff
+from activities.translation.xliff import (
+    UnsafeDocument,
+    flag_machine_translated,
+    merge_targets,
+    missing_units,
+    output_name,
+    read_xliff,
+)
 
 XLIFF_CONTENT_TYPE = "application/x-xliff+xml"
 
@@ -60,27 +67,28 @@ class PostProcessor:
     @activity.defn(name=POST_PROCESS.name)
     async def post_process(self, request: PostProcessInput) -> PostProcessed:
         """Stage every complete file of the job, flagged; report the incomplete ones."""
-        project, target = request.request, request.plan.target_language
+        project, plan = request.request, request.plan
+        target = plan.target_language
         keys = ProjectKeys(project.customer, project.project)
+        originals = keys.job_original(plan.source_language, target, request.round)
         output_bucket, _, output_prefix = request.job.output_uri.removeprefix("s3://").partition("/")
-        segments = flagged = missing = 0
+        segments = flagged = missing = incomplete_characters = 0
         incomplete: list[str] = []
         for name in request.files:
             activity.heartbeat(name)
-            source = await self._aws.read_object(project.bucket, keys.inbound_key(name))
-            translated = await self._read_optional(output_bucket, output_prefix + output_name(name, target))
+            source = await self._aws.read_object(project.bucket, originals + name)
             source_document = await asyncio.to_thread(read_xliff, source)
+            translated = await self._translated(source, output_bucket, output_prefix + output_name(name, target))
             absent = source_document.segments
             if translated is not None:
-                try:
-                    absent = len(missing_units(source_document, await asyncio.to_thread(read_xliff, translated)))
-                except UnsafeDocument:
-                    absent = source_document.segments  # unreadable output: as if nothing came back
-            if absent or translated is None:
+                absent = len(missing_units(source_document, await asyncio.to_thread(read_xliff, translated)))
+            if absent:
                 incomplete.append(name)
                 missing += absent
+                incomplete_characters += source_document.characters
                 if translated is None or not request.stage_incomplete:
                     continue
+            assert translated is not None
             marked = await asyncio.to_thread(flag_machine_translated, source, translated)
             await self._aws.call(
                 "s3",
@@ -92,7 +100,23 @@ class PostProcessor:
             )
             segments += marked.segments
             flagged += marked.flagged
-        return PostProcessed(segments=segments, flagged=flagged, incomplete_files=incomplete, missing_segments=missing)
+        return PostProcessed(
+            segments=segments,
+            flagged=flagged,
+            incomplete_files=incomplete,
+            missing_segments=missing,
+            incomplete_characters=incomplete_characters,
+        )
+
+    async def _translated(self, source: bytes, bucket: str, key: str) -> bytes | None:
+        """The customer's document with Translate's targets in it; None when nothing usable came back."""
+        output = await self._read_optional(bucket, key)
+        if output is None:
+            return None
+        try:
+            return await asyncio.to_thread(merge_targets, source, output)
+        except UnsafeDocument:
+            return None  # unreadable output: as if nothing came back
 
     async def _read_optional(self, bucket: str, key: str) -> bytes | None:
         try:
@@ -111,13 +135,12 @@ class PostProcessor:
         """
         project, plan = request.request, request.plan
         keys = ProjectKeys(project.customer, project.project)
+        originals = keys.job_original(plan.source_language, plan.target_language, 0)
         segments = 0
         gaps: list[str] = []
         for name in plan.files:
             staged = await self._read_optional(project.staging_bucket, keys.staged_key(plan.target_language, name))
-            source = await asyncio.to_thread(
-                read_xliff, await self._aws.read_object(project.bucket, keys.inbound_key(name))
-            )
+            source = await asyncio.to_thread(read_xliff, await self._aws.read_object(project.bucket, originals + name))
             if staged is None:
                 gaps.append(f"{name}: {source.segments} segments untranslated")
                 continue
@@ -126,9 +149,10 @@ class PostProcessor:
                 gaps.append(f"{name}: units {', '.join(missing[:10])} untranslated")
             segments += source.segments
         if gaps:
+            said = f" (Translate: {'; '.join(request.document_errors[:3])})" if request.document_errors else ""
             raise ApplicationError(
                 f"{pair_name(plan.source_language, plan.target_language)} still has untranslated segments after "
-                f"a resubmission: {'; '.join(gaps[:5])}",
+                f"a resubmission: {'; '.join(gaps[:5])}{said}",
                 type=SEGMENTS_MISSING,
                 non_retryable=True,
             )
@@ -139,8 +163,10 @@ class PostProcessor:
         """Upsert the pair's row; once staged, its characters' cost at the project's price."""
         project, plan = record.request, record.plan
         unit_price = price(project.pricing.custom if record.custom else project.pricing.standard)
-        cost = cost_of(plan.characters, unit_price) if record.state == "STAGED" else Decimal("0.00")
+        billed = record.billed_characters or plan.characters
+        cost = cost_of(billed, unit_price) if record.state == "STAGED" else Decimal("0.00")
         values: dict[str, Any] = {
+            "billed_characters": billed if record.state == "STAGED" else None,
             "state": record.state,
             "files": len(plan.files),
             "segments": record.segments or plan.segments,
@@ -190,6 +216,7 @@ class PostProcessor:
                     "segments": result.segments,
                     "flagged": result.flagged,
                     "characters": result.characters,
+                    "billed_characters": result.billed_characters,
                     "cost_usd": result.cost,
                     "staging": f"s3://{project.staging_bucket}/{_staging(project, result.target_language)}",
                 }

@@ -50,12 +50,27 @@ MAX_TERMINOLOGY_BYTES = 10 * 1024 * 1024
 MAX_MEMORY_BYTES = 50 * 1024 * 1024
 
 
+TRADITIONAL_CHINESE = {"zh-hant", "zh-tw", "zh-hk", "zh-mo", "zh-hant-tw", "zh-hant-hk"}
+"""Document codes that mean Chinese in traditional script: Translate's ``zh-TW``, never ``zh``."""
+_BY_LOWER = {code.lower(): code for code in TRANSLATE_LANGUAGES}
+
+
 def translate_language(code: str) -> str | None:
-    """The Amazon Translate code for a document's language (``en-US`` -> ``en``), or None."""
-    if code in TRANSLATE_LANGUAGES:
-        return code
-    primary = code.split("-", 1)[0].lower()
-    return primary if primary in TRANSLATE_LANGUAGES else None
+    """The Amazon Translate code for a document's language, or None if Translate does not serve it.
+
+    Case does not matter (XLIFF files say ``fr-ca`` as often as ``fr-CA``); a regional variant
+    Translate knows by name keeps its region (``fr-CA``, ``pt-PT``, ``es-MX``), Chinese in
+    traditional script is ``zh-TW``, and any other code falls back to its primary language
+    (``en-US`` -> ``en``).
+    """
+    lower = code.strip().replace("_", "-").lower()
+    if lower in TRADITIONAL_CHINESE:
+        return "zh-TW"
+    if lower in _BY_LOWER:
+        return _BY_LOWER[lower]
+    if lower in {"es-us", "es-419"}:
+        return "es-MX"
+    return _BY_LOWER.get(lower.split("-", 1)[0])
 
 
 def kind_of(name: str) -> str | None:

@@ -15,11 +15,13 @@ import zlib
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.common.aws import AwsClients, aws_error_code
+from activities.common.contracts import AWS_NOT_FOUND
 from activities.common.db import SessionMaker
 from activities.common.notify import Notifier
 from activities.common.resources import Resources
@@ -35,6 +37,8 @@ from activities.translation.contracts import (
     project_id,
     project_workflow_id,
 )
+from activities.translation.costs import price
+from activities.translation.jobs import glossary_name
 from activities.translation.keys import ProjectKeys
 
 LIFECYCLE_LOCK = zlib.crc32(b"stepwise:translation:lifecycle")
@@ -77,8 +81,21 @@ class ProjectRecords:
                 values["reason"] = change.reason
             if change.status == "DELIVERED":
                 values["delivered_at"] = func.now()
+            # An upsert: a project that failed before preprocessing wrote its row (no files, too
+            # many) is recorded too.
             await session.execute(
-                update(TranslationProject).where(TranslationProject.project_id == pid).values(**values)
+                insert(TranslationProject)
+                .values(
+                    project_id=pid,
+                    customer=project.customer,
+                    project=project.project,
+                    workflow_id=project_workflow_id(project.customer, project.project),
+                    owner=project.owner,
+                    price_standard=price(project.pricing.standard),
+                    price_custom=price(project.pricing.custom),
+                    **values,
+                )
+                .on_conflict_do_update(index_elements=[TranslationProject.project_id], set_=values)
             )
         return ProjectTotals(characters=characters, cost=str(cost))
 
@@ -106,6 +123,7 @@ class ProjectRecords:
                     continue  # a file an operator accepted untranslated (verify skipped): nothing staged
                 files += 1
         await self._apply_lifecycle(project)
+        await self._remove_glossaries(request)
         await self._notifier.publish_once(
             f"{project_workflow_id(project.customer, project.project)}:delivered",
             self._resources.translation_notifications_topic,
@@ -122,6 +140,22 @@ class ProjectRecords:
             ),
         )
         return Delivered(files=files, outbound_prefix=f"s3://{project.bucket}/{keys.outbound}")
+
+    async def _remove_glossaries(self, request: DeliverInput) -> None:
+        """The project's terminology and parallel data are not needed once delivered; Translate
+        limits how many an account keeps, so they go (gone already: nothing to do)."""
+        project = request.request
+        for pair in request.pairs:
+            name = glossary_name(project.customer, project.project, pair.source_language, pair.target_language)
+            removals = [("delete_terminology", pair.terminology), ("delete_parallel_data", pair.memory)]
+            for operation, used in removals:
+                if not used:
+                    continue
+                try:
+                    await self._aws.call("translate", operation, Name=name)
+                except ApplicationError as error:
+                    if error.type != AWS_NOT_FOUND:
+                        raise
 
     async def _apply_lifecycle(self, project: ProjectRequest) -> None:
         keys = ProjectKeys(project.customer, project.project)

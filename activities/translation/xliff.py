@@ -11,6 +11,10 @@ XLIFF 1.x is read with ``translate.storage.xliff.xlifffile`` and 2.x with
 translatable units, which is what :attr:`XliffDocument.characters` counts; its batch output is
 the same document with targets filled in, named :func:`output_name`, and
 :func:`flag_machine_translated` marks those machine targets for review in XLIFF's own states.
+
+Translate's batch jobs take XLIFF 1.2 only, while customers may send 2.x: :func:`for_translate`
+renders what Translate is sent and :func:`merge_targets` carries its targets back into the
+customer's own document, unit ids being the thread between the two.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as defused_fromstring
+from lxml import etree
 from translate.storage.xliff import xlifffile
 from translate.storage.xliff2 import Xliff2File
 
@@ -44,6 +49,8 @@ MT_STATE_2 = "translated"
 """XLIFF 2.x: ``translated`` is the state before ``reviewed``, i.e. still to be reviewed."""
 MT_SUBSTATE_2 = "stepwise:mt"
 """XLIFF 2.x requires ``prefix:value`` for subState; the prefix names who set it."""
+XLIFF_1_2_NAMESPACE = XLIFF_NAMESPACES["1"][1]
+XLIFF_2_NAMESPACE = XLIFF_NAMESPACES["2"][0]
 
 # Encodings both expat (the screen) and libxml2 (translate-toolkit) decode natively, by
 # Python codec name, with the name a reason should print.
@@ -171,6 +178,89 @@ def flag_machine_translated(source: bytes, output: bytes) -> Flagged:
     return Flagged(data=buffer.getvalue(), segments=parsed.document.segments, flagged=flagged)
 
 
+def for_translate(data: bytes) -> bytes:
+    """The document an Amazon Translate batch job is sent for ``data``.
+
+    Translate's batch jobs accept XLIFF 1.2 only, so a 1.2 document (or 1.1, whose structure
+    1.2 kept) goes as it is and a 2.x one as an XLIFF 1.2 rendition: one ``<file>`` per 2.x ``<file>`` (``original`` its
+    ``original``, else its ``id``) and one ``<trans-unit>`` per unit :func:`read_xliff` counts,
+    with the very ids it gives (``unit`` or ``unit::segment``), so :func:`missing_units` and
+    :func:`merge_targets` match Translate's output to the customer's document. A unit's
+    ``<source>`` is its source text with inline codes (``<pc>``, ``<ph>``...) flattened to
+    their text: the codes themselves are not sent, so the translation comes back without them.
+
+    Raises:
+        UnsafeDocument: ``data`` is refused by :func:`read_xliff`.
+    """
+    parsed = _parse(data, MAX_XLIFF_BYTES)
+    document = parsed.document
+    if not document.version.startswith("2."):
+        return data
+    root = parsed.store.document.getroot()
+    files = list(root.iterchildren(f"{{{XLIFF_2_NAMESPACE}}}file"))
+    units_of: dict[Any, list[Unit]] = {file: [] for file in files}
+    for unit, toolkit_unit in zip(document.units, parsed.toolkit_units, strict=True):
+        units_of[_file_of(toolkit_unit.xmlelement)].append(unit)
+    namespace = f"{{{XLIFF_1_2_NAMESPACE}}}"
+    rendition = etree.Element(f"{namespace}xliff", nsmap={None: XLIFF_1_2_NAMESPACE}, version="1.2")
+    for index, file in enumerate(files, start=1):
+        attributes = {
+            "original": file.get("original") or file.get("id") or f"f{index}",
+            "source-language": document.source_language,
+            "target-language": document.target_language,
+            "datatype": "plaintext",
+        }
+        body = etree.SubElement(etree.SubElement(rendition, f"{namespace}file", attributes), f"{namespace}body")
+        for unit in units_of[file]:
+            source = etree.SubElement(
+                etree.SubElement(body, f"{namespace}trans-unit", id=unit.id), f"{namespace}source"
+            )
+            source.text = unit.source
+    result: bytes = etree.tostring(rendition, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return result
+
+
+def merge_targets(original: bytes, translated: bytes) -> bytes:
+    """The customer's ``original`` with the targets of Translate's ``translated`` output, UTF-8.
+
+    ``translated`` is Translate's output for :func:`for_translate` of ``original``. For an
+    XLIFF 1.x original that output already is the customer's document translated, so it is
+    returned as it is. For 2.x, each segment's ``<target>`` (right after its ``<source>``)
+    becomes the output's target of the same id, as text: the inline codes were not sent (see
+    :func:`for_translate`). A segment whose target already reads so keeps it, markup and state
+    included. A segment the output lacks, or left blank, is left without a target (and without
+    a state claiming one), so :func:`missing_units` names it rather than passing a stale one
+    off as translated; a changed target loses its state too, for
+    :func:`flag_machine_translated` to mark it.
+
+    Raises:
+        UnsafeDocument: either document is refused by :func:`read_xliff`.
+    """
+    parsed = _parse(original, MAX_XLIFF_BYTES)
+    output = read_xliff(translated)
+    if not parsed.document.version.startswith("2."):
+        return translated
+    targets = {unit.id: unit.target for unit in output.units}
+    for unit, toolkit_unit in zip(parsed.document.units, parsed.toolkit_units, strict=True):
+        text = targets.get(unit.id) or ""
+        if not text.strip():
+            text = ""
+        if text == (unit.target or ""):
+            continue
+        segment = toolkit_unit.xmlelement
+        for stale in segment.findall(f"{{{XLIFF_2_NAMESPACE}}}target"):
+            segment.remove(stale)
+        for attribute in ("state", "subState"):
+            segment.attrib.pop(attribute, None)
+        if text:
+            target = etree.Element(f"{{{XLIFF_2_NAMESPACE}}}target")
+            target.text = text
+            segment.find(f"{{{XLIFF_2_NAMESPACE}}}source").addnext(target)
+    buffer = io.BytesIO()
+    parsed.store.document.write(buffer, xml_declaration=True, encoding="UTF-8")
+    return buffer.getvalue()
+
+
 def output_name(input_name: str, target_language: str) -> str:
     """The name Amazon Translate gives the translation of ``input_name`` into ``target_language``."""
     return f"{target_language}.{input_name}"
@@ -271,6 +361,11 @@ def _parse(data: bytes, max_bytes: int) -> _Parsed:
         seen.add(unit.id)
     document = XliffDocument(version, source_language, target_language, units)
     return _Parsed(document=document, store=store, toolkit_units=toolkit_units)
+
+
+def _file_of(element: Any) -> Any:
+    """The ``<file>`` element holding ``element`` (units may sit inside ``<group>`` elements)."""
+    return next(ancestor for ancestor in element.iterancestors() if etree.QName(ancestor).localname == "file")
 
 
 def _version_of(root: Element) -> str:

@@ -82,6 +82,7 @@ def upgrade() -> None:
         sa.Column("files", sa.Integer(), nullable=False),
         sa.Column("segments", sa.Integer(), nullable=False),
         sa.Column("characters", sa.Integer(), nullable=False),
+        sa.Column("billed_characters", sa.Integer(), nullable=True),
         sa.Column("flagged", sa.Integer(), nullable=False),
         sa.Column("missing", sa.Integer(), nullable=False),
         sa.Column("jobs", sa.Text(), nullable=True),

@@ -11,9 +11,12 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from lxml import etree
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.common.aws import AwsClients
@@ -21,7 +24,7 @@ from activities.common.contracts import DECIDE_UPDATE, DecisionOutcome, StepDeci
 from activities.common.db import SessionMaker
 from activities.common.resources import Resources
 from activities.models.translation import TranslationFile, TranslationPair, TranslationProject
-from activities.translation.contracts import project_id
+from activities.translation.contracts import NOTHING_TO_TRANSLATE, project_id, project_workflow_id
 from activities.translation.project import lifecycle_rule_id
 from tests.support.step_control import wait_waiting
 from tests.support.translation import (
@@ -34,6 +37,7 @@ from tests.support.translation import (
     xliff12,
 )
 from tests.support.world import QueueReader
+from worker.services.translation import closed_reason, signal_project, upload_files
 from worker.settings import Settings
 
 XLIFF12 = "{urn:oasis:names:tc:xliff:document:1.2}"
@@ -86,9 +90,15 @@ async def test_demo_project_is_translated_flagged_staged_reviewed_and_delivered(
             assert row.cost_usd == Decimal(cost)  # 148 x 15000 / 1e6 = 2.22; 41 x 0.015 = 0.615 -> 0.62
             assert row.jobs is not None and len(row.jobs.split(",")) == 1
         async with sessions() as session:
-            row = await session.get(TranslationProject, pid)
-            assert row is not None and (row.status, row.cost_usd, row.characters) == ("IN_REVIEW", Decimal("2.84"), 189)
+            in_review = await session.get(TranslationProject, pid)
+        assert in_review is not None
+        assert (in_review.status, in_review.cost_usd, in_review.characters) == ("IN_REVIEW", Decimal("2.84"), 189)
 
+        # A file arriving now is not part of the project: listed, not translated, and refused at the edge.
+        late_key = f"translation-inbound/demo/{project}/late.xlf"
+        await signal_project(dev_env.client, request, late_key, settings.worker.task_queue)
+        assert (await wait_status(handle, "IN_REVIEW")).late_files == [late_key]
+        assert "is IN_REVIEW" in (await closed_reason(dev_env.client, "demo", project) or "")
         outcome = await handle.execute_update(
             DECIDE_UPDATE,
             StepDecision("review", "approve", operator="rosa", reason="reads well"),
@@ -98,13 +108,18 @@ async def test_demo_project_is_translated_flagged_staged_reviewed_and_delivered(
         result = await handle.result()
 
     assert (result.status, result.cost, result.reviewed_by) == ("DELIVERED", "2.84", "rosa")
+    assert "was delivered" in (await closed_reason(dev_env.client, "demo", project) or "")
     for key in (f"translation-outbound/demo/{project}/es/guide.xlf", f"translation-outbound/demo/{project}/fr/ui.xlf"):
         delivered = await aws.read_object(resources.translation_bucket, key)
         assert b"needs-review-translation" in delivered or b'state="translated"' in delivered
     async with sessions() as session:
-        row = await session.get(TranslationProject, pid)
-        assert row is not None and (row.status, row.reviewed_by, row.cost_usd) == ("DELIVERED", "rosa", Decimal("2.84"))
-        assert row.delivered_at is not None
+        delivered_row = await session.get(TranslationProject, pid)
+        assert delivered_row is not None and delivered_row.delivered_at is not None
+        assert (delivered_row.status, delivered_row.reviewed_by, delivered_row.cost_usd) == (
+            "DELIVERED",
+            "rosa",
+            Decimal("2.84"),
+        )
         files = (await session.scalars(select(TranslationFile).where(TranslationFile.project_id == pid))).all()
         assert {f.name: f.status for f in files} == {
             "guide.xlf": "ACCEPTED",
@@ -159,8 +174,10 @@ async def test_hostile_files_are_quarantined_with_reasons_and_nothing_is_transla
             request,
             [("xxe.xlf", xxe), ("laughs.xlf", laughs), ("latin1.xlf", latin1), ("notes.docx", b"PK\x03\x04")],
         )
-        result = await handle.result()
-    assert (result.status, result.quarantined, result.pairs) == ("REFUSED", 4, [])
+        with pytest.raises(WorkflowFailureError) as refused:
+            await handle.result()
+    # Failed, not completed: the customer may send the project again once the files are fixed.
+    assert isinstance(refused.value.cause, ApplicationError) and refused.value.cause.type == NOTHING_TO_TRANSLATE
     assert (await emulators.state.translate.stats())["jobs_started"] == before
     pid = project_id("acme", project)
     async with sessions() as session:
@@ -191,17 +208,31 @@ async def test_a_project_of_200_files_keeps_its_histories_short(
 ) -> None:
     project = unique_project("big")
     files = [(f"doc-{i:03}.xlf", xliff12({"a": f"Line {i} of the manual.", "b": "Press Start."})) for i in range(200)]
-    request = fast_request(settings, resources, "acme", project)
+    request = fast_request(settings, resources, "acme", project, settle_seconds=2.0)
     async with stepwise_worker(dev_env.client):
-        handle = await submit(dev_env.client, aws, resources, settings, request, files)
+        keys = await upload_files(aws, resources, "acme", project, files)
+        for batch in range(0, len(keys), 10):  # one signal per file, ten at a time, as the intake sends them
+            await asyncio.gather(
+                *(
+                    signal_project(dev_env.client, request, key, settings.worker.task_queue)
+                    for key in keys[batch : batch + 10]
+                )
+            )
+        handle = dev_env.client.get_workflow_handle(project_workflow_id("acme", project))
         await wait_waiting(handle, "review", timeout=120)
         pair = dev_env.client.get_workflow_handle(f"{handle.id}-en-es")
         pair_events = [e async for e in pair.fetch_history_events()]
         project_events = [e async for e in handle.fetch_history_events()]
         await handle.terminate("test done")
-    # A file costs no event: the history holds names and counts, the content stays in S3.
+    # The pair's history does not grow with files (names and counts; the content stays in S3);
+    # the project's grows by the arrival signals only: at most four events a file.
+    signals = [e for e in project_events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]
+    print(
+        f"\n200 files: pair history {len(pair_events)} events, project {len(project_events)} ({len(signals)} signals)"
+    )
+    assert len(signals) == 200
     assert len(pair_events) < 80, len(pair_events)
-    assert len(project_events) < 60, len(project_events)
+    assert len(project_events) < 4 * 200 + 60, len(project_events)
     completed = [e for e in pair_events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED]
     assert len(completed) == 1
     staged = await aws.call(
@@ -246,6 +277,8 @@ async def test_a_dropped_segment_is_resubmitted_once_and_parks_when_missing_agai
         await wait_waiting(handle, "review", timeout=60)
         row = (await _pairs(sessions, project_id("acme", recovered)))["en-es"]
         assert (row.state, row.missing, row.segments) == ("STAGED", 0, 3)
+        # Translate bills both jobs: 38 source characters, both files sent again: 76.
+        assert (row.characters, row.billed_characters) == (38, 76)
         assert row.jobs is not None and len(row.jobs.split(",")) == 2
         jobs = await aws.call("translate", "list_text_translation_jobs", Filter={"JobName": f"{handle.id}-en-es-r1"})
         resubmitted = jobs["TextTranslationJobPropertiesList"]

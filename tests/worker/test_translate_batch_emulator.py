@@ -27,7 +27,6 @@ from worker.devstack.emulators.translate_jobs import Glossary, RequestContext, T
 BUCKET = "tp-emulator-test"
 ROLE = "arn:aws:iam::123456789012:role/translate-batch"
 NS12 = {"x": "urn:oasis:names:tc:xliff:document:1.2"}
-NS20 = {"x": "urn:oasis:names:tc:xliff:document:2.0"}
 XLIFF_12 = b"""<?xml version="1.0" encoding="UTF-8"?>
 <xliff version="1.2" xmlns="urn:oasis:names:tc:xliff:document:1.2">
   <file source-language="en" datatype="plaintext" original="guide.txt">
@@ -35,6 +34,17 @@ XLIFF_12 = b"""<?xml version="1.0" encoding="UTF-8"?>
       <trans-unit id="1"><source>Open the Stepwise console.</source></trans-unit>
       <trans-unit id="2"><source>Press <g id="b">Save</g> to keep it.</source></trans-unit>
       <trans-unit id="3"><source>Stepwiser tools are not Stepwise.</source></trans-unit>
+    </body>
+  </file>
+</xliff>
+"""
+WELCOME_12 = b"""<?xml version="1.0" encoding="UTF-8"?>
+<xliff version="1.2" xmlns="urn:oasis:names:tc:xliff:document:1.2">
+  <file source-language="en" datatype="plaintext" original="welcome">
+    <body>
+      <trans-unit id="u1"><source>Welcome to Stepwise.</source></trans-unit>
+      <trans-unit id="u2::s1"><source>First step.</source></trans-unit>
+      <trans-unit id="u2::s2"><source>Last step.</source></trans-unit>
     </body>
   </file>
 </xliff>
@@ -47,6 +57,10 @@ XLIFF_20 = b"""<?xml version="1.0" encoding="UTF-8"?>
   </file>
 </xliff>
 """
+UNSUPPORTED_2_0 = {
+    "errorCode": "UnsupportedDocument",
+    "errorMessage": "Unsupported XLIFF version 2.0: Amazon Translate supports XLIFF 1.2 only",
+}
 TERMS_CSV = b"en,es,fr\nStepwise,Pasoapaso,Pasapas\nSave,Guardar,Enregistrer\n"
 
 
@@ -88,10 +102,14 @@ def terminology(translate: Any) -> str:
 
 @pytest.fixture
 def job_uris(s3: Any) -> tuple[str, str]:
-    """Input prefix holding an XLIFF 1.2 and an XLIFF 2.0 document, and an output prefix."""
+    """Input prefix holding two XLIFF 1.2 documents, and an output prefix."""
+    return _inputs(s3, {"guide.xlf": XLIFF_12, "welcome.xliff": WELCOME_12})
+
+
+def _inputs(s3: Any, documents: dict[str, bytes]) -> tuple[str, str]:
     root = f"jobs/{uuid.uuid4().hex}"
-    s3.put_object(Bucket=BUCKET, Key=f"{root}/input/guide.xlf", Body=XLIFF_12)
-    s3.put_object(Bucket=BUCKET, Key=f"{root}/input/welcome.xliff", Body=XLIFF_20)
+    for name, body in documents.items():
+        s3.put_object(Bucket=BUCKET, Key=f"{root}/input/{name}", Body=body)
     return f"s3://{BUCKET}/{root}/input/", f"s3://{BUCKET}/{root}/output/"
 
 
@@ -157,7 +175,7 @@ def test_a_job_fills_every_target_and_applies_the_terminology(
     guide = etree.fromstring(_read(s3, f"{folder}es.guide.xlf"))
     assert guide.find(".//x:file", NS12).get("target-language") == "es"
     assert guide.find(".//x:trans-unit[@id='2']/x:target/x:g", NS12).get("id") == "b"  # inline tag kept
-    assert _targets(_read(s3, f"{folder}es.welcome.xliff"), "//x:segment", NS20) == [
+    assert _targets(_read(s3, f"{folder}es.welcome.xliff"), "//x:trans-unit", NS12) == [
         "[es] Welcome to Pasoapaso.",
         "[es] First step.",
         "[es] Last step.",
@@ -203,9 +221,9 @@ def test_a_dropped_segment_leaves_the_last_unit_of_each_document_without_target(
         "[es] Press Save to keep it.",
         None,
     ]
-    assert _targets(_read(s3, f"{folder}es.welcome.xliff"), "//x:segment", NS20) == [
+    assert _targets(_read(s3, f"{folder}es.welcome.xliff"), "//x:trans-unit", NS12) == [
         "[es] Welcome to Stepwise.",
-        None,
+        "[es] First step.",
         None,
     ]
     (next_done,) = _statuses_until_done(translate, _start(translate, job_uris))
@@ -274,12 +292,13 @@ def test_terminology_and_parallel_data_are_named_resources(translate: Any, s3: A
     s3.put_object(Bucket=BUCKET, Key=key, Body=tmx)
     name, config = f"tp-memory-{uuid.uuid4().hex[:8]}", {"S3Uri": f"s3://{BUCKET}/{key}", "Format": "TMX"}
     created = translate.create_parallel_data(Name=name, ParallelDataConfig=config, ClientToken="token-1")
-    assert created == {"Name": name, "Status": "ACTIVE", "ResponseMetadata": created["ResponseMetadata"]}
+    assert created == {"Name": name, "Status": "CREATING", "ResponseMetadata": created["ResponseMetadata"]}
     assert (
         translate.create_parallel_data(Name=name, ParallelDataConfig=config, ClientToken="token-1")["Status"]
-        == "ACTIVE"
+        == "CREATING"
     )
     properties = translate.get_parallel_data(Name=name)["ParallelDataProperties"]
+    assert properties["Status"] == "ACTIVE"
     assert (properties["SourceLanguageCode"], properties["TargetLanguageCodes"]) == ("en", ["es"])
     with pytest.raises(ClientError) as conflict:
         translate.create_parallel_data(Name=name, ParallelDataConfig=config, ClientToken="token-2")
@@ -289,6 +308,113 @@ def test_terminology_and_parallel_data_are_named_resources(translate: Any, s3: A
             Name=f"{name}-x", ParallelDataConfig={"S3Uri": f"s3://{BUCKET}/memory/none.tmx", "Format": "TMX"}
         )
     assert absent.value.response["Error"]["Code"] == "InvalidRequestException"
+
+
+def test_an_xliff_2_document_fails_alone_with_translates_reason(translate: Any, s3: Any) -> None:
+    uris = _inputs(s3, {"guide.xlf": XLIFF_12, "welcome.xliff": XLIFF_20})
+    done = _statuses_until_done(translate, _start(translate, uris))[-1]
+    assert done["JobStatus"] == "COMPLETED_WITH_ERROR"
+    assert done["JobDetails"] == {
+        "TranslatedDocumentsCount": 1,
+        "DocumentsWithErrorsCount": 1,
+        "InputDocumentsCount": 2,
+    }
+    folder = done["OutputDataConfig"]["S3Uri"]
+    details = json.loads(_read(s3, f"{folder}details/es.auxiliary-translation-details.json"))
+    assert details["documentCountWithCustomerError"] == "1"
+    assert {"sourceFile": "welcome.xliff", "error": UNSUPPORTED_2_0} in details["details"]
+    written = s3.list_objects_v2(Bucket=BUCKET, Prefix=folder.removeprefix(f"s3://{BUCKET}/"))["Contents"]
+    assert sorted(item["Key"].removeprefix(folder.removeprefix(f"s3://{BUCKET}/")) for item in written) == [
+        "details/es.auxiliary-translation-details.json",
+        "es.guide.xlf",
+    ]
+
+    only = _statuses_until_done(translate, _start(translate, _inputs(s3, {"welcome.xliff": XLIFF_20})))[-1]
+    assert (only["JobStatus"], only["Message"]) == ("FAILED", "None of the input documents could be translated")
+
+
+def _memory(s3: Any, target: str = "es-ES", units: int = 1) -> dict[str, str]:
+    """A TMX of ``units`` en -> ``target`` pairs in S3, as a ParallelDataConfig."""
+    key = f"memory/{uuid.uuid4().hex}.tmx"
+    pairs = "".join(
+        f'<tu><tuv xml:lang="en-US"><seg>Good {n}</seg></tuv><tuv xml:lang="{target}"><seg>Bueno {n}</seg></tuv></tu>'
+        for n in range(units)
+    )
+    s3.put_object(
+        Bucket=BUCKET, Key=key, Body=f'<tmx version="1.4"><header srclang="en-US"/><body>{pairs}</body></tmx>'
+    )
+    return {"S3Uri": f"s3://{BUCKET}/{key}", "Format": "TMX"}
+
+
+def _code(error: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    return error.value.response["Error"]["Code"], error.value.response["Error"]["Message"]
+
+
+def test_parallel_data_is_creating_until_looked_at_and_no_job_uses_it_before(
+    translate: Any, s3: Any, job_uris: tuple[str, str]
+) -> None:
+    name = f"tp-memory-{uuid.uuid4().hex[:8]}"
+    created = translate.create_parallel_data(Name=name, ParallelDataConfig=_memory(s3), ClientToken="t")
+    assert created["Status"] == "CREATING"
+    before = httpx.get(f"{_base(translate)}/_emulator/stats").json()["jobs_started"]
+    with pytest.raises(ClientError) as early:
+        _start(translate, job_uris, ParallelDataNames=[name])
+    assert _code(early) == ("InvalidRequestException", f"ParallelData {name} is not ACTIVE")
+    assert httpx.get(f"{_base(translate)}/_emulator/stats").json()["jobs_started"] == before
+    assert translate.get_parallel_data(Name=name)["ParallelDataProperties"]["Status"] == "ACTIVE"
+    done = _statuses_until_done(translate, _start(translate, job_uris, ParallelDataNames=[name]))[-1]
+    assert done["JobStatus"] == "COMPLETED"
+
+    unreadable = f"{name}-bad"
+    key = f"memory/{uuid.uuid4().hex}.tmx"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b'<tmx version="1.4"><body/></tmx>')
+    config = {"S3Uri": f"s3://{BUCKET}/{key}", "Format": "TMX"}
+    assert translate.create_parallel_data(Name=unreadable, ParallelDataConfig=config)["Status"] == "CREATING"
+    failed = translate.get_parallel_data(Name=unreadable)["ParallelDataProperties"]
+    assert (failed["Status"], failed["Message"]) == ("FAILED", "The TMX file is invalid: it has no translation units")
+
+
+def test_updated_parallel_data_shows_its_new_file_once_the_update_is_active(translate: Any, s3: Any) -> None:
+    name, first, second = f"tp-memory-{uuid.uuid4().hex[:8]}", _memory(s3), _memory(s3, "fr-FR", units=2)
+    translate.create_parallel_data(Name=name, ParallelDataConfig=first, ClientToken="create")
+    with pytest.raises(ClientError) as creating:
+        translate.update_parallel_data(Name=name, ParallelDataConfig=second, ClientToken="update-1")
+    assert _code(creating)[0] == "ConcurrentModificationException"
+    assert translate.get_parallel_data(Name=name)["ParallelDataProperties"]["Status"] == "ACTIVE"
+
+    updated = translate.update_parallel_data(Name=name, ParallelDataConfig=second, ClientToken="update-1")
+    assert (updated["Name"], updated["Status"], updated["LatestUpdateAttemptStatus"]) == (name, "ACTIVE", "UPDATING")
+    again = translate.update_parallel_data(Name=name, ParallelDataConfig=second, ClientToken="update-1")
+    assert again["LatestUpdateAttemptStatus"] == "UPDATING"  # the same token: the same update
+    with pytest.raises(ClientError) as concurrent:
+        translate.update_parallel_data(Name=name, ParallelDataConfig=first, ClientToken="update-2")
+    assert _code(concurrent)[0] == "ConcurrentModificationException"
+    assert concurrent.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+
+    properties = translate.get_parallel_data(Name=name)["ParallelDataProperties"]
+    assert (properties["Status"], properties["LatestUpdateAttemptStatus"]) == ("ACTIVE", "ACTIVE")
+    assert properties["ParallelDataConfig"] == second
+    assert (properties["TargetLanguageCodes"], properties["ImportedRecordCount"]) == (["fr"], 2)
+    with pytest.raises(ClientError) as absent:
+        translate.update_parallel_data(Name=f"{name}-x", ParallelDataConfig=second, ClientToken="update-3")
+    assert _code(absent)[0] == "ResourceNotFoundException"
+
+
+def test_deleted_parallel_data_and_terminology_are_gone(translate: Any, s3: Any, terminology: str) -> None:
+    name = f"tp-memory-{uuid.uuid4().hex[:8]}"
+    translate.create_parallel_data(Name=name, ParallelDataConfig=_memory(s3), ClientToken="t")
+    deleted = translate.delete_parallel_data(Name=name)
+    assert (deleted["Name"], deleted["Status"]) == (name, "DELETING")
+    translate.delete_terminology(Name=terminology)
+    for operation, params in (
+        ("get_parallel_data", {"Name": name}),
+        ("delete_parallel_data", {"Name": name}),
+        ("get_terminology", {"Name": terminology, "TerminologyDataFormat": "CSV"}),
+        ("delete_terminology", {"Name": terminology}),
+    ):
+        with pytest.raises(ClientError) as gone:
+            getattr(translate, operation)(**params)
+        assert _code(gone)[0] == "ResourceNotFoundException"
 
 
 def test_a_restarted_emulator_still_describes_and_completes_a_running_job(

@@ -125,7 +125,7 @@ def _not_found(project_id: str) -> HTTPException:
     "/{project_id}/files",
     status_code=202,
     response_model=FilesAccepted,
-    responses=error_responses(*AUTHENTICATED, 403, 413, 429),
+    responses=error_responses(*AUTHENTICATED, 403, 409, 413, 429),
 )
 async def upload(
     project_id: ProjectId, files: ProjectFiles, request: Request, response: Response, caller: RateLimitedCaller
@@ -140,10 +140,13 @@ async def upload(
     except _Refused as refused:
         return refused.response()
     services, resources = _services(request), _resources(request)
+    closed = await service.closed_reason(services.client, customer, project)
+    if closed is not None:
+        return _Refused(409, "project_id", closed).response()
     keys = await service.upload_files(api_aws(request), resources, customer, project, contents)
     submitted = service.project_request(settings, resources, customer, project, caller.owner)
-    for key in keys:  # one signal per file, as one S3 event per file would send
-        await service.signal_project(services.client, submitted, key, services.task_queue)
+    # One signal for the upload (each file's S3 event signals too): reading waits for quiet.
+    await service.signal_project(services.client, submitted, keys[-1], services.task_queue)
     status_url = str(request.url_for("translation_project_status", project_id=project_id))
     response.headers["Location"] = status_url
     workflow_id = project_workflow_id(customer, project)

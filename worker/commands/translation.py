@@ -124,11 +124,14 @@ async def _submit(customer: str, project: str, files: list[tuple[str, Path]]) ->
     config = settings()
     client = await _client()  # before writing anything: with Temporal down nothing is half submitted
     resources = _resources()
+    closed = await service.closed_reason(client, customer, project)
+    if closed is not None:
+        raise CliError(closed)
     contents = [(name, path.read_bytes()) for name, path in files]
     keys = await service.upload_files(AwsClients(), resources, customer, project, contents)
     request = service.project_request(config, resources, customer, project, owner=None)
-    for key in keys:  # one signal per file, as one S3 event per file would send
-        await service.signal_project(client, request, key, config.worker.task_queue)
+    # One signal for the upload (each file's S3 event signals too): reading waits for quiet.
+    await service.signal_project(client, request, keys[-1], config.worker.task_queue)
     return keys, project_workflow_id(customer, project)
 
 
@@ -172,5 +175,7 @@ def _show(view: service.ProjectView) -> None:
                 typer.echo(f"    {pair.reason}")
     for refused in view.quarantined:
         typer.echo(f"  quarantined  {refused.name}: {refused.reason or 'no reason recorded'}")
+    for late in view.late_files:
+        typer.echo(f"  too late     {late} (arrived after the project was read; not translated)")
     if view.status == "DELIVERED":
         typer.echo(f"  outbound     {view.outbound_prefix}")

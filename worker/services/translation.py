@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -131,6 +131,38 @@ async def signal_project(client: Client, request: ProjectRequest, key: str, task
     return workflow_id
 
 
+async def closed_reason(client: Client, customer: str, project: str) -> str | None:
+    """Why files sent to the project now would not be translated, or None when they would.
+
+    A delivered project, or one already past collecting its files, takes no more: its files
+    would sit in the folder untranslated. A project that failed (or never existed) starts again.
+    """
+    pid = project_id(customer, project)
+    handle = client.get_workflow_handle(project_workflow_id(customer, project))
+    try:
+        described = await handle.describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    if described.status == WorkflowExecutionStatus.COMPLETED:
+        return f"translation project {pid} was delivered; send further files as a new project"
+    if described.status != WorkflowExecutionStatus.RUNNING:
+        return None
+    try:
+        progress = await asyncio.wait_for(
+            handle.query(PROGRESS_QUERY, result_type=ProjectProgress), PROGRESS_QUERY_SECONDS
+        )
+    except (TimeoutError, RPCError):
+        return None  # no worker answered: it cannot have read the folder yet either
+    if progress.status != "COLLECTING":
+        return (
+            f"translation project {pid} is {progress.status}: files sent now would not be translated; "
+            "send them as a new project"
+        )
+    return None
+
+
 async def upload_files(
     aws: AwsClients, resources: Resources, customer: str, project: str, files: list[tuple[str, bytes]]
 ) -> list[str]:
@@ -192,6 +224,8 @@ class ProjectView:
     created_at: datetime.datetime | None = None
     delivered_at: datetime.datetime | None = None
     outbound_prefix: str = ""
+    late_files: list[str] = field(default_factory=list)
+    """Files that arrived after the project was read: not translated (send them as a new project)."""
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready (timestamps as ISO strings)."""
@@ -262,7 +296,23 @@ async def project_view(
         created_at=row.created_at,
         delivered_at=row.delivered_at,
         outbound_prefix=outbound,
+        late_files=await _late_files(client, customer, project) if row.status in RUNNING_STATUSES else [],
     )
+
+
+RUNNING_STATUSES = {"TRANSLATING", "IN_REVIEW", "CHANGES_REQUESTED", "DELIVERING"}
+"""Project statuses whose workflow still runs (and may have seen files arrive too late)."""
+
+
+async def _late_files(client: Client, customer: str, project: str) -> list[str]:
+    handle = client.get_workflow_handle(project_workflow_id(customer, project))
+    try:
+        progress = await asyncio.wait_for(
+            handle.query(PROGRESS_QUERY, result_type=ProjectProgress), PROGRESS_QUERY_SECONDS
+        )
+    except (TimeoutError, RPCError):
+        return []  # no worker answered: status still answers from Postgres
+    return list(progress.late_files)
 
 
 async def _from_workflow(client: Client, customer: str, project: str, outbound: str) -> ProjectView | None:

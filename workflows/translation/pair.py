@@ -1,6 +1,6 @@
 """TranslationPairWorkflow: one language pair of a project, from its files to staged, flagged XLIFF.
 
-    import_terminology / create_parallel_data   when the project brought them for this pair
+    import_terminology / create_parallel_data -> await_parallel_data   when the project brought them
     prepare_job -> acquire_slot -> start_job -> await_job -> release_slot
     post_process          verify every trans-unit, flag machine translations, stage
       segments missing -> the incomplete files again: prepare_job-r1 ... post_process-r1
@@ -8,9 +8,9 @@
     notify_pair           SNS: the pair is staged for review
 
 A slot of Translate's concurrent-job quota (shared by the fleet, :mod:`activities.translation.jobs`)
-is held only while a job runs. The job's client token is this run's id (plus the round), so
-a start retried or replayed after the worker died returns the job already started, and an
-operator's retry of the whole pair (a new run) starts a fresh one.
+is held only while a job runs. A job is named after this workflow and its round, and starting
+is idempotent by that name: a start retried or replayed after the worker died returns the job
+already started, and an operator's retry of a pair whose job FAILED starts a fresh one.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.translation.contracts import (
         ACQUIRE_SLOT,
         AWAIT_JOB,
+        AWAIT_PARALLEL_DATA,
         CREATE_PARALLEL_DATA,
         IMPORT_TERMINOLOGY,
         JOB_FAILED,
@@ -68,6 +69,7 @@ class TranslationPairWorkflow(StepControlHandlers):
         self._jobs: list[str] = []
         self._terminology: str | None = None
         self._parallel_data: str | None = None
+        self._document_errors: list[str] = []
 
     @workflow.run
     async def run(self, request: PairRequest) -> PairResult:
@@ -88,18 +90,19 @@ class TranslationPairWorkflow(StepControlHandlers):
         await self._import_glossaries(plan)
         first = await self._post_process(0, plan.files, await self._job(0, plan.files))
         segments, flagged, missing = first.segments, first.flagged, first.missing_segments
+        billed = plan.characters
         if first.incomplete_files:
-            # Translate dropped segments: the incomplete files go once more, alone.
+            # Translate dropped segments or failed documents: the incomplete files go once more, alone.
             files = first.incomplete_files
+            billed += first.incomplete_characters  # Translate bills the second job too
             again = await self._post_process(1, files, await self._job(1, files))
             segments, flagged, missing = segments + again.segments, flagged + again.flagged, again.missing_segments
             if again.incomplete_files:
-                verified = await self.steps.run_optional(
-                    "verify", VERIFY_PAIR, VerifyInput(self._request.request, plan), policy=policies.VERIFY
-                )
+                check = VerifyInput(self._request.request, plan, document_errors=list(self._document_errors))
+                verified = await self.steps.run_optional("verify", VERIFY_PAIR, check, policy=policies.VERIFY)
                 if verified is not None:  # completed by hand in staging, then retried
                     segments, missing = verified.segments, 0
-        recorded = await self._record("STAGED", segments=segments, flagged=flagged, missing=missing)
+        recorded = await self._record("STAGED", segments=segments, flagged=flagged, missing=missing, billed=billed)
         result = PairResult(
             source_language=plan.source_language,
             target_language=plan.target_language,
@@ -109,6 +112,7 @@ class TranslationPairWorkflow(StepControlHandlers):
             cost=recorded,
             jobs=list(self._jobs),
             missing=missing,
+            billed_characters=billed,
         )
         await self.steps.run(
             "notify_pair", NOTIFY_PAIR, PairNotice(self._request.request, result), policy=policies.RECORD
@@ -126,7 +130,14 @@ class TranslationPairWorkflow(StepControlHandlers):
             created = await self.steps.run(
                 "create_parallel_data", CREATE_PARALLEL_DATA, glossary, policy=policies.GLOSSARY
             )
-            self._parallel_data = created.name
+            # A job may only name parallel data that is ACTIVE (creating one takes minutes).
+            ready = await self.steps.run(
+                "await_parallel_data",
+                AWAIT_PARALLEL_DATA,
+                created,
+                policy=policies.parallel_data_poll(timedelta(seconds=self._request.request.poll_seconds)),
+            )
+            self._parallel_data = ready.name
 
     async def _job(self, round: int, files: list[str]) -> JobDone:
         """One batch job over ``files``: prepare its prefix, hold a slot while it runs."""
@@ -155,7 +166,6 @@ class TranslationPairWorkflow(StepControlHandlers):
                     request=project,
                     plan=plan,
                     prefixes=prefixes,
-                    client_token=f"{info.run_id}{suffix}",
                     job_name=f"{info.workflow_id}{suffix}",
                     terminology=self._terminology,
                     parallel_data=self._parallel_data,
@@ -164,7 +174,7 @@ class TranslationPairWorkflow(StepControlHandlers):
             )
             self._jobs.append(started.job_id)
             await self._record("TRANSLATING")
-            return await self.steps.run(
+            done = await self.steps.run(
                 f"await_job{suffix}",
                 AWAIT_JOB,
                 AwaitJobInput(
@@ -176,6 +186,8 @@ class TranslationPairWorkflow(StepControlHandlers):
                     timedelta(seconds=project.poll_seconds), timedelta(seconds=project.max_job_seconds)
                 ),
             )
+            self._document_errors.extend(done.document_errors)
+            return done
         finally:
             await self.steps.run(
                 f"release_slot{suffix}", RELEASE_SLOT, slot, policy=policies.RELEASE_SLOT, progress=False
@@ -183,11 +195,20 @@ class TranslationPairWorkflow(StepControlHandlers):
 
     async def _post_process(self, round: int, files: list[str], job: JobDone) -> PostProcessed:
         suffix = f"-r{round}" if round else ""
-        request = PostProcessInput(self._request.request, self._request.plan, job, files, stage_incomplete=round > 0)
+        request = PostProcessInput(
+            self._request.request, self._request.plan, job, files, round=round, stage_incomplete=round > 0
+        )
         return await self.steps.run(f"post_process{suffix}", POST_PROCESS, request, policy=policies.POST_PROCESS)
 
     async def _record(
-        self, state: str, *, segments: int = 0, flagged: int = 0, missing: int = 0, reason: str | None = None
+        self,
+        state: str,
+        *,
+        segments: int = 0,
+        flagged: int = 0,
+        missing: int = 0,
+        billed: int = 0,
+        reason: str | None = None,
     ) -> str:
         """The pair's row (state, jobs, counts, cost); returns the cost once staged."""
         record = PairRecord(
@@ -198,6 +219,7 @@ class TranslationPairWorkflow(StepControlHandlers):
             segments=segments,
             flagged=flagged,
             missing=missing,
+            billed_characters=billed,
             custom=self._parallel_data is not None,
             reason=reason,
         )

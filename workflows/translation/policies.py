@@ -53,6 +53,16 @@ def slot_poll(interval: timedelta) -> StepPolicy:
     return StepPolicy(start_to_close=timedelta(seconds=30), retry=poll_every(interval))
 
 
+def parallel_data_poll(interval: timedelta) -> StepPolicy:
+    """GetParallelData every ``interval`` until the parallel data is ACTIVE; FAILED is the pair's outcome."""
+    return StepPolicy(
+        on_non_retryable="fail",
+        start_to_close=timedelta(seconds=30),
+        schedule_to_close=timedelta(hours=6),
+        retry=poll_every(interval, not_retried=[GLOSSARY_REFUSED, *AWS_ERRORS_NOT_RETRIED]),
+    )
+
+
 def job_poll(interval: timedelta, max_wait: timedelta) -> StepPolicy:
     """DescribeTextTranslationJob every ``interval`` until the job ends; past ``max_wait`` the step parks."""
     return StepPolicy(

@@ -1,6 +1,7 @@
 """TranslationProjectWorkflow: one customer's project, from dropped files to delivered XLIFF.
 
     collect        files arrive (one signal per S3 event); read once none has for settle_seconds
+                   (files arriving later are listed in the status, not translated)
     preprocess     screen and read every file, quarantine the refused, find the language pairs
     pair:<s>-<t>   one TranslationPairWorkflow per pair, all at once; Translate's concurrent-job
                    quota is enforced fleet-wide by the pairs' job slots
@@ -15,7 +16,6 @@ project of hundreds of files costs a bounded history (a few events per pair).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.translation.contracts import (
         DELIVER,
+        NOTHING_TO_TRANSLATE,
         PIPELINE,
         PREPROCESS,
         PROJECT_FAILED,
@@ -49,6 +50,11 @@ with workflow.unsafe.imports_passed_through():
 
 FILE_ARRIVED_SIGNAL = "translation_file_arrived"
 PROGRESS_QUERY = "translation_progress"
+LATE_FILES_KEPT = 100
+
+
+class ProjectRefused(Exception):
+    """Every file was refused into quarantine: the project fails, so it may be submitted again."""
 
 
 @workflow.defn
@@ -60,6 +66,8 @@ class TranslationProjectWorkflow(StepControlHandlers):
         self.steps = StepControl(PIPELINE)
         self._request = request
         self._arrivals = 0
+        self._last_arrival = workflow.now()
+        self._late: list[str] = []
         self._status = "COLLECTING"
         self._pairs: list[str] = []
         self._round = 0
@@ -68,17 +76,27 @@ class TranslationProjectWorkflow(StepControlHandlers):
     @workflow.signal(name=FILE_ARRIVED_SIGNAL)
     def file_arrived(self, arrival: FileArrived) -> None:
         """A file landed in the project's folder: reading waits until they stop coming."""
+        if self._status != "COLLECTING":
+            if len(self._late) < LATE_FILES_KEPT and arrival.key not in self._late:
+                self._late.append(arrival.key)
+            return
         self._arrivals += 1
+        self._last_arrival = workflow.now()
 
     @workflow.query(name=PROGRESS_QUERY)
     def progress(self) -> ProjectProgress:
         """Where the project is: status, files seen arriving, pairs, review round."""
-        return ProjectProgress(self._status, self._arrivals, list(self._pairs), self._round, self._reason)
+        return ProjectProgress(
+            self._status, self._arrivals, list(self._pairs), self._round, self._reason, list(self._late)
+        )
 
     @workflow.run
     async def run(self, request: ProjectRequest) -> ProjectResult:
         try:
             return await self._run(request)
+        except ProjectRefused as refused:
+            _projects_total("refused")
+            raise ApplicationError(str(refused), type=NOTHING_TO_TRANSLATE, non_retryable=True) from None
         except STEP_ERRORS as error:  # an abort is an ApplicationError too
             raise await self._fail(error) from None
         finally:
@@ -89,9 +107,9 @@ class TranslationProjectWorkflow(StepControlHandlers):
         self._status = "PREPROCESSING"
         found = await self.steps.run("preprocess", PREPROCESS, PreprocessInput(request), policy=policies.PREPROCESS)
         if not found.pairs:
-            self._status, self._reason = "REFUSED", "every file was refused into quarantine"
-            _projects_total("refused")
-            return self._result("REFUSED", found, [], "0.00")
+            self._status = "REFUSED"
+            self._reason = f"all {found.files} files were refused into quarantine; nothing to translate"
+            raise ProjectRefused(self._reason)
         self._status = "TRANSLATING"
         self._pairs = [pair_name(plan.source_language, plan.target_language) for plan in found.pairs]
         translated = await self.steps.run_all([self._translate(request, plan) for plan in found.pairs])
@@ -112,16 +130,14 @@ class TranslationProjectWorkflow(StepControlHandlers):
         return self._result("DELIVERED", found, pairs, totals, reviewed_by=approval.operator)
 
     async def _collect(self, settle_seconds: float) -> None:
-        """Wait until no file has arrived for ``settle_seconds`` (uploads of a project take a while)."""
-        while True:
-            seen = self._arrivals
-            try:
-                await workflow.wait_condition(self._arrived_since(seen), timeout=timedelta(seconds=settle_seconds))
-            except TimeoutError:
-                return
+        """Wait until no file has arrived for ``settle_seconds`` (uploads of a project take a while).
 
-    def _arrived_since(self, seen: int) -> Callable[[], bool]:
-        return lambda: self._arrivals != seen
+        One timer to the quiet deadline at a time, not one per file: a project of hundreds of
+        files costs a timer per settle period, plus one event per arrival.
+        """
+        settle = timedelta(seconds=settle_seconds)
+        while (quiet_at := self._last_arrival + settle) > workflow.now():
+            await workflow.sleep(quiet_at - workflow.now())
 
     async def _translate(self, request: ProjectRequest, plan: PairPlan) -> PairResult | None:
         pair = pair_name(plan.source_language, plan.target_language)

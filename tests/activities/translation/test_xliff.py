@@ -6,6 +6,7 @@ import codecs
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from activities.translation.xliff import (
     MT_SUBSTATE_2,
@@ -13,7 +14,9 @@ from activities.translation.xliff import (
     UnsafeDocument,
     XliffDocument,
     flag_machine_translated,
+    for_translate,
     input_name_of,
+    merge_targets,
     missing_units,
     output_name,
     read_xliff,
@@ -196,3 +199,103 @@ def test_output_names_follow_amazon_translate() -> None:
         input_name_of("de.a.xlf", "fr")
     with pytest.raises(ValueError, match="not an output name"):
         input_name_of("fr.", "fr")
+
+
+NS12 = {"x": "urn:oasis:names:tc:xliff:document:1.2"}
+TWO_FILES_2_0 = b"""<?xml version="1.0" encoding="UTF-8"?>
+<xliff xmlns="urn:oasis:names:tc:xliff:document:2.0" version="2.0" srcLang="en" trgLang="fr">
+  <file id="f1" original="guide.md">
+    <group id="g"><unit id="intro"><segment><source>Hello <ph id="1"/>there.</source></segment></unit></group>
+  </file>
+  <file id="f2">
+    <unit id="outro">
+      <segment id="a"><source>Bye.</source></segment><segment id="b"><source>Later.</source></segment>
+    </unit>
+  </file>
+</xliff>
+"""
+
+
+def translated_by_machine(data: bytes, drop: str | None = None) -> bytes:
+    """What Translate answers for a 1.2 document: every trans-unit given a target (but ``drop``)."""
+    root = etree.fromstring(data)
+    for unit in root.iterfind(".//x:trans-unit", NS12):
+        if unit.get("id") != drop:
+            target = etree.SubElement(unit, "{urn:oasis:names:tc:xliff:document:1.2}target")
+            target.text = f"[fr] {unit.findtext('x:source', namespaces=NS12)}"
+    result: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return result
+
+
+def test_xliff_2_goes_to_translate_as_1_2_with_the_same_ids_and_sources() -> None:
+    for data in (fixture("source-2.0.xlf"), TWO_FILES_2_0):
+        sent = for_translate(data)
+        as_read, as_sent = read_xliff(data), read_xliff(sent)
+        assert as_sent.version == "1.2"
+        assert (as_sent.source_language, as_sent.target_language) == (as_read.source_language, as_read.target_language)
+        assert [(unit.id, unit.source) for unit in as_sent.units] == [(unit.id, unit.source) for unit in as_read.units]
+        assert all(unit.target is None for unit in as_sent.units)  # the translator's target is not sent
+    files = etree.fromstring(for_translate(TWO_FILES_2_0)).findall("x:file", NS12)
+    assert [(file.get("original"), file.get("datatype")) for file in files] == [
+        ("guide.md", "plaintext"),
+        ("f2", "plaintext"),
+    ]
+    assert [unit.get("id") for unit in files[1].iterfind(".//x:trans-unit", NS12)] == ["outro::a", "outro::b"]
+
+
+def test_a_hostile_document_is_refused_before_it_is_rendered_for_translate() -> None:
+    with pytest.raises(UnsafeDocument, match="DTD"):
+        for_translate(fixture("xxe.xlf"))
+    with pytest.raises(UnsafeDocument, match="DTD"):
+        merge_targets(fixture("source-2.0.xlf"), fixture("xxe.xlf"))
+
+
+def test_translate_targets_merge_back_into_the_xliff_2_document() -> None:
+    source = fixture("source-2.0.xlf")
+    merged = merge_targets(source, translated_by_machine(for_translate(source)))
+    assert merged.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
+    document = read_xliff(merged)
+    assert document.version == "2.0"
+    assert [(unit.id, unit.target) for unit in document.units] == [
+        ("title", "[fr] Order confirmed"),
+        ("body::s1", "[fr] Thank you."),
+        ("body::s2", "[fr] Your order ships today."),
+    ]
+    assert missing_units(read_xliff(source), document) == []
+    root = etree.fromstring(merged)
+    segment = root.find(".//{*}unit[@id='title']/{*}segment")
+    assert [etree.QName(child).localname for child in segment] == ["source", "target"]
+    assert root.find(".//{*}unit[@id='sku']/{*}segment/{*}target") is None  # translate="no" stays as it was
+
+
+def test_a_unit_translate_left_out_stays_without_target_and_is_missing() -> None:
+    source = TWO_FILES_2_0
+    merged = merge_targets(source, translated_by_machine(for_translate(source), drop="outro::a"))
+    assert missing_units(read_xliff(source), read_xliff(merged)) == ["outro::a"]
+    blank = translated_by_machine(for_translate(source)).replace(b"[fr] Later.", b" ")
+    assert missing_units(read_xliff(source), read_xliff(merge_targets(source, blank))) == ["outro::b"]
+
+
+def test_a_translator_target_translate_left_out_is_not_passed_off_as_translated() -> None:
+    source = fixture("source-2.0.xlf").replace(b'<segment id="s2">', b'<segment id="s2" state="final">')
+    merged = merge_targets(source, translated_by_machine(for_translate(source), drop="body::s2"))
+    assert missing_units(read_xliff(source), read_xliff(merged)) == ["body::s2"]
+    assert b'state="final"' not in merged
+
+
+def test_flagging_a_merged_xliff_2_document_marks_its_machine_segments() -> None:
+    source = fixture("source-2.0.xlf")
+    machine = translated_by_machine(for_translate(source)).replace(
+        b"[fr] Your order ships today.", b"Ihre Bestellung wird heute versandt."
+    )
+    flagged = flag_machine_translated(source, merge_targets(source, machine))
+    assert (flagged.segments, flagged.flagged) == (3, 2)
+    assert flagged.data.count(f'state="translated" subState="{MT_SUBSTATE_2}"'.encode()) == 2
+    # The translator's segment, unchanged by the machine, keeps its target and no state.
+    assert b'<segment id="s2"><source>' in flagged.data
+
+
+def test_xliff_1_2_passes_through_both_unchanged() -> None:
+    source, output = fixture("source-1.2.xlf"), fixture("output-1.2.xlf")
+    assert for_translate(source) == source
+    assert merge_targets(source, output) == output

@@ -40,6 +40,7 @@ from activities.translation.contracts import (
     ACQUIRE_SLOT,
     ACTIVITIES,
     AWAIT_JOB,
+    AWAIT_PARALLEL_DATA,
     CREATE_PARALLEL_DATA,
     DELIVER,
     IMPORT_TERMINOLOGY,
@@ -131,6 +132,8 @@ class MockTranslation:
     _jobs: dict[str, JobStarted] = field(default_factory=dict)
     """Jobs by client token."""
     _outputs: dict[str, str] = field(default_factory=dict)
+    _names: dict[str, str] = field(default_factory=dict)
+    _failed_names: list[str] = field(default_factory=list)
     """Output prefixes by job id."""
 
     def names(self, pair: str | None = None) -> list[str]:
@@ -194,6 +197,11 @@ class MockTranslation:
             self._enter(CREATE_PARALLEL_DATA.name, pair, glossary)
             return GlossaryImported(f"{project_id(glossary.request.customer, glossary.request.project)}-{pair}-tm")
 
+        @mock_activity(AWAIT_PARALLEL_DATA)
+        async def await_parallel_data(created: GlossaryImported) -> GlossaryImported:
+            self._enter(AWAIT_PARALLEL_DATA.name, created.name, created)
+            return created
+
         @mock_activity(PREPARE_JOB)
         async def prepare_job(job: PrepareJobInput) -> JobPrefixes:
             self._enter(PREPARE_JOB.name, _pair(job.plan), job)
@@ -223,8 +231,10 @@ class MockTranslation:
         @mock_activity(START_JOB)
         async def start_job(job: StartJobInput) -> JobStarted:
             self._enter(START_JOB.name, _pair(job.plan), job)
-            # Translate's idempotent start: the same client token is the same job.
-            started = self._jobs.setdefault(job.client_token, JobStarted(f"{len(self._jobs) + 1:032x}"))
+            # Idempotent by the job's name (pair and round), unless the job of that name failed.
+            key = f"{job.job_name}#{self._failed_names.count(job.job_name)}"
+            started = self._jobs.setdefault(key, JobStarted(f"{len(self._jobs) + 1:032x}"))
+            self._names[started.job_id] = job.job_name
             self._outputs[started.job_id] = job.prefixes.output_uri
             return started
 
@@ -237,6 +247,7 @@ class MockTranslation:
                     category=ApplicationErrorCategory.BENIGN,
                 )
             if job.pair in self.failed_jobs:
+                self._failed_names.append(self._names[job.job_id])
                 reason = "The input data could not be read: access denied to the input prefix"
                 raise ApplicationError(
                     f"Translate job {job.job_id} for {job.pair} ended FAILED: {reason}",
@@ -304,6 +315,7 @@ class MockTranslation:
                 preprocess,
                 import_terminology,
                 create_parallel_data,
+                await_parallel_data,
                 prepare_job,
                 acquire_slot,
                 release_slot,

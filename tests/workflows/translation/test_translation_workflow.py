@@ -37,6 +37,7 @@ from activities.common.contracts import (
 from activities.translation.contracts import (
     ACQUIRE_SLOT,
     JOB_FAILED,
+    NOTHING_TO_TRANSLATE,
     PREPARE_JOB,
     PREPROCESS,
     PROJECT_FAILED,
@@ -250,22 +251,26 @@ async def test_segments_still_missing_after_the_resubmission_park_verify_and_a_s
     assert notice.result == result
 
 
-async def test_a_project_whose_every_file_is_quarantined_ends_refused_without_a_pair(
+async def test_a_project_whose_every_file_is_quarantined_fails_as_nothing_to_translate_without_a_pair(
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     mocks = MockTranslation(pairs=[])
     request = _request()
     async with _worker(time_env, task_queue, mocks):
         handle = await _start(time_env, task_queue, request)
-        result = await handle.result()
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
         progress = await _progress(handle)
-    assert (result.status, result.pairs, result.quarantined, result.cost) == ("REFUSED", [], len(FILES), "0.00")
-    assert (progress.status, progress.reason) == ("REFUSED", "every file was refused into quarantine")
+    assert isinstance(failed.value.cause, ApplicationError)
+    assert failed.value.cause.type == NOTHING_TO_TRANSLATE  # failed, so the customer may submit it again
+    reason = f"all {len(FILES)} files were refused into quarantine; nothing to translate"
+    assert (progress.status, progress.reason) == ("REFUSED", reason)
     assert mocks.names() == [PREPROCESS.name]
+    assert not [s for s in mocks.statuses if s.status == "FAILED"]  # the row stays REFUSED, as preprocessing left it
     history = await handle.fetch_history()
     kinds = [event.event_type for event in history.events]
     assert EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED not in kinds
-    assert kinds[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    assert kinds[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
 
 
 async def test_files_arriving_keep_delaying_preprocessing_until_none_came_for_settle_seconds(
@@ -289,9 +294,10 @@ async def test_files_arriving_keep_delaying_preprocessing_until_none_came_for_se
             assert mocks.calls == [], f"read after {arrived} file(s) and 45s"
             await handle.signal(FILE_ARRIVED_SIGNAL, FileArrived(folder + name))
         await _eventually_arrived(handle, 4)
-        result = await handle.result()
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()  # the mocks refuse every file
 
-    assert result.status == "REFUSED" and mocks.names() == [PREPROCESS.name]
+    assert mocks.names() == [PREPROCESS.name]
     events = (await handle.fetch_history()).events
     signals = [
         e.event_time.ToDatetime() for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED

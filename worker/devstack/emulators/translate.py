@@ -48,6 +48,7 @@ _STATUS = {
     "ServiceUnavailableException": 503,
     "InternalServerException": 500,
     "ConflictException": 409,
+    "ConcurrentModificationException": 409,
 }
 _REGION = re.compile(r"Credential=[^/]+/\d+/([^/]+)/")
 

@@ -6,19 +6,27 @@ types and reads and writes the documents in moto's S3 with boto3 (``AWS_ENDPOINT
 
 * ``ImportTerminology`` takes CSV/TSV (header row = language codes, first column the
   source) or TMX; ``GetTerminology`` / ``ListTerminologies`` report it. Jobs apply its terms.
+  ``DeleteTerminology`` removes it.
 * ``CreateParallelData`` checks that the S3 file exists (reusing a name with another
-  ``ClientToken`` is a ``ConflictException``); the resource is ACTIVE at once and is not
-  used for translating.
+  ``ClientToken`` is a ``ConflictException``) and answers CREATING; the next
+  ``GetParallelData`` finds it ACTIVE (FAILED when the file cannot be read as terms), so a
+  caller has to wait for ACTIVE as it would on Translate. ``UpdateParallelData`` (accepted on
+  an ACTIVE or FAILED resource, else ``ConcurrentModificationException``) answers
+  ``LatestUpdateAttemptStatus`` UPDATING and the next ``GetParallelData`` shows the new file
+  with it ACTIVE. ``DeleteParallelData`` removes it at once. Parallel data is not used for
+  translating, but a job naming one that is not ACTIVE is refused.
 * ``StartTextTranslationJob`` is idempotent on ``ClientToken``. A job moves only when it is
   described: it answers IN_PROGRESS to its first ``polls_in_progress`` describes (2 unless
   switched) and completes at the next one.
 * Completing reads every object under the input prefix and writes, per target language,
   ``<output>/123456789012-TranslateText-<JobId>/<tgt>.<key relative to the input prefix>``
   and ``details/<tgt>.auxiliary-translation-details.json`` in that folder, which is also the
-  ``OutputDataConfig.S3Uri`` the job reports, as Translate does. XLIFF 1.2 (``trans-unit``)
-  and 2.x (``segment``) sources get a ``target`` holding the pseudo-translation, inline tags
-  kept; ``text/plain`` is translated line by line. The terminology is applied first: each
-  source term found as a whole word (case-sensitive) becomes the target language's term.
+  ``OutputDataConfig.S3Uri`` the job reports, as Translate does. XLIFF 1.2 ``trans-unit``
+  sources get a ``target`` holding the pseudo-translation, inline tags kept; an XLIFF 2.x
+  document fails on its own (an error entry in the details file), since Translate's batch
+  jobs take XLIFF 1.2 only; ``text/plain`` is translated line by line. The terminology is
+  applied first: each source term found as a whole word (case-sensitive) becomes the target
+  language's term.
 * Switches (see :meth:`TranslateJobs.configure`): the next n jobs to complete drop the last
   unit of each document, or end FAILED with a given message.
 
@@ -74,7 +82,12 @@ _JOB_REQUIRED = (
 _NAME = re.compile(r"^([A-Za-z0-9-]_?)+$")
 _ROLE = re.compile(r"^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$")
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_XLIFF_2_NAMESPACE = "urn:oasis:names:tc:xliff:document:2.0"
 _RUNNING = ("SUBMITTED", "IN_PROGRESS")
+
+
+class UnsupportedDocument(ValueError):
+    """A document Translate refuses by its kind rather than its content (XLIFF 2.x)."""
 
 
 class TranslateError(Exception):
@@ -208,24 +221,30 @@ Translator = Callable[[str, str], str]
 
 
 def translate_xliff(data: bytes, language: str, glossary: Glossary, translate: Translator, drop_last: bool) -> bytes:
-    """The XLIFF with a ``target`` beside every source (none in the last unit when ``drop_last``)."""
+    """The XLIFF 1.2 with a ``target`` beside every source (none in the last unit when ``drop_last``).
+
+    Raises:
+        UnsupportedDocument: an XLIFF 2.x document ("Amazon Translate supports only XLIFF
+            version 1.2").
+        ValueError: not well-formed XML, or not XLIFF.
+    """
     root = _parse_xml(data)
     if etree.QName(root).localname != "xliff":
         raise ValueError(f"the root element is <{etree.QName(root).localname}>, not <xliff>")
-    if (root.get("version") or "").startswith("2"):
-        root.set("trgLang", language)
-        units = [unit.findall("{*}segment") for unit in root.iter("{*}unit")]
-    else:
-        for file in root.iter("{*}file"):
-            file.set("target-language", language)
-        units = [[unit] for unit in root.iter("{*}trans-unit")]
-    for index, holders in enumerate(units):
-        for holder in holders:
-            source = holder.find("{*}source")
-            for stale in holder.findall("{*}target"):
-                holder.remove(stale)
-            if source is not None and not (drop_last and index == len(units) - 1):
-                _add_target(holder, source, language, glossary, translate)
+    version = root.get("version") or ""
+    if version.startswith("2") or etree.QName(root).namespace == _XLIFF_2_NAMESPACE:
+        raise UnsupportedDocument(
+            f"Unsupported XLIFF version {version or '2.x'}: Amazon Translate supports XLIFF 1.2 only"
+        )
+    for file in root.iter("{*}file"):
+        file.set("target-language", language)
+    units = list(root.iter("{*}trans-unit"))
+    for index, holder in enumerate(units):
+        source = holder.find("{*}source")
+        for stale in holder.findall("{*}target"):
+            holder.remove(stale)
+        if source is not None and not (drop_last and index == len(units) - 1):
+            _add_target(holder, source, language, glossary, translate)
     result: bytes = etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
     return result
 
@@ -293,8 +312,11 @@ class TranslateJobs:
             "ListTerminologies": lambda body, context: {
                 "TerminologyPropertiesList": [t["properties"] for t in self.terminologies.values()]
             },
+            "DeleteTerminology": self._delete_terminology,
             "CreateParallelData": self._create_parallel_data,
+            "UpdateParallelData": self._update_parallel_data,
             "GetParallelData": self._get_parallel_data,
+            "DeleteParallelData": self._delete_parallel_data,
             "ListParallelData": lambda body, context: {
                 "ParallelDataPropertiesList": [p["properties"] for p in self.parallel_data.values()]
             },
@@ -428,6 +450,12 @@ class TranslateJobs:
         location = {"RepositoryType": "S3", "Location": f"{context.base_url}/_emulator/terminologies/{name}"}
         return {"TerminologyProperties": self.terminologies[name]["properties"], "TerminologyDataLocation": location}
 
+    def _delete_terminology(self, body: dict[str, Any], context: RequestContext) -> dict[str, Any]:
+        name = _string(body, "Name")
+        if self.terminologies.pop(name, None) is None:
+            raise TranslateError("ResourceNotFoundException", f"Terminology {name} not found")
+        return {}
+
     def _create_parallel_data(self, body: dict[str, Any], context: RequestContext) -> dict[str, Any]:
         name, token = _name(body), body.get("ClientToken") or str(uuid.uuid4())
         existing = self.parallel_data.get(name)
@@ -435,6 +463,48 @@ class TranslateJobs:
             if existing["token"] != token:
                 raise TranslateError("ConflictException", f"Parallel data {name} already exists")
             return {"Name": name, "Status": existing["properties"]["Status"]}
+        imported = self._parallel_file(body)
+        now = time.time()
+        properties: dict[str, Any] = {
+            "Name": name,
+            "Arn": f"arn:aws:translate:{context.region}:{ACCOUNT}:parallel-data/{name}",
+            "Description": body.get("Description", ""),
+            "Status": "CREATING",
+            "ParallelDataConfig": imported["ParallelDataConfig"],
+            "CreatedAt": now,
+            "LastUpdatedAt": now,
+        }
+        # Translate imports in the background: what the file holds shows on the next Get.
+        self.parallel_data[name] = {"properties": properties, "token": token, "pending": imported}
+        return {"Name": name, "Status": "CREATING"}
+
+    def _update_parallel_data(self, body: dict[str, Any], context: RequestContext) -> dict[str, Any]:
+        name, token = _name(body), _string(body, "ClientToken")
+        stored = self.parallel_data.get(name)
+        if stored is None:
+            raise TranslateError("ResourceNotFoundException", f"Parallel data {name} not found")
+        properties = stored["properties"]
+        if stored.get("update_token") != token:
+            if stored.get("pending") is not None or properties["Status"] not in ("ACTIVE", "FAILED"):
+                raise TranslateError(
+                    "ConcurrentModificationException",
+                    f"Parallel data {name} is {properties['Status']} (latest update "
+                    f"{properties.get('LatestUpdateAttemptStatus', 'none')}); "
+                    "another modification must complete first",
+                )
+            stored.update(pending=self._parallel_file(body), update_token=token)
+            properties.update(LatestUpdateAttemptStatus="UPDATING", LatestUpdateAttemptAt=time.time())
+            if isinstance(body.get("Description"), str):
+                properties["Description"] = body["Description"]
+        return {
+            "Name": name,
+            "Status": properties["Status"],
+            "LatestUpdateAttemptStatus": properties["LatestUpdateAttemptStatus"],
+            "LatestUpdateAttemptAt": properties["LatestUpdateAttemptAt"],
+        }
+
+    def _parallel_file(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The properties an import of ``ParallelDataConfig``'s file gives (``Message`` when it fails)."""
         config = _object(body, "ParallelDataConfig")
         uri, file_format = _string(config, "S3Uri"), config.get("Format")
         if file_format not in ("TSV", "CSV", "TMX"):
@@ -446,38 +516,54 @@ class TranslateJobs:
             raise TranslateError(
                 "InvalidRequestException", f"The parallel data file {uri} does not exist or cannot be read"
             ) from None
-        now = time.time()
-        properties: dict[str, Any] = {
-            "Name": name,
-            "Arn": f"arn:aws:translate:{context.region}:{ACCOUNT}:parallel-data/{name}",
-            "Description": body.get("Description", ""),
-            "Status": "ACTIVE",
-            "ParallelDataConfig": {"S3Uri": uri, "Format": file_format},
-            "ImportedDataSize": len(raw),
-            "CreatedAt": now,
-            "LastUpdatedAt": now,
-        }
+        imported: dict[str, Any] = {"ParallelDataConfig": {"S3Uri": uri, "Format": file_format}}
         try:
             table = parse_terms(raw, str(file_format))
-            properties.update(
-                SourceLanguageCode=table["source"],
-                TargetLanguageCodes=table["languages"][1:],
-                ImportedRecordCount=len(table["entries"]),
-                SkippedRecordCount=table["skipped"],
-            )
         except TranslateError as error:
-            properties.update(Status="FAILED", Message=error.message)
-        self.parallel_data[name] = {"properties": properties, "token": token}
-        return {"Name": name, "Status": properties["Status"]}
+            return {**imported, "Message": error.message}
+        return {
+            **imported,
+            "ImportedDataSize": len(raw),
+            "SourceLanguageCode": table["source"],
+            "TargetLanguageCodes": table["languages"][1:],
+            "ImportedRecordCount": len(table["entries"]),
+            "SkippedRecordCount": table["skipped"],
+        }
+
+    def _settle_parallel_data(self, stored: dict[str, Any]) -> None:
+        """Finish the import a create or update began: ACTIVE with the file's terms, or FAILED."""
+        imported = stored.pop("pending", None)
+        if imported is None:
+            return
+        properties = stored["properties"]
+        failure = imported.pop("Message", None)
+        if properties.get("LatestUpdateAttemptStatus") != "UPDATING":
+            properties.update(imported, Status="FAILED" if failure else "ACTIVE")
+            if failure:
+                properties["Message"] = failure
+        elif failure:
+            # A failed update leaves the resource as it was, with the reason.
+            properties.update(LatestUpdateAttemptStatus="FAILED", Message=failure)
+        else:
+            properties.pop("Message", None)
+            properties.update(imported, Status="ACTIVE", LatestUpdateAttemptStatus="ACTIVE", LastUpdatedAt=time.time())
 
     def _get_parallel_data(self, body: dict[str, Any], context: RequestContext) -> dict[str, Any]:
         name = _string(body, "Name")
         if name not in self.parallel_data:
             raise TranslateError("ResourceNotFoundException", f"Parallel data {name} not found")
+        self._settle_parallel_data(self.parallel_data[name])
         properties = self.parallel_data[name]["properties"]
         bucket, key = _s3_location(properties["ParallelDataConfig"]["S3Uri"], "S3Uri")
         url = self._client().generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key})
         return {"ParallelDataProperties": properties, "DataLocation": {"RepositoryType": "S3", "Location": url}}
+
+    def _delete_parallel_data(self, body: dict[str, Any], context: RequestContext) -> dict[str, Any]:
+        name = _string(body, "Name")
+        if self.parallel_data.pop(name, None) is None:
+            raise TranslateError("ResourceNotFoundException", f"Parallel data {name} not found")
+        # Translate answers DELETING and removes it shortly; here it is gone at once.
+        return {"Name": name, "Status": "DELETING"}
 
     # jobs
 
@@ -540,6 +626,10 @@ class TranslateJobs:
             for name in body.get(field) or []:
                 if name not in known:
                     raise TranslateError("ResourceNotFoundException", f"{kind} {name} not found")
+        for name in body.get("ParallelDataNames") or []:
+            # Not settled here: a caller that never waited for ACTIVE is refused, as it would be.
+            if self.parallel_data[name]["properties"]["Status"] != "ACTIVE":
+                raise TranslateError("InvalidRequestException", f"ParallelData {name} is not ACTIVE")
         properties = {key: body[key] for key in ("JobName", "DataAccessRoleArn", "Settings") if body.get(key)}
         properties.update(
             SourceLanguageCode=source,
@@ -654,9 +744,8 @@ class TranslateJobs:
                 translated = rewrite(data, target, glossary, self._translate, drop)
             except (ValueError, UnicodeDecodeError) as error:
                 failed.add(name)
-                details.append(
-                    {"sourceFile": name, "error": {"errorCode": "InvalidDocument", "errorMessage": str(error)}}
-                )
+                code = "UnsupportedDocument" if isinstance(error, UnsupportedDocument) else "InvalidDocument"
+                details.append({"sourceFile": name, "error": {"errorCode": code, "errorMessage": str(error)}})
                 continue
             characters += len(data.decode("utf-8", "replace"))
             self._put(bucket, f"{folder}{target}.{name}", translated)
