@@ -98,7 +98,7 @@ async def test_demo_project_is_translated_flagged_staged_reviewed_and_delivered(
         late_key = f"translation-inbound/demo/{project}/late.xlf"
         await signal_project(dev_env.client, request, late_key, settings.worker.task_queue)
         assert (await wait_status(handle, "IN_REVIEW")).late_files == [late_key]
-        assert "is IN_REVIEW" in (await closed_reason(dev_env.client, "demo", project) or "")
+        assert "has already read its files" in (await closed_reason(dev_env.client, "demo", project) or "")
         outcome = await handle.execute_update(
             DECIDE_UPDATE,
             StepDecision("review", "approve", operator="rosa", reason="reads well"),

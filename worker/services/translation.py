@@ -46,7 +46,12 @@ from activities.translation.contracts import (
 )
 from activities.translation.keys import ProjectKeys
 from worker.settings import Settings
-from workflows.translation.project import FILE_ARRIVED_SIGNAL, PROGRESS_QUERY, TranslationProjectWorkflow
+from workflows.translation.project import (
+    COLLECTED_MEMO,
+    FILE_ARRIVED_SIGNAL,
+    PROGRESS_QUERY,
+    TranslationProjectWorkflow,
+)
 
 FILE_NAME_PATTERN = re.compile(r"^(?:(?:terminology|memory)/)?[A-Za-z0-9][A-Za-z0-9 ._()-]{0,199}$")
 """A project file's name: a plain file name, or one inside ``terminology/`` or ``memory/``."""
@@ -149,15 +154,9 @@ async def closed_reason(client: Client, customer: str, project: str) -> str | No
         return f"translation project {pid} was delivered; send further files as a new project"
     if described.status != WorkflowExecutionStatus.RUNNING:
         return None
-    try:
-        progress = await asyncio.wait_for(
-            handle.query(PROGRESS_QUERY, result_type=ProjectProgress), PROGRESS_QUERY_SECONDS
-        )
-    except (TimeoutError, RPCError):
-        return None  # no worker answered: it cannot have read the folder yet either
-    if progress.status != "COLLECTING":
+    if (await described.memo()).get(COLLECTED_MEMO):
         return (
-            f"translation project {pid} is {progress.status}: files sent now would not be translated; "
+            f"translation project {pid} has already read its files: files sent now would not be translated; "
             "send them as a new project"
         )
     return None

@@ -51,6 +51,8 @@ with workflow.unsafe.imports_passed_through():
 FILE_ARRIVED_SIGNAL = "translation_file_arrived"
 PROGRESS_QUERY = "translation_progress"
 LATE_FILES_KEPT = 100
+COLLECTED_MEMO = "collected"
+"""Memo key set once the project has read its folder."""
 
 
 class ProjectRefused(Exception):
@@ -105,6 +107,8 @@ class TranslationProjectWorkflow(StepControlHandlers):
     async def _run(self, request: ProjectRequest) -> ProjectResult:
         await self._collect(request.settle_seconds)
         self._status = "PREPROCESSING"
+        # Visible without a query (and without a worker): files sent from now on are too late.
+        workflow.upsert_memo({COLLECTED_MEMO: True})
         found = await self.steps.run("preprocess", PREPROCESS, PreprocessInput(request), policy=policies.PREPROCESS)
         if not found.pairs:
             self._status = "REFUSED"
