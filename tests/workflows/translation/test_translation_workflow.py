@@ -190,7 +190,12 @@ async def _abort_failed_pair(env: WorkflowEnvironment, task_queue: str) -> Abort
         assert parked.last_error_type == JOB_FAILED
         assert "ended FAILED: The input data could not be read" in parked.last_error
         assert (await _progress(handle)).status == "TRANSLATING"
-        steps = {step.name: step.status for step in (await step_status(handle)).steps}
+        # The sibling pair goes on while en-es waits (it may still be finishing when en-es parks).
+        for _ in range(100):
+            steps = {step.name: step.status for step in (await step_status(handle)).steps}
+            if steps["pair:en-fr"] != "running":
+                break
+            await asyncio.sleep(0.1)
         assert steps["pair:en-fr"] == "succeeded"
         await _decide(handle, "pair:en-es", "abort", OPERATOR, "the customer's role is broken")
         with pytest.raises(WorkflowFailureError) as failed:
