@@ -25,6 +25,7 @@ import aiohttp
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -36,6 +37,7 @@ from activities.common.db import SessionMaker, create_engine, create_session_mak
 from activities.common.deps import ActivityDeps, PartnerEndpoints
 from activities.common.resources import Resources
 from tests.support.mocks import activity_name
+from tests.support.postgres import admin_now
 from tests.support.runner import SDK_SPEEDUPS, TEST_RUNNER
 from worker import speedups
 from worker.devstack.aws import EMULATOR_ENV, apply_resources
@@ -84,41 +86,15 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _worker_database(url: str, worker: str) -> str:
     """A fresh database ``<name>_<worker>`` beside the configured one; its URL."""
-    import asyncio
-
-    from sqlalchemy import make_url, text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
     configured = make_url(url)
     name = f"{configured.database}_{worker}"
-
-    async def recreate() -> None:
-        admin = create_async_engine(configured.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        await admin.dispose()
-
-    asyncio.run(recreate())
+    admin_now(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     return configured.set(database=name).render_as_string(hide_password=False)
 
 
 def _drop_database(url: str) -> None:
     """Drop a worker's database at the end of the session (its connections are closed by force)."""
-    import asyncio
-
-    from sqlalchemy import make_url, text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    database = make_url(url)
-
-    async def drop() -> None:
-        admin = create_async_engine(database.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{database.database}" WITH (FORCE)'))
-        await admin.dispose()
-
-    asyncio.run(drop())
+    admin_now(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

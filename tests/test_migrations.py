@@ -7,29 +7,19 @@ from collections.abc import Iterator
 
 import pytest
 from alembic import command
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.support.postgres import admin_now
 from worker.migrate import alembic_config
-
-
-async def _admin(database_url: str, statement: str) -> None:
-    engine = create_async_engine(make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        await connection.execute(text(statement))
-    await engine.dispose()
 
 
 @pytest.fixture
 def empty_database(database_url: str) -> Iterator[str]:
     """A brand-new, empty database on the same server."""
-    import asyncio
-
     name = f"stepwise_mig_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(database_url, f'CREATE DATABASE "{name}"'))
+    admin_now(database_url, f'CREATE DATABASE "{name}"')
     yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    asyncio.run(_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin_now(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_upgrade_from_empty_matches_the_models_and_downgrade_empties_it(empty_database: str) -> None:

@@ -303,8 +303,6 @@ class TranslateJobs:
         self.parallel_data: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, str] = {}
-        self.peak_running = 0
-        """Most jobs running at once since the emulator started or :meth:`reset_peak`."""
         self._load()
         self.operations: dict[str, Callable[[dict[str, Any], RequestContext], dict[str, Any]]] = {
             "ImportTerminology": self._import_terminology,
@@ -335,11 +333,6 @@ class TranslateJobs:
     def jobs_running(self) -> int:
         """Jobs SUBMITTED or IN_PROGRESS now (what Translate's concurrent-job quota counts)."""
         return sum(1 for job in self.jobs.values() if job["properties"]["JobStatus"] in _RUNNING)
-
-    def reset_peak(self) -> None:
-        """Start measuring :attr:`peak_running` again from the jobs running now."""
-        with self._lock:
-            self.peak_running = self.jobs_running
 
     def configure(
         self,
@@ -585,7 +578,6 @@ class TranslateJobs:
         )
         self.jobs[job_id] = {"properties": properties, "describes": 0, "polls": self.switches.polls_in_progress}
         self.tokens[token] = job_id
-        self.peak_running = max(self.peak_running, self.jobs_running)
         return {"JobId": job_id, "JobStatus": "SUBMITTED"}
 
     def _validated_job(self, body: dict[str, Any]) -> dict[str, Any]:
