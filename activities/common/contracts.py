@@ -106,7 +106,7 @@ GATE_ACTIONS = ("approve", "reject")
 """What an operator may do at a gate."""
 ACTIONS = STEP_ACTIONS + GATE_ACTIONS
 
-AUDIENCES = ("operators", "signoff", "translators")
+AUDIENCES = ("operators", "signoff", "translators", "reviewers")
 """Who a notice goes to; each audience is one SNS topic of :class:`Resources`."""
 
 STEP_ABORTED = "StepAborted"
@@ -135,6 +135,9 @@ class StepDecision:
     """Optional idempotency key: a decision repeated with the same id is applied once."""
     substitute_output: Any = None
     """``skip`` only: the output the skipped step should be taken to have produced."""
+    answers: dict[str, str] = field(default_factory=dict)
+    """``approve`` at a gate with a form: one value per form field, by field name (the
+    extracted value to confirm it, another value to correct it)."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,42 @@ class AttentionPolicy:
     """Apply ``default_action`` (audited as operator ``stepwise:timeout``) after this long."""
     default_action: str | None = None
     """The action applied at ``default_after_seconds``."""
+
+
+FORM_FIELD_KINDS = ("text", "date", "amount", "currency", "codes")
+"""How a form field's answer is checked: free text; an ISO date (YYYY-MM-DD); a non-negative
+decimal amount with at most two decimals; an ISO 4217 currency code; a comma-separated list of
+codes (HS codes: digits and dots)."""
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field a reviewer answers at a gate with a form (the article's A2I human loop)."""
+
+    name: str
+    """The answer's key (``billing_company``)."""
+    label: str
+    """What the reviewer reads (``Billing company``)."""
+    kind: str = "text"
+    """One of :data:`FORM_FIELD_KINDS`: how the answer is validated."""
+    value: str = ""
+    """The extracted value, "" when nothing was found."""
+    confidence: float | None = None
+    """The extraction's confidence (0-1), None when nothing was found."""
+    source: str = ""
+    """Where the value was found (``entity ORGANIZATION #1``, ``form key "Invoice No"``)."""
+    reason: str = ""
+    """Why it is asked (``confidence 0.941 below 0.95``, ``not found``)."""
+
+
+@dataclass(frozen=True)
+class ReviewForm:
+    """The typed form of a gate: an ``approve`` must answer every field, validly."""
+
+    fields: list[FormField]
+    """The fields to answer, in the order they are shown."""
+    context: str = ""
+    """One line shown above the form (the document under review)."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +247,8 @@ class StepState:
     """While waiting: the subject of the notice it sent (a gate's question)."""
     body: str = ""
     """While waiting: the notice's body (what a gate asks the approver to look at)."""
+    form: ReviewForm | None = None
+    """While waiting at a gate with a form: the fields an approval must answer."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +284,8 @@ class DecisionAudit:
     """Why a rejected decision was rejected."""
     decided_at: str
     """ISO time (workflow time) the decision arrived."""
+    answers: dict[str, str] = field(default_factory=dict)
+    """A form gate's answers, as accepted (audited with the decision)."""
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class DecisionLog:
             "outcome": audit.outcome,
             "rejection": audit.rejection,
             "decided_at": datetime.datetime.fromisoformat(audit.decided_at),
+            "answers": dict(audit.answers),
         }
         async with self._sessions.begin() as session:
             await session.execute(insert(StepDecisionRecord).values(**values).on_conflict_do_nothing())

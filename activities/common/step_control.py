@@ -37,6 +37,7 @@ class StepControlActivities:
             "operators": resources.operator_attention_topic,
             "signoff": resources.signoff_topic,
             "translators": resources.translation_review_topic,
+            "reviewers": resources.documents_review_topic,
         }
 
     @activity.defn(name=RECORD_DECISION.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 from sqlalchemy import DateTime, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.models.base import Base
@@ -30,5 +31,7 @@ class StepDecisionRecord(Base):
     via: Mapped[str] = mapped_column(String(20))
     outcome: Mapped[str] = mapped_column(String(20))
     rejection: Mapped[str | None] = mapped_column(Text)
+    answers: Mapped[dict[str, str]] = mapped_column(JSONB, server_default="{}")
+    """A form gate's answers, by field name (``{}`` for every other decision)."""
     decided_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
     recorded_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -9,14 +9,14 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from activities.common.contracts import ACTIONS, StepDecision
 from activities.common.resources import Resources
 from worker.api.app import ApiServices, api_aws
 from worker.api.auth import Operator
 from worker.api.errors import AUTHENTICATED, error_responses
-from worker.api.fields import Line, Text, refuse_nul_in_json
+from worker.api.fields import LINE_PATTERN, Line, Text, refuse_nul_in_json
 from worker.services.audit import DecisionFilter, list_decisions
 from worker.services.dead_letters import DeadLetterNotFound, RedriveRefused, peek, redrive
 from worker.services.operations import (
@@ -35,6 +35,17 @@ WorkflowId = Annotated[Line, Path(min_length=1, max_length=1000, description="Th
 Pipeline = Literal["booking", "media", "recon", "b2b"]
 DeadLetterPipeline = Literal["booking", "media", "b2b", "b2b-intake", "recon"]
 Substitute = Annotated[Any, AfterValidator(refuse_nul_in_json)]
+AnswerName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=LINE_PATTERN)]
+"""A form field's name: one line of at most 64 characters."""
+AnswerValue = Annotated[str, StringConstraints(max_length=500, pattern=LINE_PATTERN)]
+"""An answer: one line of at most 500 characters (the gate checks it against the field's kind)."""
+
+
+def _answers_schema(schema: dict[str, Any]) -> None:
+    """Name the keys' rule in ``propertyNames`` (pydantic puts a key pattern in ``patternProperties``)."""
+    schema.pop("patternProperties", None)
+    schema["propertyNames"] = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": LINE_PATTERN}
+    schema["additionalProperties"] = {"type": "string", "maxLength": 500, "pattern": LINE_PATTERN}
 
 
 class DecisionRequest(BaseModel):
@@ -46,6 +57,15 @@ class DecisionRequest(BaseModel):
     decision_id: Line = Field(default="", max_length=200, description="Idempotency key; repeats are applied once.")
     substitute_output: Substitute = Field(
         default=None, description="skip only: output to continue with (no NUL in any string)."
+    )
+    answers: dict[AnswerName, AnswerValue] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="approve at a gate with a form only: one answer per form field, by field name (the extracted "
+        "value to confirm it, another to correct it). The gate refuses (409) an approval that misses a field or "
+        "answers one invalidly for its kind, and answers on any other decision. At most 50; names up to 64 "
+        "characters, values up to 500.",
+        json_schema_extra=_answers_schema,
     )
 
 

@@ -56,6 +56,14 @@ def decide(
     operator: Annotated[str, typer.Option("--operator", help="Who decides (audited).")] = "",
     reason: Annotated[str, typer.Option("--reason", help="Why (audited).")] = "",
     decision_id: Annotated[str, typer.Option("--decision-id", help="Idempotency key (default: a new one).")] = "",
+    answer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--answer",
+            help="approve at a gate with a form: NAME=VALUE for one field (repeat it for every field; "
+            "the extracted value confirms it, another value corrects it).",
+        ),
+    ] = None,
     query: Annotated[
         str,
         typer.Option(
@@ -69,7 +77,10 @@ def decide(
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Retry, skip or abort a parked step; approve or reject a gate — one execution, or all matching --query."""
+    answers = parse_answers(answer or [])
     if query:
+        if answers:
+            raise CliError("--answer applies to one gate: give WORKFLOW_ID STEP approve, not --query")
         if workflow_id or step or action:
             raise CliError("--query decides in bulk: give the action with --action, not as arguments")
         _decide_in_bulk(query, bulk_action, operator, reason, decision_id, yes=yes, as_json=as_json)
@@ -80,7 +91,12 @@ def decide(
     from worker.services.operations import DecisionRejected, ExecutionNotFound, send_decision
 
     decision = StepDecision(
-        step=step, action=action, operator=operator, reason=reason, decision_id=decision_id or str(uuid.uuid4())
+        step=step,
+        action=action,
+        operator=operator,
+        reason=reason,
+        decision_id=decision_id or str(uuid.uuid4()),
+        answers=answers,
     )
 
     async def send() -> DecisionOutcome:
@@ -96,6 +112,32 @@ def decide(
         print_json(outcome)
     else:
         typer.echo(outcome.message)
+
+
+MAX_ANSWERS = 50
+"""As the API: at most 50 answers, names up to 64 characters, values up to 500."""
+
+
+def parse_answers(items: list[str]) -> dict[str, str]:
+    """``--answer name=value`` options as a dict (CliError names a malformed or repeated one)."""
+    answers: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise CliError(f"--answer must be NAME=VALUE (got {item!r})")
+        if len(name) > 64:
+            raise CliError(f"--answer {name[:20]}...: a field name has at most 64 characters")
+        if len(value) > 500:
+            raise CliError(f"--answer {name}: a value has at most 500 characters (got {len(value)})")
+        if any(ord(char) < 32 or ord(char) == 127 for char in name + value):
+            raise CliError(f"--answer {name}: no control characters or line breaks")
+        if name in answers:
+            raise CliError(f"--answer {name} is given twice")
+        answers[name] = value
+    if len(answers) > MAX_ANSWERS:
+        raise CliError(f"at most {MAX_ANSWERS} --answer options (got {len(answers)})")
+    return answers
 
 
 QUERY_KEYS = ("pipeline", "step", "error_type", "min_age")

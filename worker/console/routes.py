@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from activities.common.contracts import StepDecision
+from activities.common.contracts import GATE_ACTIONS, StepDecision
 from activities.common.resources import Resources
 from worker.api.app import ApiServices, api_aws
 from worker.api.auth import identify
@@ -47,6 +47,7 @@ from worker.services.recon_runs import (
     list_runs,
     start_campaign,
 )
+from workflows.common.form_answers import field_problems
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SignedIn = Annotated[Session, Depends(signed_in)]
@@ -54,6 +55,11 @@ LOGIN_COOKIE = "stepwise_login"
 PIPELINES = ("booking", "media", "recon", "b2b")
 MAX_TEXT = 2000
 MAX_SUBSTITUTE = 64_000
+MAX_ANSWERS = 50
+MAX_ANSWER_FIELD = 64 + len("answer:")
+MAX_ANSWER = 500
+ANSWER_PREFIX = "answer:"
+"""A form gate's inputs are named ``answer:<field name>``."""
 
 
 def _services(request: Request) -> ApiServices:
@@ -314,6 +320,12 @@ async def decide(
         return _forbidden(request, session)
     workflow_id = workflow_id[:1000]
     form = {"step": step, "action": action, "reason": reason, "substitute_output": substitute_output}
+    answers = await _answers(request)
+    form.update({ANSWER_PREFIX + name: value for name, value in answers.items()})
+    if action in GATE_ACTIONS:
+        refused = await _form_gate_problems(request, workflow_id, step, action, reason, answers)
+        if refused:
+            return await _execution_page(request, session, workflow_id, errors=refused, form=form, status=422)
     substitute: Any = None
     if action == "skip":
         state = await waiting_step(_services(request).client, workflow_id, step)
@@ -343,6 +355,7 @@ async def decide(
         reason=reason,
         decision_id=decision_id or f"console-{uuid.uuid4()}",
         substitute_output=substitute,
+        answers=answers if action == "approve" else {},
     )
     try:
         outcome = await send_decision(_services(request).client, workflow_id, decision)
@@ -351,6 +364,32 @@ async def decide(
             request, session, workflow_id, errors={f"decision:{step}": str(error)}, form=form, status=409
         )
     return redirect(f"/console/executions/{quote(workflow_id, safe='')}?done={quote(outcome.message, safe='')}")
+
+
+async def _answers(request: Request) -> dict[str, str]:
+    """The posted ``answer:<name>`` inputs of a form gate (names and values cut to their limits)."""
+    posted = await request.form()
+    answers: dict[str, str] = {}
+    for key, value in posted.multi_items():
+        if key.startswith(ANSWER_PREFIX) and isinstance(value, str) and len(answers) < MAX_ANSWERS:
+            answers[key[len(ANSWER_PREFIX) : MAX_ANSWER_FIELD]] = value[: MAX_ANSWER + 1]
+    return answers
+
+
+async def _form_gate_problems(
+    request: Request, workflow_id: str, step: str, action: str, reason: str, answers: dict[str, str]
+) -> dict[str, str]:
+    """Per-field errors at a gate with a form (the workflow's own rules), before anything is sent.
+
+    The gate checks the same again: what it refuses (the form changed meanwhile) is shown as
+    the decision's error.
+    """
+    state = await waiting_step(_services(request).client, workflow_id, step)
+    if state is None or state.form is None:
+        return {}
+    if action == "reject":
+        return {} if reason.strip() else {f"reason:{step}": "a reject needs a reason"}
+    return {f"answer:{step}:{name}": problem for name, problem in field_problems(state.form, answers).items()}
 
 
 # ----- audit -----------------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
 from temporalio import workflow
@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         ActivityRef,
         AttentionPolicy,
         DecisionOutcome,
+        ReviewForm,
         StepControlStatus,
         StepDecision,
     )
@@ -82,6 +83,8 @@ class GateAnswer:
     """Who answered (``stepwise:timeout`` for a default action)."""
     reason: str
     """Why."""
+    answers: dict[str, str] = field(default_factory=dict)
+    """A form gate's approval: one validated, stripped answer per field (empty otherwise)."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ class StepControl:
         self._decisions = Decisions(self._records, self._effects)
         self._saga = Saga()
         self._cancellation: str | None = None
+        self._wait_rounds: dict[str, int] = {}
 
     # ----- running steps -------------------------------------------------------------
 
@@ -394,14 +398,84 @@ class StepControl:
             return result
 
     async def gate(
-        self, name: str, *, subject: str, body: str, attention: AttentionPolicy | None = None, audience: str = ""
+        self,
+        name: str,
+        *,
+        subject: str,
+        body: str,
+        attention: AttentionPolicy | None = None,
+        audience: str = "",
+        form: ReviewForm | None = None,
     ) -> GateAnswer:
-        """Wait at gate ``name`` for ``approve`` or ``reject``; notify ``audience`` first."""
+        """Wait at gate ``name`` for ``approve`` or ``reject``; notify ``audience`` first.
+
+        With a ``form``, the status query shows it while the gate waits, an ``approve`` must
+        answer every field validly (:mod:`workflows.common.form_answers`; refused otherwise, by
+        the update's validator and on the signal path alike) and a ``reject`` must give a
+        reason. The answers come back in :attr:`GateAnswer.answers` and are audited.
+        """
         record = self._record(name, "gate")
         record.begin(workflow.now())
-        decision = await self._park(record, GATE_ACTIONS, attention, audience=audience, notice=(subject, body))
+        decision = await self._park(
+            record, GATE_ACTIONS, attention, audience=audience, notice=(subject, body), form=form
+        )
         record.finish("approved" if decision.action == "approve" else "rejected", workflow.now())
-        return GateAnswer(approved=decision.action == "approve", operator=decision.operator, reason=decision.reason)
+        return GateAnswer(
+            approved=decision.action == "approve",
+            operator=decision.operator,
+            reason=decision.reason,
+            answers=dict(decision.answers),
+        )
+
+    async def wait_for(
+        self,
+        name: str,
+        condition: Callable[[], bool],
+        *,
+        describe: Callable[[], str],
+        attention: AttentionPolicy | None = None,
+        audience: str = "",
+    ) -> None:
+        """Wait as step ``name`` (kind ``wait``) until ``condition()`` holds; nobody decides it.
+
+        The status query shows the step ``waiting`` meanwhile; it is not marked in visibility as
+        needing attention and takes no decision. ``attention``'s remind and escalate stages send
+        notices (to ``audience``, escalations to the operators) whose subject is ``describe()``
+        at the time of the notice; its default action does not apply. The step then finishes
+        ``succeeded``. Waiting on the same name again is a new round with fresh notice keys.
+        """
+        record = self._record(name, "wait")
+        record.begin(workflow.now())
+        self._wait_rounds[name] = self._wait_rounds.get(name, 0) + 1
+        key = f"{name}#{self._wait_rounds[name]}"
+        since = workflow.now()
+        record.status = "waiting"
+        audience = audience or self._audience
+        try:
+            stages: list[tuple[float, str]] = []
+            if attention is not None:
+                if attention.remind_after_seconds is not None:
+                    stages.append((attention.remind_after_seconds, "remind"))
+                if attention.escalate_after_seconds is not None:
+                    stages.append((attention.escalate_after_seconds, "escalate"))
+            for after, stage in sorted(stages):
+                remaining = after - (workflow.now() - since).total_seconds()
+                try:
+                    await workflow.wait_condition(condition, timeout=max(remaining, 0.001))
+                except TimeoutError:
+                    what = describe()
+                    body = f"{name} has waited {after:.0f}s: {what}"
+                    if stage == "remind":
+                        await self._effects.notify(f"{key}:remind", audience, f"Reminder: {what}", body)
+                    else:
+                        await self._effects.notify(f"{key}:escalate", "operators", f"Escalated: {what}", body)
+                if condition():
+                    break
+            await workflow.wait_condition(condition)
+        except BaseException:  # the workflow (or a sibling's abort) cancelled the wait
+            record.finish("cancelled", workflow.now())
+            raise
+        record.finish("succeeded", workflow.now())
 
     async def run_all(self, calls: Sequence[Awaitable[T]]) -> list[T]:
         """Await every call; if one raises (an abort), cancel the others and re-raise."""
@@ -467,9 +541,10 @@ class StepControl:
         audience: str = "",
         notice: tuple[str, str] | None = None,
         output: OutputContract | None = None,
+        form: ReviewForm | None = None,
     ) -> StepDecision:
         name = record.name
-        park = self._decisions.open(record, actions, workflow.now(), output or OutputContract())
+        park = self._decisions.open(record, actions, workflow.now(), output or OutputContract(), form)
         record.status = "waiting" if record.kind == "gate" else "parked"
         self._effects.count_parked(name)
         self._refresh_visibility()
@@ -518,6 +593,10 @@ class StepControl:
             if attention.default_action not in park.actions:
                 # A policy written for gates (approve/reject) does not decide a parked step.
                 workflow.logger.warning("default action %s does not apply to %s", attention.default_action, park.step)
+                return
+            if park.form is not None and attention.default_action == "approve":
+                # Nobody answered the form: a timeout cannot approve it (a reject can).
+                workflow.logger.warning("default approve does not apply to %s: it has a form", park.step)
                 return
             decision = StepDecision(
                 step=park.step, action=attention.default_action, operator=TIMEOUT_OPERATOR, reason=waited

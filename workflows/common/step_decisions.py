@@ -15,7 +15,15 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.common.contracts import GATE_ACTIONS, INVALID_DECISION, STEP_ACTIONS, DecisionOutcome, StepDecision
+    from activities.common.contracts import (
+        GATE_ACTIONS,
+        INVALID_DECISION,
+        STEP_ACTIONS,
+        DecisionOutcome,
+        ReviewForm,
+        StepDecision,
+    )
+    from workflows.common.form_answers import form_problem, normalised
     from workflows.common.step_effects import StepEffects
     from workflows.common.step_records import OutputContract, Park, StepRecord
 
@@ -34,11 +42,18 @@ class Decisions:
         self._ids: dict[str, str] = {}
         self._last: dict[str, tuple[str, StepDecision]] = {}
 
-    def open(self, record: StepRecord, actions: tuple[str, ...], now: datetime, output: OutputContract) -> Park:
-        """Start waiting on ``record``'s step; a skip must satisfy ``output``."""
+    def open(
+        self,
+        record: StepRecord,
+        actions: tuple[str, ...],
+        now: datetime,
+        output: OutputContract,
+        form: ReviewForm | None = None,
+    ) -> Park:
+        """Start waiting on ``record``'s step; a skip must satisfy ``output``, an approve answer ``form``."""
         self._park_counts[record.name] = self._park_counts.get(record.name, 0) + 1
         key = f"{record.name}#{self._park_counts[record.name]}"
-        park = Park(step=record.name, key=key, actions=actions, since=now, output=output)
+        park = Park(step=record.name, key=key, actions=actions, since=now, output=output, form=form)
         self.parks[record.name] = park
         return park
 
@@ -104,7 +119,20 @@ class Decisions:
             )
         if decision.action == "skip":
             return park.output.problem(decision.substitute_output)
-        return None
+        return self._form_problem(park, decision)
+
+    @staticmethod
+    def _form_problem(park: Park, decision: StepDecision) -> str | None:
+        """A form gate's rules: an approve answers every field validly, a reject says why; answers
+        belong to nothing else."""
+        if park.form is None or decision.action != "approve":
+            if decision.answers:
+                where = "an approve at a gate with a form" if park.form is not None else "gates with a form"
+                return f"answers apply only to {where} ({decision.step!r} takes none with {decision.action})"
+            if park.form is not None and decision.action == "reject" and not decision.reason.strip():
+                return f"a reject at {decision.step!r} needs a reason (the form's fields are refused with it)"
+            return None
+        return form_problem(park.form, decision.answers)
 
     def repeat_of(self, decision: StepDecision) -> str | None:
         """The park key an already-applied decision this one repeats answered, if any."""
@@ -119,7 +147,9 @@ class Decisions:
         return None
 
     async def accept(self, park: Park, decision: StepDecision, via: str) -> DecisionOutcome:
-        """Audit a claimed decision, then wake the waiting step with it."""
+        """Audit a claimed decision, then wake the waiting step with it (a form's answers stripped)."""
+        if park.form is not None and decision.answers:
+            decision = replace(decision, answers=normalised(park.form, decision.answers))
         try:
             await self._effects.audit(decision, via, "accepted", None)
         except BaseException:  # release the claim whatever stopped the audit, then re-raise

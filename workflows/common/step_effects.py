@@ -58,6 +58,7 @@ class StepEffects:
             outcome=outcome,
             rejection=rejection,
             decided_at=workflow.now().isoformat(),
+            answers=dict(decision.answers),
         )
         if workflow.patched(LOCAL_AUDIT):
             await workflow.execute_local_activity(

@@ -14,7 +14,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.common.contracts import StepDecision, StepState
+    from activities.common.contracts import ReviewForm, StepDecision, StepState
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,8 @@ class Park:
     """The subject of the notice the wait sent."""
     body: str = ""
     """The notice's body."""
+    form: ReviewForm | None = None
+    """A gate's typed form: an approve must answer every field (None: a plain gate or a parked step)."""
 
 
 @dataclass
@@ -137,6 +139,7 @@ class StepRecord:
             output_required=park.output.required if park else False,
             subject=park.subject if park else "",
             body=park.body if park else "",
+            form=park.form if park else None,
         )
 
 
