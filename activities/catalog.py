@@ -10,12 +10,13 @@ from activities.booking import catalog as booking
 from activities.common import catalog as common
 from activities.common.deps import ActivityDeps
 from activities.doctor import catalog as doctor
+from activities.documents import catalog as documents
 from activities.media import catalog as media
 from activities.poller import catalog as poller
 from activities.recon import catalog as recon
 from activities.translation import catalog as translation
 
-PACKAGES = (common, doctor, booking, recon, media, b2b, poller, translation)
+PACKAGES = (common, doctor, booking, recon, media, b2b, poller, translation, documents)
 """The activity packages, each with ``activities(deps)``."""
 
 

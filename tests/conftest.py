@@ -131,7 +131,7 @@ def resources(aws_endpoint: str) -> Resources:
     """Every declared AWS resource, created on the emulator, with the demo data."""
     declared = Resources()
     apply_resources(declared)
-    seed_demo_data(declared, translation_project=False)
+    seed_demo_data(declared, translation_project=False, shipment=False)
     return declared
 
 
@@ -152,10 +152,13 @@ def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     while not server.started:
         threading.Event().wait(0.05)
     app.state.url = f"http://127.0.0.1:{port}"
-    # As in the dev stack: moto lacks Translate and never writes Transcribe's transcript,
-    # so boto3 reaches those two through the emulators (its per-service endpoints).
+    # As in the dev stack: moto lacks Translate, never writes Transcribe's transcript, returns
+    # canned Textract text and has no Comprehend DetectEntities, so boto3 reaches those four
+    # through the emulators (its per-service endpoints).
     os.environ["AWS_ENDPOINT_URL_TRANSLATE"] = f"{app.state.url}/translate"
     os.environ["AWS_ENDPOINT_URL_TRANSCRIBE"] = f"{app.state.url}/transcribe"
+    os.environ["AWS_ENDPOINT_URL_TEXTRACT"] = f"{app.state.url}/textract"
+    os.environ["AWS_ENDPOINT_URL_COMPREHEND"] = f"{app.state.url}/comprehend"
     yield app
     server.should_exit = True
     thread.join(10)
@@ -211,6 +214,8 @@ def settings(database_url: str, task_queue: str, emulators: Any) -> Settings:
             "poller": {"consumer_enabled": False, "retention_schedule": False},
             # The translation intake too; its tests poll the queue themselves.
             "translation": {"intake_enabled": False},
+            # And the shipment documents' intake.
+            "documents": {"intake_enabled": False},
             "partners": {
                 "payment_url": f"{emulators.state.url}/payments",
                 "enrichment_url": f"{emulators.state.url}/enrichment",

@@ -54,6 +54,8 @@ class InboundObject:
     """Decoded key (events carry it URL-encoded)."""
     etag: str
     """ETag without quotes."""
+    size: int = 0
+    """Bytes, as the event says (0 when it does not)."""
 
 
 def partner_of(key: str) -> str | None:
@@ -85,9 +87,15 @@ def objects_in(body: str) -> list[InboundObject] | None:
             if not str(record["eventName"]).startswith("ObjectCreated"):
                 continue
             s3 = record["s3"]
-            key = unquote_plus(str(s3["object"]["key"]))
-            found.append(InboundObject(str(s3["bucket"]["name"]), key, str(s3["object"].get("eTag", "")).strip('"')))
-        except (KeyError, TypeError):
+            found.append(
+                InboundObject(
+                    bucket=str(s3["bucket"]["name"]),
+                    key=unquote_plus(str(s3["object"]["key"])),
+                    etag=str(s3["object"].get("eTag", "")).strip('"'),
+                    size=int(s3["object"].get("size", 0)),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
             return None
     return found
 

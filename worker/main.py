@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 from activities.common.deps import ActivityDeps
 from worker import speedups
 from worker.attention_metrics import AttentionGauges
+from worker.documents_intake import documents_intake_for
 from worker.health import HealthServer, dependency_checks
 from worker.intake import intake_for
 from worker.monitors import worker_monitors
@@ -95,6 +96,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
                 for poller in (
                     intake_for(client, settings, deps),
                     translation_intake_for(client, settings, deps),
+                    documents_intake_for(client, settings, deps),
                     consumer_for(settings, deps),
                 )
                 if poller is not None

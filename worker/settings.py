@@ -280,6 +280,31 @@ class TranslationSettings(BaseModel):
     batch document is 20 MB); larger projects go straight to S3 or in several requests."""
 
 
+class DocumentsSettings(BaseModel):
+    """Shipment documents: intake, Textract/Comprehend extraction, the confidence threshold and review."""
+
+    intake_enabled: bool = True
+    """Long-poll the documents intake queue in every worker (S3 events under ``documents-inbound/``)."""
+    intake_wait_seconds: int = Field(default=10, ge=0, le=20)
+    """SQS long-poll wait of the intake."""
+    confidence_threshold: float = Field(default=0.95, gt=0, le=1)
+    """A field extracted with a lower confidence (0-1) goes to review."""
+    max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=500 * 1024 * 1024)
+    """Largest document accepted (Textract's asynchronous limit for a PDF is 500 MB)."""
+    analysis_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """Seconds between GetDocumentAnalysis calls while Textract works."""
+    max_analysis_minutes: float = Field(default=60.0, gt=0)
+    """Longest a Textract analysis may run before its wait parks for an operator."""
+    missing_remind_hours: float | None = Field(default=4.0, gt=0)
+    """Remind the reviewers' topic of a shipment still missing a document after this long (None: never)."""
+    missing_escalate_hours: float | None = Field(default=24.0, gt=0)
+    """Escalate a shipment still missing a document to the operators after this long (None: never)."""
+    review_remind_hours: float | None = Field(default=4.0, gt=0)
+    """Remind the reviewers' topic of a waiting review after this long (None: never)."""
+    review_escalate_hours: float | None = Field(default=24.0, gt=0)
+    """Escalate a waiting review to the operators after this long (None: never)."""
+
+
 class DevSettings(BaseModel):
     """The embedded stack of `stepwise dev` and the tests."""
 
@@ -321,6 +346,7 @@ class Settings(BaseSettings):
     media: MediaSettings = Field(default_factory=MediaSettings)
     poller: PollerSettings = Field(default_factory=PollerSettings)
     translation: TranslationSettings = Field(default_factory=TranslationSettings)
+    documents: DocumentsSettings = Field(default_factory=DocumentsSettings)
     dev: DevSettings = Field(default_factory=DevSettings)
 
     def require_database_url(self) -> str:

@@ -6,6 +6,7 @@ from workflows.b2b.batch import B2BBatchWorkflow
 from workflows.b2b.transaction import B2BTransactionWorkflow
 from workflows.booking.workflow import BookingWorkflow
 from workflows.doctor.workflow import DoctorWorkflow
+from workflows.documents.shipment import ShipmentWorkflow
 from workflows.media.workflow import MediaWorkflow
 from workflows.poller.job import PollerJobWorkflow
 from workflows.poller.retention import PollerRetentionWorkflow
@@ -29,4 +30,5 @@ WORKFLOWS: list[type] = [
     PollerRetentionWorkflow,
     TranslationProjectWorkflow,
     TranslationPairWorkflow,
+    ShipmentWorkflow,
 ]

@@ -55,6 +55,11 @@ class Resources:
     translation_intake_dlq: str = field(init=False)
     translation_notifications_topic: str = field(init=False)
     translation_review_topic: str = field(init=False)
+    documents_bucket: str = field(init=False)
+    documents_intake_queue: str = field(init=False)
+    documents_intake_dlq: str = field(init=False)
+    documents_notifications_topic: str = field(init=False)
+    documents_review_topic: str = field(init=False)
     booking_notifications_topic: str = field(init=False)
     media_notifications_topic: str = field(init=False)
     operator_attention_topic: str = field(init=False)
@@ -85,6 +90,11 @@ class Resources:
             "translation_intake_dlq": "translation-intake-dlq",
             "translation_notifications_topic": "translation-notifications",
             "translation_review_topic": "translation-review",
+            "documents_bucket": "stepwise-documents",
+            "documents_intake_queue": "documents-intake",
+            "documents_intake_dlq": "documents-intake-dlq",
+            "documents_notifications_topic": "documents-notifications",
+            "documents_review_topic": "documents-review",
             "booking_notifications_topic": "booking-notifications",
             "media_notifications_topic": "media-notifications",
             "operator_attention_topic": "operator-attention",
@@ -104,6 +114,7 @@ class Resources:
             self.poller_bucket,
             self.translation_bucket,
             self.translation_staging_bucket,
+            self.documents_bucket,
         ]
 
     @property
@@ -131,6 +142,8 @@ class Resources:
             QueueSpec(self.poller_queue, dead_letter_queue=self.poller_dlq, max_receive_count=3),
             QueueSpec(self.translation_intake_dlq),
             QueueSpec(self.translation_intake_queue, dead_letter_queue=self.translation_intake_dlq),
+            QueueSpec(self.documents_intake_dlq),
+            QueueSpec(self.documents_intake_queue, dead_letter_queue=self.documents_intake_dlq),
         ]
 
     @property
@@ -144,6 +157,7 @@ class Resources:
             self.recon_dlq,
             self.poller_dlq,
             self.translation_intake_dlq,
+            self.documents_intake_dlq,
         ]
 
     @property
@@ -156,4 +170,6 @@ class Resources:
             self.signoff_topic,
             self.translation_notifications_topic,
             self.translation_review_topic,
+            self.documents_notifications_topic,
+            self.documents_review_topic,
         ]

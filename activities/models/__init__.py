@@ -4,6 +4,7 @@ from activities.models.b2b import B2BBatch, B2BQuarantine, B2BTransaction
 from activities.models.base import Base
 from activities.models.booking import Booking, Payment
 from activities.models.common import DoctorProbe, NotificationLedger
+from activities.models.documents import Shipment, ShipmentDocument, ShipmentField
 from activities.models.media import MediaJob, MediaTranslation
 from activities.models.poller import PartnerRecord, PollerJob, PollerTask
 from activities.models.rate_limit import RateLimitBucket
@@ -28,6 +29,9 @@ __all__ = [
     "RateLimitBucket",
     "ReconReportResult",
     "ReconRun",
+    "Shipment",
+    "ShipmentDocument",
+    "ShipmentField",
     "StepDecisionRecord",
     "TranslationFile",
     "TranslationJobLease",

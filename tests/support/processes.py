@@ -30,6 +30,7 @@ def stack_env(env: WorkflowEnvironment, settings: Settings, **extra: str) -> dic
             "STEPWISE_POLLER__CONSUMER_ENABLED": "false",
             "STEPWISE_POLLER__RETENTION_SCHEDULE": "false",
             "STEPWISE_TRANSLATION__INTAKE_ENABLED": "false",
+            "STEPWISE_DOCUMENTS__INTAKE_ENABLED": "false",
         }
     )
     child.update(extra)

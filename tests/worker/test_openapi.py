@@ -46,13 +46,15 @@ SEMANTIC_REFUSALS = {
     # Valid by the schema, refused for what only the world knows: whether a flight or an
     # object exists, whether the media lies in the caller's locations, whether a snapshot
     # can be read, whether a URL lies under a base URL the settings register for its partner
-    # (and answers its metadata without a redirect). Every other check still runs on these.
+    # (and answers its metadata without a redirect), whether an uploaded file's bytes are a
+    # PDF with pages. Every other check still runs on these.
     "POST /bookings",
     "POST /media-jobs",
     "POST /reconciliations",
     "POST /reconciliation-campaigns",
     "POST /jobs",
     "POST /poller-schedules",
+    "POST /shipments/{shipment_id}/documents/{doc_type}",
 }
 TASK_QUEUE = f"tq-openapi-{uuid.uuid4()}"
 MAX_EXAMPLES = 25

@@ -80,7 +80,11 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> FastA
         BodyLimit,
         max_bytes=settings.api.max_body_bytes,
         # A translation project's files come in one multipart request, up to the upload limit.
-        per_path={r"/translation-projects/[^/]+/files": settings.translation.max_upload_bytes + 64 * 1024},
+        per_path={
+            r"/translation-projects/[^/]+/files": settings.translation.max_upload_bytes + 64 * 1024,
+            # A shipment document: one PDF in a multipart request.
+            r"/shipments/[^/]+/documents/[^/]+": settings.documents.max_document_bytes + 64 * 1024,
+        },
     )
     for error_type in OUTAGE_ERROR_TYPES:
         app.add_exception_handler(error_type, _dependency_unreachable)

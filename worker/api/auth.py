@@ -27,6 +27,8 @@ route                                         operator    partner               
 ``GET /jobs``, ``/poller-schedules…``         yes         403                             401
 ``POST /translation-projects/{id}/files``     yes         for itself only (else 403)      401
 ``GET /translation-projects/{id}…``           all         its own only (else 404)         401
+``POST /shipments/{id}/documents/{type}``     yes         its own or a new one (else 404) 401
+``GET /shipments/{id}``                       all         its own only (else 404)         401
 ============================================  ==========  ==============================  ======
 
 A partner's booking, media job or poller job is recorded with the partner as its owner (in the
@@ -36,7 +38,9 @@ ids live in its own namespace (:meth:`Caller.scoped_id`): two partners choosing 
 request id get two bookings, and neither can see or block the other's. Media input is
 read only from the S3 locations ``STEPWISE_MEDIA__INPUT_LOCATIONS`` allows that caller.
 A translation project (``<customer>-<project>``) belongs to its customer: a partner whose id
-is the customer submits files to it and reads it, whoever created it.
+is the customer submits files to it and reads it, whoever created it. A shipment belongs to the
+partner whose upload created it (a row in ``shipments``); one created by an operator or a plain
+S3 drop belongs to no partner.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from worker.api import b2b, booking, media, operations, poller, recon, translation
+from worker.api import b2b, booking, documents, media, operations, poller, recon, translation
 
 ROUTERS: list[APIRouter] = [
     operations.router,
@@ -14,4 +14,5 @@ ROUTERS: list[APIRouter] = [
     b2b.router,
     poller.router,
     translation.router,
+    documents.router,
 ]

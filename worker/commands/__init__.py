@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from worker.commands import b2b, booking, media, poller, recon, translation
+from worker.commands import b2b, booking, documents, media, poller, recon, translation
 
 GROUPS: dict[str, typer.Typer] = {
     "b2b": b2b.app,
     "booking": booking.app,
+    "documents": documents.app,
     "media": media.app,
     "poller": poller.app,
     "recon": recon.app,

@@ -17,6 +17,7 @@ import botocore.exceptions
 
 from activities.b2b.split import INBOUND_PREFIX
 from activities.common.resources import Resources
+from activities.documents.contracts import INBOUND_PREFIX as DOCUMENTS_INBOUND_PREFIX
 from activities.translation.contracts import INBOUND_PREFIX as TRANSLATION_INBOUND_PREFIX
 from worker.devstack.processes import ManagedProcess
 
@@ -80,12 +81,14 @@ def apply_resources(resources: Resources, session: boto3.session.Session | None 
         sqs.create_queue(QueueName=queue.name, Attributes=attributes)
     apply_b2b_intake_notification(resources, s3, sqs)
     apply_translation_intake_notification(resources, s3, sqs)
+    apply_documents_intake_notification(resources, s3, sqs)
     sns: Any = session.client("sns")
     return {topic: sns.create_topic(Name=topic)["TopicArn"] for topic in resources.topics}
 
 
 B2B_INTAKE_NOTIFICATION_ID = "stepwise-b2b-intake"
 TRANSLATION_INTAKE_NOTIFICATION_ID = "stepwise-translation-intake"
+DOCUMENTS_INTAKE_NOTIFICATION_ID = "stepwise-documents-intake"
 
 
 def apply_b2b_intake_notification(resources: Resources, s3: Any, sqs: Any) -> None:
@@ -104,6 +107,18 @@ def apply_translation_intake_notification(resources: Resources, s3: Any, sqs: An
         resources.translation_intake_queue,
         TRANSLATION_INBOUND_PREFIX,
         TRANSLATION_INTAKE_NOTIFICATION_ID,
+    )
+
+
+def apply_documents_intake_notification(resources: Resources, s3: Any, sqs: Any) -> None:
+    """Route ObjectCreated events under ``documents-inbound/`` to the documents intake queue."""
+    apply_intake_notification(
+        s3,
+        sqs,
+        resources.documents_bucket,
+        resources.documents_intake_queue,
+        DOCUMENTS_INBOUND_PREFIX,
+        DOCUMENTS_INTAKE_NOTIFICATION_ID,
     )
 
 

@@ -13,6 +13,7 @@ import boto3
 import botocore.exceptions
 
 from activities.common.resources import Resources
+from worker.devstack.shipment_demo import seed_shipment_demo
 
 DEV_OPERATOR = "dev-operator"
 """The dev stack's operator (``STEPWISE_API__OPERATORS``): decisions from the console and API are audited under it."""
@@ -134,11 +135,13 @@ def seed_demo_translation(resources: Resources, session: boto3.session.Session |
     return uploaded
 
 
-def seed_demo_data(resources: Resources, *, translation_project: bool = True) -> None:
-    """Everything the README's quick tour uses (the tests leave out the translation project,
-    whose upload would start a project through the intake)."""
+def seed_demo_data(resources: Resources, *, translation_project: bool = True, shipment: bool = True) -> None:
+    """Everything the README's quick tour uses (the tests leave out the translation project and
+    the demo shipment, whose uploads would start them through the intakes)."""
     seed_flights(resources, DEMO_FLIGHTS)
     seed_recon_demo(resources)
     seed_demo_media(resources)
     if translation_project:
         seed_demo_translation(resources)
+    if shipment:
+        seed_shipment_demo(boto3.session.Session().client("s3"), resources.documents_bucket)

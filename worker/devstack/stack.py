@@ -112,10 +112,13 @@ class DevStack:
         env.update(
             {
                 "AWS_ENDPOINT_URL": f"http://127.0.0.1:{dev.aws_port}",
-                # moto lacks Translate and never writes Transcribe's transcript: the emulators
-                # fill exactly those gaps, reached through boto3's per-service endpoints.
+                # moto lacks Translate, Textract and Comprehend and never writes Transcribe's
+                # transcript: the emulators fill exactly those gaps, reached through boto3's
+                # per-service endpoints.
                 "AWS_ENDPOINT_URL_TRANSLATE": f"http://127.0.0.1:{dev.emulator_port}/translate",
                 "AWS_ENDPOINT_URL_TRANSCRIBE": f"http://127.0.0.1:{dev.emulator_port}/transcribe",
+                "AWS_ENDPOINT_URL_TEXTRACT": f"http://127.0.0.1:{dev.emulator_port}/textract",
+                "AWS_ENDPOINT_URL_COMPREHEND": f"http://127.0.0.1:{dev.emulator_port}/comprehend",
                 "TEMPORAL_ADDRESS": f"127.0.0.1:{dev.temporal_port}",
                 "STEPWISE_PARTNERS__PAYMENT_URL": f"http://127.0.0.1:{dev.emulator_port}/payments",
                 "STEPWISE_PARTNERS__ENRICHMENT_URL": f"http://127.0.0.1:{dev.emulator_port}/enrichment",

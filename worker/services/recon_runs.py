@@ -127,9 +127,7 @@ async def campaign_status(client: Client, campaign: str) -> CampaignView:
     try:
         if described.status == WorkflowExecutionStatus.COMPLETED:
             # Its result holds every outcome (no worker needed to answer a query on a closed run).
-            done: CampaignResult = await client.get_workflow_handle_for(
-                ReconciliationCampaignWorkflow.run, workflow_id
-            ).result()
+            done = await client.get_workflow_handle(workflow_id, result_type=CampaignResult).result()
             outcomes = dict(done.outcomes)
         elif described.status == WorkflowExecutionStatus.RUNNING:
             result: CampaignResult = await asyncio.wait_for(

@@ -2,12 +2,14 @@
 
 One FastAPI app serves every emulator under its own prefix (``/payments``, the poller's
 ``/partner-api``, ...), and
-fills the gaps of the AWS emulator: Amazon Translate (``/translate``, which moto lacks)
-and the transcript files moto's Transcribe never writes (``/transcribe``, in front of
-moto). The partner emulators and Translate's batch jobs keep their state in memory and,
-when given a state dir, in a JSON file so a restarted dev stack remembers what partners
-already did and can still describe a running job; the Transcribe gap-filler derives
-everything from moto's state, so it needs none.
+fills the gaps of the AWS emulator: Amazon Translate (``/translate``), Amazon Textract's
+document analysis (``/textract``) and Amazon Comprehend's entity detection
+(``/comprehend``), which moto lacks, and the transcript files moto's Transcribe never
+writes (``/transcribe``, in front of moto). The partner emulators and the Translate and
+Textract jobs keep their state in memory and, when given a state dir, in a JSON file so a
+restarted dev stack remembers what partners already did and can still describe a running
+job; the Transcribe gap-filler derives everything from moto's state and Comprehend answers
+from the text alone, so they need none.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from worker.devstack.emulators.comprehend import ComprehendEmulator
 from worker.devstack.emulators.enrichment import EnrichmentApi
 from worker.devstack.emulators.partner_api import PartnerApi
 from worker.devstack.emulators.payments import PaymentProvider
+from worker.devstack.emulators.textract import TextractEmulator
 from worker.devstack.emulators.transcribe import TranscribeGapFiller
 from worker.devstack.emulators.translate import TranslateEmulator
 
@@ -32,6 +36,12 @@ def create_emulator_app(state_dir: Path | None = None) -> FastAPI:
     translate = TranslateEmulator(state_file=state_dir / "translate.json" if state_dir else None)
     app.include_router(translate.router, prefix="/translate")
     app.state.translate = translate
+    textract = TextractEmulator(state_file=state_dir / "textract.json" if state_dir else None)
+    app.include_router(textract.router, prefix="/textract")
+    app.state.textract = textract
+    comprehend = ComprehendEmulator()
+    app.include_router(comprehend.router, prefix="/comprehend")
+    app.state.comprehend = comprehend
     transcribe = TranscribeGapFiller()
     app.include_router(transcribe.router, prefix="/transcribe")
     app.state.transcribe = transcribe

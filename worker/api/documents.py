@@ -1,0 +1,136 @@
+"""`/shipments`: upload a shipment's documents and read the consolidated shipment.
+
+An operator works on every shipment. A partner's first upload makes it the shipment's owner:
+it may add documents to that shipment and read it; any other shipment answers 404 exactly
+like a missing one (a shipment id says nothing about who owns it). Uploading is what a file
+dropped under ``documents-inbound/<shipment>/<type>.pdf`` does: the document is written there
+and the shipment's workflow is told of it. Reviews are decided through
+``POST /workflows/shipment-<id>/decisions`` (gate ``review:<type>``, with ``answers``), like
+every other gate.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, HTTPException, Path, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from activities.common.resources import Resources
+from activities.documents.contracts import SHIPMENT_PATTERN, shipment_workflow_id
+from worker.api.app import ApiServices, api_aws
+from worker.api.auth import AnyCaller
+from worker.api.errors import AUTHENTICATED, error_responses
+from worker.api.ratelimit import RateLimitedCaller
+from worker.services import documents as service
+from worker.settings import Settings
+
+router = APIRouter(prefix="/shipments", tags=["documents"])
+
+ShipmentId = Annotated[str, Path(pattern=SHIPMENT_PATTERN, description="The shipment id.")]
+DocumentType = Annotated[Literal["invoice", "customs"], Path(description="Which document of the shipment this is.")]
+DocumentFile = Annotated[
+    UploadFile,
+    File(description="The document, a PDF of at most STEPWISE_DOCUMENTS__MAX_DOCUMENT_BYTES bytes."),
+]
+
+
+class DocumentAccepted(BaseModel):
+    """A document stored under the shipment's inbound folder and delivered to its workflow."""
+
+    shipment_id: str
+    workflow_id: str
+    doc_type: str
+    key: str
+    """The S3 key written, in the documents bucket."""
+    etag: str
+    """The document's identity: the same bytes uploaded again change nothing."""
+    status_url: str
+
+
+def _services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
+
+
+def _not_found(shipment_id: str) -> HTTPException:
+    return HTTPException(404, f"no shipment {shipment_id!r}")
+
+
+def _refused(field: str, message: str, status: int) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"{field}: {message}", "errors": [{"field": field, "message": message}]}, status_code=status
+    )
+
+
+@router.post(
+    "/{shipment_id}/documents/{doc_type}",
+    status_code=202,
+    response_model=DocumentAccepted,
+    responses=error_responses(*AUTHENTICATED, 404, 409, 413, 422, 429),
+)
+async def upload(
+    shipment_id: ShipmentId,
+    doc_type: DocumentType,
+    file: DocumentFile,
+    request: Request,
+    response: Response,
+    caller: RateLimitedCaller,
+) -> Any:
+    """Add a document to a shipment (starting it if new); 202 once it is stored and the shipment told of it.
+
+    422 names the field for an empty file or one that is not a PDF, 413 for one over the limit,
+    409 when the shipment is already complete.
+    """
+    settings: Settings = request.app.state.settings
+    limit = settings.documents.max_document_bytes
+    data = await file.read(limit + 1)
+    try:
+        service.check_document(data, limit)
+    except service.DocumentRefused as refused:
+        return _refused(refused.field, refused.message, refused.status)
+    services = _services(request)
+    if not await service.claim(services.sessions, shipment_id, caller.owner):
+        raise _not_found(shipment_id)
+    arrival, delivered = await service.upload(
+        api_aws(request),
+        services.client,
+        settings,
+        Resources(prefix=settings.aws.name_prefix),
+        shipment_id,
+        doc_type,
+        data,
+        caller.owner,
+        services.task_queue,
+    )
+    if not delivered:
+        return _refused("shipment_id", "the shipment is complete: send its documents as a new shipment", 409)
+    status_url = str(request.url_for("shipment_status", shipment_id=shipment_id))
+    response.headers["Location"] = status_url
+    return DocumentAccepted(
+        shipment_id=shipment_id,
+        workflow_id=shipment_workflow_id(shipment_id),
+        doc_type=doc_type,
+        key=arrival.key,
+        etag=arrival.etag,
+        status_url=status_url,
+    )
+
+
+@router.get(
+    "/{shipment_id}",
+    name="shipment_status",
+    response_model=service.ShipmentView,
+    responses=error_responses(*AUTHENTICATED, 404),
+)
+async def status(shipment_id: ShipmentId, request: Request, caller: AnyCaller) -> dict[str, Any]:
+    """The shipment's documents, every field with its provenance, and what it waits for."""
+    services = _services(request)
+    exists, partner = await service.owner_of(services.sessions, shipment_id)
+    if not caller.is_operator and (not exists or partner != caller.partner_id):
+        raise _not_found(shipment_id)  # before any other read: another's shipment is never touched
+    view = await service.shipment_view(services.sessions, services.client, shipment_id)
+    if view is None:
+        raise _not_found(shipment_id)
+    return view.as_json()

@@ -1,0 +1,1 @@
+"""The shipment documents workflow (DESIGN §5.7)."""
