@@ -41,7 +41,8 @@ STOCK_RUNNER_TESTS := tests/test_replay.py tests/workflows/b2b/test_b2b_replay.p
 	tests/workflows/booking/test_booking_workflow.py tests/workflows/media/test_media_workflow.py \
 	tests/workflows/recon/test_recon_workflow.py tests/workflows/b2b/test_b2b_batch_history.py \
 	tests/workflows/common/test_step_control_replay.py tests/workflows/poller/test_poller_replay.py \
-	tests/workflows/translation/test_translation_replay.py tests/workflows/translation/test_translation_workflow.py
+	tests/workflows/translation/test_translation_replay.py tests/workflows/translation/test_translation_workflow.py \
+	tests/workflows/documents/test_documents_replay.py tests/workflows/documents/test_shipment_workflow.py
 unit-stock-runner: $(VENV)/.test-installed
 	STEPWISE_WORKER__SDK_SPEEDUPS=false $(BIN)/pytest $(STOCK_RUNNER_TESTS) -p no:randomly
 

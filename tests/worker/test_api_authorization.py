@@ -31,6 +31,7 @@ from tests.e2e.booking_support import World, new_flight
 from tests.support.media import DEMO_TEXT, upload_media
 from tests.support.poller import dataset_state, dataset_url, new_dataset
 from tests.worker.test_poller_api import end_jobs, poller_config, schedule_exists
+from worker.devstack.shipment_demo import demo_documents
 from worker.services.booking import workflow_id
 from worker.settings import Settings
 from workflows.recon.reconciliation import reconciliation_id
@@ -314,6 +315,37 @@ async def test_translation_projects_are_read_by_their_customer_and_operators_onl
         for who in ("none", "bad", "acme")
     }
     assert upload == {"none": 401, "bad": 401, "acme": 403}
+
+
+async def test_a_shipment_is_read_and_added_to_by_its_partner_and_operators_only(
+    dev_env: WorkflowEnvironment, api: httpx.AsyncClient, sessions: SessionMaker, stepwise_worker: Any
+) -> None:
+    shipment = f"SHP-AUTH-{uuid.uuid4().hex[:8]}"
+    path = f"/shipments/{shipment}"
+    invoice = demo_documents()["invoice"]
+
+    def document(doc_type: str) -> dict[str, Any]:
+        return {"files": {"file": (f"{doc_type}.pdf", invoice, "application/pdf")}}
+
+    async with stepwise_worker(dev_env.client):
+        started = await api.post(f"{path}/documents/invoice", headers=ACME, **document("invoice"))
+        reads = {who: (await api.get(path, headers=IDENTITIES[who])).status_code for who in IDENTITIES}
+        # globex's 404 is the answer for a shipment that does not exist: nothing tells them apart.
+        foreign_add = await api.post(f"{path}/documents/customs", headers=GLOBEX, **document("customs"))
+        anonymous_add = [
+            (await api.post(f"{path}/documents/customs", headers=IDENTITIES[who], **document("customs"))).status_code
+            for who in ("none", "bad")
+        ]
+        after = (await api.get(path, headers=ACME)).json()
+        await dev_env.client.get_workflow_handle(started.json()["workflow_id"]).terminate("test over")
+
+    assert started.status_code == 202
+    assert reads == {"none": 401, "bad": 401, "operator": 200, "acme": 200, "globex": 404}
+    assert foreign_add.status_code == 404 and foreign_add.json()["detail"] == f"no shipment {shipment!r}"
+    assert anonymous_add == [401, 401]
+    # Nothing of globex's or the anonymous callers' reached the shipment.
+    assert after["owner"] == "acme" and [d["doc_type"] for d in after["documents"]] == ["invoice"]
+    assert after["missing"] == ["customs"]
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/openapi.json", "/docs"])
