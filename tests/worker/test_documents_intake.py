@@ -9,6 +9,7 @@ import asyncio
 import time
 
 import aiohttp
+import httpx
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -66,6 +67,16 @@ async def _depth(aws: AwsClients, queue_url: str) -> int:
     return sum(int(attributes[name]) for name in names)
 
 
+async def _drain(aws: AwsClients, queue_url: str) -> None:
+    """Empty a queue by receiving (PurgeQueue is allowed once a minute per queue)."""
+    while True:
+        received = await aws.call("sqs", "receive_message", QueueUrl=queue_url, MaxNumberOfMessages=10)
+        if not received.get("Messages"):
+            return
+        for message in received["Messages"]:
+            await aws.call("sqs", "delete_message", QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
 async def _poll(intake: DocumentsIntake, messages: int) -> None:
     deleted = 0
     for _ in range(20):
@@ -83,7 +94,7 @@ async def test_a_document_dropped_by_any_s3_client_reaches_its_shipment_and_stra
     sessions: SessionMaker,
 ) -> None:
     queue_url = await aws.queue_url(resources.documents_intake_queue)
-    await aws.call("sqs", "purge_queue", QueueUrl=queue_url)
+    await _drain(aws, queue_url)
     shipment = f"SHP-{time.monotonic_ns()}"
     bucket = resources.documents_bucket
     key = f"documents-inbound/{shipment}/invoice.pdf"
@@ -127,3 +138,34 @@ async def test_a_document_dropped_by_any_s3_client_reaches_its_shipment_and_stra
     assert (arrival.key, arrival.etag, arrival.size, arrival.extension) == (key, etag, len(PDF), "pdf")
     assert [(i.etag, i.outcome) for i in status.ignored] == [(etag, "ignored")]
     assert status.documents[0] == DocumentState("invoice", "received", etag)
+
+
+async def test_an_unreadable_event_is_left_for_the_dead_letter_queue_which_operators_read(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    resources: Resources,
+    aws: AwsClients,
+    sessions: SessionMaker,
+    api: httpx.AsyncClient,
+) -> None:
+    queue_url = await aws.queue_url(resources.documents_intake_queue)
+    dlq_url = await aws.queue_url(resources.documents_intake_dlq)
+    for url in (queue_url, dlq_url):
+        await _drain(aws, url)
+    await aws.call("sqs", "send_message", QueueUrl=queue_url, MessageBody="not an S3 event")
+    async with aiohttp.ClientSession() as http:
+        intake = DocumentsIntake(
+            dev_env.client, settings, make_deps(dev_env.client, sessions, resources, aws, http, settings)
+        )
+        intake.wait_seconds = 0
+        assert await intake.poll_once() == 0  # not deleted: SQS moves it on after its receives
+    assert await _depth(aws, queue_url) == 1
+    await aws.call("sqs", "purge_queue", QueueUrl=queue_url)  # the one purge of this queue in the file
+
+    # What SQS's redrive policy then does, and what an operator sees of it.
+    await aws.call("sqs", "send_message", QueueUrl=dlq_url, MessageBody="not an S3 event")
+    listed = (await api.get("/dead-letters/documents-intake")).json()
+    [letter] = listed["items"]
+    assert letter["queue"] == resources.documents_intake_dlq and letter["body"] == {"raw": "not an S3 event"}
+    assert not letter["redrivable"] and "upload it again" in letter["not_redrivable_because"]
+    await _drain(aws, dlq_url)

@@ -33,7 +33,9 @@ router = APIRouter(tags=["operations"])
 
 WorkflowId = Annotated[Line, Path(min_length=1, max_length=1000, description="The waiting workflow's id.")]
 Pipeline = Literal["booking", "media", "recon", "b2b"]
-DeadLetterPipeline = Literal["booking", "media", "b2b", "b2b-intake", "recon"]
+DeadLetterPipeline = Literal[
+    "booking", "media", "b2b", "b2b-intake", "recon", "poller", "translation-intake", "documents-intake"
+]
 Substitute = Annotated[Any, AfterValidator(refuse_nul_in_json)]
 AnswerName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=LINE_PATTERN)]
 """A form field's name: one line of at most 64 characters."""

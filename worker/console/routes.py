@@ -52,7 +52,8 @@ from workflows.common.form_answers import field_problems
 router = APIRouter(prefix="/console", include_in_schema=False)
 SignedIn = Annotated[Session, Depends(signed_in)]
 LOGIN_COOKIE = "stepwise_login"
-PIPELINES = ("booking", "media", "recon", "b2b")
+PIPELINES = ("booking", "media", "recon", "b2b", "poller", "translation", "documents")
+"""The pipelines the inbox, bulk and audit pages filter by (each workflow's StepwisePipeline)."""
 MAX_TEXT = 2000
 MAX_SUBSTITUTE = 64_000
 MAX_ANSWERS = 50
@@ -281,6 +282,11 @@ async def _execution_page(
             recon = await reconciliation_status(_services(request).client, _services(request).sessions, workflow_id)
         except ReconciliationNotFound:
             recon = None
+    shipment = None
+    if view.pipeline == "documents" and view.workflow_type == "ShipmentWorkflow" and view.business_key:
+        from worker.services.documents import shipment_view
+
+        shipment = await shipment_view(_services(request).sessions, _services(request).client, view.business_key)
     return page(
         request,
         "execution.html",
@@ -291,6 +297,7 @@ async def _execution_page(
             "message": message,
             "form": form or {},
             "recon": recon,
+            "shipment": shipment,
         },
         session=session,
         status=status,

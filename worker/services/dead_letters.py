@@ -76,6 +76,8 @@ def queues(resources: Resources) -> dict[str, str]:
         "b2b-intake": resources.b2b_intake_dlq,
         "recon": resources.recon_dlq,
         "poller": resources.poller_dlq,
+        "translation-intake": resources.translation_intake_dlq,
+        "documents-intake": resources.documents_intake_dlq,
     }
 
 
@@ -161,6 +163,11 @@ def _refusal(pipeline: str, body: dict[str, Any]) -> str | None:
         )
     if pipeline == "b2b":
         return "a failed batch's transactions keep their own outcomes: upload the file again to reprocess it"
+    if pipeline in ("translation-intake", "documents-intake"):
+        return (
+            "an S3 event the intake could not read or deliver: the file stays in its inbound folder; "
+            "upload it again (its new event reaches the intake)"
+        )
     return "an intake message whose file could not be read: the file is quarantined; upload a corrected one"
 
 
