@@ -17,8 +17,11 @@ from activities.common.contracts import ActivityRef, AttentionPolicy, FormField
 
 PIPELINE = "documents"
 
-SHIPMENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
-"""A shipment id (the freight forwarder's reference, e.g. ``SHP-2026-0147``)."""
+SHIPMENT_PATTERN = r"^(?:[a-z0-9][a-z0-9_-]{0,39}\.)?[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+"""A shipment id: the freight forwarder's reference (``SHP-2026-0147``), which a partner's
+upload places in its own namespace (``acme.SHP-2026-0147``: partner ids have no ``.``)."""
+SHIPMENT_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+"""A shipment reference as a partner names it (no namespace)."""
 DOCUMENT_TYPES = ("invoice", "customs")
 """The document types a shipment needs, in the order they are shown."""
 DOCUMENT_EXTENSIONS = ("pdf",)
@@ -82,10 +85,12 @@ def parse_inbound_key(key: str) -> tuple[str, str, str] | None:
     parts = key[len(INBOUND_PREFIX) :].split("/")
     if len(parts) != 2 or not valid_shipment_id(parts[0]) or "." not in parts[1]:
         return None
-    stem, _, extension = parts[1].rpartition(".")
-    if not stem or len(stem) > 64 or len(extension) > 16:
+    stem, _, extension = parts[1].lower().rpartition(".")
+    # Names only: a type or extension with anything else (control characters, spaces) is not a
+    # shipment document, so nothing of it reaches a step name, a row or a terminal.
+    if re.fullmatch(r"[a-z0-9_-]{1,64}", stem) is None or re.fullmatch(r"[a-z0-9]{1,16}", extension) is None:
         return None
-    return parts[0], stem.lower(), extension.lower()
+    return parts[0], stem, extension
 
 
 # --- The workflow ---------------------------------------------------------------------

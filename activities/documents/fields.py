@@ -385,6 +385,16 @@ NORMALISERS = {
 
 # --- The check ------------------------------------------------------------------------
 
+MAX_VALUE_CHARS = 500
+"""Longest value (and source) a field carries into history, the review form and the rows: what a
+document holds beyond it is cut and asked of a reviewer (a reviewer's answer has the same limit)."""
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _printable(text: str) -> str:
+    """``text`` without control characters (a document's bytes reach a terminal and a page)."""
+    return _UNPRINTABLE.sub(" ", text)
+
 
 def check_field(rule: FieldRule, extraction: Extraction, threshold: float) -> tuple[FormField, bool]:
     """One field: its FormField, and whether a reviewer must answer it."""
@@ -393,15 +403,16 @@ def check_field(rule: FieldRule, extraction: Extraction, threshold: float) -> tu
         if found is None:
             continue
         confidence = round(found.confidence, 4)
+        raw, source = _printable(found.value), _printable(found.source)[:MAX_VALUE_CHARS]
+        if len(raw) > MAX_VALUE_CHARS:
+            reason = f"longer than {MAX_VALUE_CHARS} characters ({len(raw)}): cut"
+            return FormField(rule.name, rule.label, rule.kind, raw[:MAX_VALUE_CHARS], confidence, source, reason), True
         try:
-            value = NORMALISERS[rule.kind](found.value)
+            value = NORMALISERS[rule.kind](raw)
         except NotReadable as problem:
-            return (
-                FormField(rule.name, rule.label, rule.kind, found.value, confidence, found.source, str(problem)),
-                True,
-            )
+            return FormField(rule.name, rule.label, rule.kind, raw, confidence, source, str(problem)), True
         reason = f"confidence {confidence:.3f} below {threshold:.2f}" if confidence < threshold else ""
-        return FormField(rule.name, rule.label, rule.kind, value, confidence, found.source, reason), bool(reason)
+        return FormField(rule.name, rule.label, rule.kind, value, confidence, source, reason), bool(reason)
     return FormField(rule.name, rule.label, rule.kind, reason="not found"), True
 
 

@@ -6,7 +6,8 @@
 * **Screen**: the object is read by its ETag (``If-Match``: bytes replaced since the arrival
   are another arrival, not this one). Empty, too large, or not a PDF (the first bytes are not
   ``%PDF-``, whatever the extension says) -> refused: the bytes are copied to
-  ``quarantine/<shipment>/<type>/<etag>.<ext>`` and the row says why. Accepted -> copied to
+  ``quarantine/<shipment>/<type>/<etag>.<ext>`` (a file over the limit is left where it arrived,
+  not copied) and the row says why. Accepted -> copied to
   the raw layer ``raw/<shipment>/<type>/<etag>.pdf``, which is what Textract reads. Nothing
   is deleted from ``documents-inbound/``.
 """
@@ -152,6 +153,10 @@ class DocumentScreening:
         reason = refusal(size, request.max_document_bytes, extension, None)
         if not reason:
             reason = refusal(size, request.max_document_bytes, extension, await self._first_bytes(bucket, arrival))
+        if size > request.max_document_bytes:
+            # Not copied (a copy of a file of any size could fail, and would double it): the row
+            # names the inbound object, which stays until the next upload of the type replaces it.
+            return await self._refuse(arrival, f"{reason}; left at {arrival.key}", "", size)
         target = (
             quarantine_key(arrival.shipment_id, arrival.doc_type, arrival.etag, extension)
             if reason

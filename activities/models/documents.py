@@ -24,7 +24,7 @@ class Shipment(Timestamps, Base):
 
     __tablename__ = "shipments"
 
-    shipment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     partner: Mapped[str | None] = mapped_column(String(40), index=True)
     """The partner whose upload started it; NULL for a plain S3 drop or an operator."""
     status: Mapped[str] = mapped_column(String(20), index=True)
@@ -40,7 +40,7 @@ class ShipmentDocument(Base):
     __table_args__ = (UniqueConstraint("shipment_id", "doc_type", "etag"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    shipment_id: Mapped[str] = mapped_column(String(64), ForeignKey("shipments.shipment_id", ondelete="CASCADE"))
+    shipment_id: Mapped[str] = mapped_column(String(128), ForeignKey("shipments.shipment_id", ondelete="CASCADE"))
     doc_type: Mapped[str] = mapped_column(String(64))
     """As the key named it (an unknown type is recorded REFUSED)."""
     etag: Mapped[str] = mapped_column(String(100))
@@ -70,7 +70,7 @@ class ShipmentField(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     document_id: Mapped[int] = mapped_column(Integer, ForeignKey("shipment_documents.id", ondelete="CASCADE"))
-    shipment_id: Mapped[str] = mapped_column(String(64), index=True)
+    shipment_id: Mapped[str] = mapped_column(String(128), index=True)
     doc_type: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(200))

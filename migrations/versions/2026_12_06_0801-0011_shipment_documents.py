@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "shipments",
-        sa.Column("shipment_id", sa.String(length=64), nullable=False),
+        sa.Column("shipment_id", sa.String(length=128), nullable=False),
         sa.Column("partner", sa.String(length=40), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("processed_key", sa.Text(), nullable=True),
@@ -33,7 +33,7 @@ def upgrade() -> None:
     op.create_table(
         "shipment_documents",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("shipment_id", sa.String(length=64), nullable=False),
+        sa.Column("shipment_id", sa.String(length=128), nullable=False),
         sa.Column("doc_type", sa.String(length=64), nullable=False),
         sa.Column("etag", sa.String(length=100), nullable=False),
         sa.Column("source_key", sa.Text(), nullable=False),
@@ -60,7 +60,7 @@ def upgrade() -> None:
         "shipment_fields",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("document_id", sa.Integer(), nullable=False),
-        sa.Column("shipment_id", sa.String(length=64), nullable=False),
+        sa.Column("shipment_id", sa.String(length=128), nullable=False),
         sa.Column("doc_type", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("label", sa.String(length=200), nullable=False),

@@ -320,30 +320,47 @@ async def test_translation_projects_are_read_by_their_customer_and_operators_onl
 async def test_a_shipment_is_read_and_added_to_by_its_partner_and_operators_only(
     dev_env: WorkflowEnvironment, api: httpx.AsyncClient, sessions: SessionMaker, stepwise_worker: Any
 ) -> None:
-    shipment = f"SHP-AUTH-{uuid.uuid4().hex[:8]}"
-    path = f"/shipments/{shipment}"
+    reference = f"SHP-AUTH-{uuid.uuid4().hex[:8]}"
+    shipment = f"acme.{reference}"  # a partner's shipments live in its namespace
     invoice = demo_documents()["invoice"]
 
     def document(doc_type: str) -> dict[str, Any]:
         return {"files": {"file": (f"{doc_type}.pdf", invoice, "application/pdf")}}
 
-    async with stepwise_worker(dev_env.client):
-        started = await api.post(f"{path}/documents/invoice", headers=ACME, **document("invoice"))
-        reads = {who: (await api.get(path, headers=IDENTITIES[who])).status_code for who in IDENTITIES}
-        # globex's 404 is the answer for a shipment that does not exist: nothing tells them apart.
-        foreign_add = await api.post(f"{path}/documents/customs", headers=GLOBEX, **document("customs"))
-        anonymous_add = [
-            (await api.post(f"{path}/documents/customs", headers=IDENTITIES[who], **document("customs"))).status_code
-            for who in ("none", "bad")
-        ]
-        after = (await api.get(path, headers=ACME)).json()
-        await dev_env.client.get_workflow_handle(started.json()["workflow_id"]).terminate("test over")
+    async def post(shipment_id: str, who: str) -> httpx.Response:
+        return await api.post(f"/shipments/{shipment_id}/documents/customs", headers=IDENTITIES[who], **document("x"))
 
-    assert started.status_code == 202
-    assert reads == {"none": 401, "bad": 401, "operator": 200, "acme": 200, "globex": 404}
-    assert foreign_add.status_code == 404 and foreign_add.json()["detail"] == f"no shipment {shipment!r}"
-    assert anonymous_add == [401, 401]
-    # Nothing of globex's or the anonymous callers' reached the shipment.
+    async with stepwise_worker(dev_env.client):
+        started = await api.post(f"/shipments/{reference}/documents/invoice", headers=ACME, **document("invoice"))
+        reads = {
+            (who, name): (await api.get(f"/shipments/{name}", headers=IDENTITIES[who])).status_code
+            for who in IDENTITIES
+            for name in (reference, shipment)
+        }
+        # globex naming the same reference gets a shipment of its own, never acme's.
+        globex_own = await post(reference, "globex")
+        into_acmes = await post(shipment, "globex")
+        anonymous = [(await post(reference, who)).status_code for who in ("none", "bad")]
+        after = (await api.get(f"/shipments/{reference}", headers=ACME)).json()
+        for workflow_id in (started.json()["workflow_id"], globex_own.json()["workflow_id"]):
+            await dev_env.client.get_workflow_handle(workflow_id).terminate("test over")
+
+    assert started.status_code == 202 and started.json()["shipment_id"] == shipment
+    assert started.json()["workflow_id"] == f"shipment-{shipment}"
+    assert reads == {
+        **{("none", name): 401 for name in (reference, shipment)},
+        **{("bad", name): 401 for name in (reference, shipment)},
+        ("operator", reference): 404,  # the operator names shipments by their full id
+        ("operator", shipment): 200,
+        ("acme", reference): 200,
+        ("acme", shipment): 200,
+        ("globex", reference): 404,  # globex.<reference>: none yet
+        ("globex", shipment): 404,
+    }
+    assert globex_own.status_code == 202 and globex_own.json()["shipment_id"] == f"globex.{reference}"
+    assert into_acmes.status_code == 404 and into_acmes.json()["detail"] == f"no shipment {shipment!r}"
+    assert anonymous == [401, 401]
+    # Nothing of globex's or the anonymous callers' reached acme's shipment.
     assert after["owner"] == "acme" and [d["doc_type"] for d in after["documents"]] == ["invoice"]
     assert after["missing"] == ["customs"]
 

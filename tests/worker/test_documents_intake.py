@@ -43,6 +43,10 @@ def test_keys_name_their_shipment_type_and_extension() -> None:
     assert arrival("documents-inbound/SHP-1/invoice") is None
     assert arrival("documents-inbound/readme.txt") is None
     assert arrival("documents-inbound/-bad/invoice.pdf") is None
+    assert arrival("documents-inbound/acme.SHP-1/invoice.pdf") is not None  # a partner's shipment
+    assert arrival("documents-inbound/SHP-1/in\x1b[31mvoice.pdf") is None  # names only: no escapes
+    assert arrival("documents-inbound/SHP-1/invoice.p df") is None
+    assert arrival("documents-inbound/a.b.SHP-1/invoice.pdf") is None
 
 
 def test_the_shipment_input_comes_from_the_settings(settings: Settings) -> None:

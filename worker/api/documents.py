@@ -1,8 +1,10 @@
 """`/shipments`: upload a shipment's documents and read the consolidated shipment.
 
-An operator works on every shipment. A partner's first upload makes it the shipment's owner:
-it may add documents to that shipment and read it; any other shipment answers 404 exactly
-like a missing one (a shipment id says nothing about who owns it). Uploading is what a file
+An operator works on every shipment. A partner's shipments live in its own namespace: the
+reference it names (``SHP-42``) is the shipment ``acme.SHP-42``, so no partner can claim or probe
+a shipment id the forwarder or another partner uses. Its first upload makes it the owner; it
+may add documents to its shipments and read them; any other shipment answers 404 exactly like a
+missing one. Uploading is what a file
 dropped under ``documents-inbound/<shipment>/<type>.pdf`` does: the document is written there
 and the shipment's workflow is told of it. Reviews are decided through
 ``POST /workflows/shipment-<id>/decisions`` (gate ``review:<type>``, with ``answers``), like
@@ -20,7 +22,7 @@ from pydantic import BaseModel
 from activities.common.resources import Resources
 from activities.documents.contracts import SHIPMENT_PATTERN, shipment_workflow_id
 from worker.api.app import ApiServices, api_aws
-from worker.api.auth import AnyCaller
+from worker.api.auth import AnyCaller, Caller
 from worker.api.errors import AUTHENTICATED, error_responses
 from worker.api.ratelimit import RateLimitedCaller
 from worker.services import documents as service
@@ -54,6 +56,17 @@ def _services(request: Request) -> ApiServices:
     return services
 
 
+def _scoped(caller: Caller, shipment_id: str) -> str | None:
+    """The shipment a caller names: an operator any id; a partner its reference (placed in its
+    namespace) or its own full id; an id in another namespace is None (answered as missing)."""
+    if caller.is_operator:
+        return shipment_id
+    namespace, dot, _ = shipment_id.partition(".")
+    if not dot:
+        return caller.scoped_id(shipment_id)
+    return shipment_id if namespace == caller.partner_id else None
+
+
 def _not_found(shipment_id: str) -> HTTPException:
     return HTTPException(404, f"no shipment {shipment_id!r}")
 
@@ -80,8 +93,9 @@ async def upload(
 ) -> Any:
     """Add a document to a shipment (starting it if new); 202 once it is stored and the shipment told of it.
 
-    422 names the field for an empty file or one that is not a PDF, 413 for one over the limit,
-    409 when the shipment is already complete.
+    A partner names its own reference (``SHP-42``): the shipment is ``<partner>.SHP-42``. 422
+    names the field for an empty file or one that is not a PDF, 413 for one over the limit, 409
+    when the shipment is already complete (nothing is written).
     """
     settings: Settings = request.app.state.settings
     limit = settings.documents.max_document_bytes
@@ -91,8 +105,12 @@ async def upload(
     except service.DocumentRefused as refused:
         return _refused(refused.field, refused.message, refused.status)
     services = _services(request)
-    if not await service.claim(services.sessions, shipment_id, caller.owner):
+    scoped = _scoped(caller, shipment_id)
+    if scoped is None or not await service.claim(services.sessions, scoped, caller.owner):
         raise _not_found(shipment_id)
+    shipment_id = scoped
+    if await service.is_complete(services.sessions, shipment_id):
+        return _refused("shipment_id", "the shipment is complete: send its documents as a new shipment", 409)
     arrival, delivered = await service.upload(
         api_aws(request),
         services.client,
@@ -127,9 +145,13 @@ async def upload(
 async def status(shipment_id: ShipmentId, request: Request, caller: AnyCaller) -> dict[str, Any]:
     """The shipment's documents, every field with its provenance, and what it waits for."""
     services = _services(request)
-    exists, partner = await service.owner_of(services.sessions, shipment_id)
+    scoped = _scoped(caller, shipment_id)
+    if scoped is None:
+        raise _not_found(shipment_id)
+    exists, partner = await service.owner_of(services.sessions, scoped)
     if not caller.is_operator and (not exists or partner != caller.partner_id):
         raise _not_found(shipment_id)  # before any other read: another's shipment is never touched
+    shipment_id = scoped
     view = await service.shipment_view(services.sessions, services.client, shipment_id)
     if view is None:
         raise _not_found(shipment_id)

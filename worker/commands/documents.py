@@ -28,13 +28,19 @@ app = typer.Typer(
 @app.command()
 def upload(
     file: Annotated[Path, typer.Argument(help="The document, a PDF.")],
-    shipment: Annotated[str, typer.Option(help="The shipment's id (letters, digits, '_', '-'; up to 64).")],
+    shipment: Annotated[
+        str,
+        typer.Option(help="The shipment's id (letters, digits, '_', '-'; up to 64; a partner's as <partner>.<id>)."),
+    ],
     doc_type: Annotated[str, typer.Option("--type", help=f"Which document it is: {', '.join(DOCUMENT_TYPES)}.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Upload FILE as the shipment's document of --type (starting the shipment if new)."""
     if not valid_shipment_id(shipment):
-        raise CliError(f"--shipment: {shipment!r} is not a shipment id (letters, digits, '_', '-'; up to 64)")
+        raise CliError(
+            f"--shipment: {shipment!r} is not a shipment id (letters, digits, '_', '-'; up to 64; "
+            "a partner's as <partner>.<id>)"
+        )
     if doc_type not in DOCUMENT_TYPES:
         raise CliError(f"--type: {doc_type!r} is not a document type (expected one of {', '.join(DOCUMENT_TYPES)})")
     if not file.is_file():
@@ -79,6 +85,8 @@ async def _upload(shipment: str, doc_type: str, data: bytes) -> tuple[str, str, 
     client = await _client()  # before writing anything: with Temporal down nothing is half submitted
     async with database_sessions() as sessions:
         await service.claim(sessions, shipment, None)
+        if await service.is_complete(sessions, shipment):  # nothing written to a finished shipment
+            return "", "", False
     arrival, delivered = await service.upload(
         AwsClients(),
         client,

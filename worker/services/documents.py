@@ -75,6 +75,13 @@ async def claim(sessions: SessionMaker, shipment_id: str, owner: str | None) -> 
     return owner is None or recorded == owner
 
 
+async def is_complete(sessions: SessionMaker, shipment_id: str) -> bool:
+    """True once the shipment is consolidated (a document for it would change nothing)."""
+    async with sessions() as session:
+        status = await session.scalar(select(Shipment.status).where(Shipment.shipment_id == shipment_id))
+    return status == "COMPLETE"
+
+
 async def owner_of(sessions: SessionMaker, shipment_id: str) -> tuple[bool, str | None]:
     """``(exists, partner)`` of a shipment's row."""
     async with sessions() as session:

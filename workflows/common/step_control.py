@@ -227,6 +227,7 @@ class StepControl:
         output_required: bool = False,
         max_attempts: int = 0,
         progress: bool = False,
+        fails_on: Sequence[str] = (),
     ) -> T | None:
         """Run ``call`` as step ``name`` until it succeeds, is skipped, or is aborted.
 
@@ -248,6 +249,9 @@ class StepControl:
             max_attempts: The retry policy's attempt cap, to count attempts.
             progress: The step is part of the case's progress (current / completed steps),
                 and a pending cancellation stops the case before it.
+            fails_on: Error types re-raised to the workflow whatever ``on_non_retryable`` says
+                (the case's business outcome, e.g. a refused document), while other
+                non-retryable errors park.
 
         Returns:
             The step's result, a skip's substitute output, or None for a plain skip.
@@ -271,6 +275,7 @@ class StepControl:
             attention,
             OutputContract(result_type, output_required),
             max_attempts,
+            tuple(fails_on),
         )
         if progress:
             self.completed_steps.append(name)
@@ -338,6 +343,7 @@ class StepControl:
             output_required=output_required,
             max_attempts=policy.retry.maximum_attempts,
             progress=progress,
+            fails_on=policy.fails_on,
         )
 
     async def _undo(self, undo: Undo[Any]) -> None:
@@ -355,6 +361,7 @@ class StepControl:
         attention: AttentionPolicy | None,
         output: OutputContract,
         max_attempts: int,
+        fails_on: tuple[str, ...] = (),
     ) -> T | None:
         record = self._record(name, kind)
         while True:
@@ -379,7 +386,7 @@ class StepControl:
                 exhausted = getattr(error, "retry_state", None) == RetryState.MAXIMUM_ATTEMPTS_REACHED
                 record.fail(failure.error_type, failure.message, max_attempts if exhausted and max_attempts else 1)
                 final = failure.error_type in not_retried or is_non_retryable(error)
-                if (on_non_retryable if final else on_exhausted) == "fail":
+                if (on_non_retryable if final else on_exhausted) == "fail" or failure.error_type in fails_on:
                     raise
                 decision = await self._park(record, STEP_ACTIONS, attention, output=output)
                 if decision.action == "retry":

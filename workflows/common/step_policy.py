@@ -47,6 +47,10 @@ class StepPolicy:
     """When the step raises a non-retryable error. ``fail`` where such an error is the case's
     business outcome (Transcribe FAILED, a quarantined record); ``park`` where an operator
     must look at it (a reconciliation's invalid report)."""
+    fails_on: tuple[str, ...] = ()
+    """Error types that are the case's business outcome whatever ``on_non_retryable`` says: raised
+    to the workflow (a refused document), while other non-retryable errors (access denied, a
+    request the service refuses) park for an operator."""
 
     def activity_options(self) -> dict[str, Any]:
         """Keyword arguments for ``workflow.execute_activity`` / ``execute_local_activity``."""

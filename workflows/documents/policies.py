@@ -3,11 +3,13 @@ Document Processing in Logistics using AI").
 
 A document Textract or the screen cannot read is the shipment's business outcome, not a
 fault: ``DocumentRefused`` is never retried, and the workflow records the refusal and waits for
-a replacement. Throttling (Textract's ProvisionedThroughputExceeded, Comprehend's
-ThrottlingException, mapped to ``AwsThrottled``), 5xx and timeouts are retried with backoff a
-few times, then the step parks for an operator's retry. Waiting for Textract's analysis is the
-retry-as-poll pattern: one activity retried every ``analysis_poll_seconds`` for as many
-attempts as cover ``max_analysis_minutes``, after which the wait parks.
+a replacement. Any other error AWS raises as not to be retried (access denied, a job id Textract
+no longer knows) parks the step for an operator rather than failing the shipment. Throttling
+(Textract's ProvisionedThroughputExceeded, Comprehend's ThrottlingException, mapped to
+``AwsThrottled``), 5xx and timeouts are retried with backoff a few times, then the step parks
+for an operator's retry. Waiting for Textract's analysis is the retry-as-poll pattern: one
+activity retried every ``analysis_poll_seconds`` for as many attempts as cover
+``max_analysis_minutes``, after which the wait parks.
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ SCREEN = StepPolicy(
 """Check the arrived object and copy it to the raw layer (or to quarantine with its reason)."""
 
 START_ANALYSIS = StepPolicy(
-    on_non_retryable="fail",
+    fails_on=(DOCUMENT_REFUSED,),
     start_to_close=timedelta(seconds=30),
     retry=exponential(5, first=timedelta(seconds=2), cap=timedelta(seconds=30), not_retried=EXTRACTION_NOT_RETRIED),
 )
 """StartDocumentAnalysis (idempotent by its client token: a retry returns the same job).
-``DocumentRefused`` is raised to the workflow, which records the refusal."""
+``DocumentRefused`` is raised to the workflow, which records the refusal; any other error that is
+not retried (access denied, a request Textract refuses) parks for an operator."""
 
 
 def analysis_poll(shipment: ShipmentInput) -> StepPolicy:
@@ -44,14 +47,14 @@ def analysis_poll(shipment: ShipmentInput) -> StepPolicy:
     interval = shipment.analysis_poll_seconds
     attempts = max(1, math.ceil(shipment.max_analysis_minutes * 60.0 / interval)) + 1
     return StepPolicy(
-        on_non_retryable="fail",
+        fails_on=(DOCUMENT_REFUSED,),
         start_to_close=timedelta(minutes=5),
         retry=poll_every(timedelta(seconds=interval), attempts=attempts, not_retried=EXTRACTION_NOT_RETRIED),
     )
 
 
 DETECT_ENTITIES = StepPolicy(
-    on_non_retryable="fail",
+    fails_on=(DOCUMENT_REFUSED,),
     start_to_close=timedelta(minutes=2),
     retry=exponential(5, first=timedelta(seconds=2), cap=timedelta(seconds=30), not_retried=EXTRACTION_NOT_RETRIED),
 )

@@ -140,6 +140,10 @@ class ShipmentWorkflow(StepControlHandlers):
         self._input = shipment
         self._slots = {doc_type: _Slot(doc_type) for doc_type in shipment.required_types}
         self._seen: set[tuple[str, str]] = set()
+        """(type, ETag) of the arrivals taken or refused: the same again is a duplicate."""
+        self._held: dict[str, DocumentArrival] = {}
+        """Per type, the newest arrival ignored while the type was taken: the replacement taken if
+        the document in process is refused or rejected (its bytes replaced it under the same key)."""
         self._ignored: list[IgnoredArrival] = []
         self._status = "RECEIVING"
         self._reason = ""
@@ -153,12 +157,20 @@ class ShipmentWorkflow(StepControlHandlers):
         outcome, reason = self._classify(arrival)
         if outcome in ("duplicate", "elsewhere"):
             return
-        record = ArrivalRecord(arrival, "RECEIVED" if outcome == "taken" else "IGNORED", reason)
+        await self._record_arrival(arrival, "RECEIVED" if outcome == "taken" else "IGNORED", reason)
+
+    async def _record_arrival(self, arrival: DocumentArrival, status: str, reason: str = "") -> None:
+        # One step per arrival (type and ETag): two arrivals of a type recorded at once are two
+        # steps, each parked and decided on its own if Postgres is away.
         await self.steps.run(
-            f"record_arrival:{arrival.doc_type}", RECORD_ARRIVAL, record, policy=policies.RECORD, progress=False
+            f"record_arrival:{arrival.doc_type}:{arrival.etag}",
+            RECORD_ARRIVAL,
+            ArrivalRecord(arrival, status, reason),
+            policy=policies.RECORD,
+            progress=False,
         )
         slot = self._slots.get(arrival.doc_type)
-        if outcome == "taken" and slot is not None and slot.arrival == arrival:
+        if status == "RECEIVED" and slot is not None and slot.arrival == arrival:
             slot.recorded = True
 
     def _classify(self, arrival: DocumentArrival) -> tuple[str, str]:
@@ -171,27 +183,39 @@ class ShipmentWorkflow(StepControlHandlers):
                 reason += f" and is {same.status}" + (f": {same.reason}" if same.reason else "")
             self._note(arrival, "ignored", reason)
             return "duplicate", ""
-        self._seen.add((arrival.doc_type, arrival.etag))
-        slot = self._slots.get(arrival.doc_type)
         if arrival.shipment_id != self._input.shipment_id:  # not this shipment's row to write
+            self._seen.add((arrival.doc_type, arrival.etag))
             self._note(arrival, "refused", f"the document is for shipment {arrival.shipment_id}")
             return "elsewhere", ""
+        slot = self._slots.get(arrival.doc_type)
+        if slot is not None and slot.status in TAKEN and arrival.extension in DOCUMENT_EXTENSIONS:
+            if self._held.get(slot.doc_type) == arrival:
+                return "duplicate", ""
+            etag = slot.arrival.etag if slot.arrival else ""
+            reason = f"the shipment already has its {slot.doc_type} ({slot.status}, ETag {etag})"
+            if slot.status != "accepted":
+                reason += "; taken if that one is refused or rejected"
+            self._held[slot.doc_type] = arrival
+            self._note(arrival, "ignored", reason)
+            return "ignored", reason
+        self._seen.add((arrival.doc_type, arrival.etag))
         if slot is None:
             reason = f"unknown document type {arrival.doc_type!r}: a shipment takes {', '.join(self._slots)}"
         elif arrival.extension not in DOCUMENT_EXTENSIONS:
             expected = ", ".join(f".{ext}" for ext in DOCUMENT_EXTENSIONS)
             reason = f"unsupported file type .{arrival.extension} (documents are {expected})"
         else:
-            if slot.status in TAKEN:
-                etag = slot.arrival.etag if slot.arrival else ""
-                reason = f"the shipment already has its {slot.doc_type} ({slot.status}, ETag {etag})"
-                self._note(arrival, "ignored", reason)
-                return "ignored", reason
-            slot.arrival, slot.status, slot.reason, slot.recorded = arrival, "received", "", False
-            self._publish()
+            self._take(slot, arrival)
             return "taken", ""
         self._note(arrival, "refused", reason)
         return "refused", reason
+
+    def _take(self, slot: _Slot, arrival: DocumentArrival) -> None:
+        if self._held.get(slot.doc_type) == arrival:
+            del self._held[slot.doc_type]
+        self._ignored = [i for i in self._ignored if (i.doc_type, i.etag) != (arrival.doc_type, arrival.etag)]
+        slot.arrival, slot.status, slot.reason, slot.recorded = arrival, "received", "", False
+        self._publish()
 
     def _note(self, arrival: DocumentArrival, outcome: str, reason: str) -> None:
         if any((i.doc_type, i.etag) == (arrival.doc_type, arrival.etag) for i in self._ignored):
@@ -261,8 +285,18 @@ class ShipmentWorkflow(StepControlHandlers):
                 await self._review(shipment, arrival, checked)
         except _Refused as refused:
             self._set_document(slot, refused.status, refused.reason)
+            await self._take_held(slot)
             return
         self._set_document(slot, "accepted")
+
+    async def _take_held(self, slot: _Slot) -> None:
+        """A replacement that arrived while the refused (or rejected) document was in process."""
+        held = self._held.get(slot.doc_type)
+        if held is None or (held.doc_type, held.etag) in self._seen:
+            return
+        self._seen.add((held.doc_type, held.etag))
+        self._take(slot, held)
+        await self._record_arrival(held, "RECEIVED")  # its IGNORED row becomes RECEIVED
 
     async def _extract(self, shipment: ShipmentInput, arrival: DocumentArrival) -> CheckedDocument:
         doc_type, etag = arrival.doc_type, arrival.etag

@@ -142,9 +142,15 @@ async def test_a_document_over_the_limit_is_refused_with_its_size(
     shipment = shipment_id()
     arrival = await arrive(aws, resources, shipment, "customs", b"%PDF-1.7\n" + b"0" * 100)
     screened = await run(pipeline.screening.screen_document, ScreenInput(arrival, 50))
-    assert screened.reason == "too large (109 bytes, limit 50)"
+    assert screened.reason == f"too large (109 bytes, limit 50); left at {arrival.key}"
     [row] = await rows(sessions, shipment)
-    assert (row.status, row.size) == ("REFUSED", 109)
+    assert (row.status, row.size, row.quarantine_key) == ("REFUSED", 109, None)
+    # Not copied: nothing of it under quarantine/, the inbound object is where it arrived.
+    listed = await aws.call(
+        "s3", "list_objects_v2", Bucket=resources.documents_bucket, Prefix=f"quarantine/{shipment}/"
+    )
+    assert listed.get("KeyCount", 0) == 0
+    assert len(await aws.read_object(resources.documents_bucket, arrival.key)) == 109
 
 
 async def test_the_same_arrival_twice_is_one_row_and_an_ignored_one_is_kept_with_its_reason(

@@ -148,6 +148,21 @@ def test_a_value_that_is_not_readable_as_its_kind_is_asked_with_the_reason() -> 
     assert declared.reason == "not an amount: 'about twelve thousand'"
 
 
+def test_control_characters_are_dropped_and_an_overlong_value_is_cut_and_asked() -> None:
+    kv = [
+        KeyValue("Authorisation No", "CA-\x1b[31m1\x85", 0.99),
+        KeyValue("Declared Value", "1" * 600, 0.99),
+        KeyValue("HS Codes", "8471.30", 0.99),
+        KeyValue("Exporter", "Northwind Traders Ltd", 0.99),
+    ]
+    fields, to_review = check_document("customs", Extraction(kv, "", []), 0.95)
+    by_name = {f.name: f for f in fields}
+    assert by_name["authorisation_number"].value == "CA- [31m1"  # ESC and NEL gone, whitespace collapsed
+    assert to_review == ["declared_value"]
+    declared = by_name["declared_value"]
+    assert declared.value == "1" * 500 and declared.reason == "longer than 500 characters (600): cut"
+
+
 @pytest.mark.parametrize(
     ("raw", "iso"),
     [

@@ -9,6 +9,8 @@ records every call. Its switches, each keyed by a document's ETag:
   raises the non-retryable ``DocumentRefused``);
 * ``throttled``: while True, StartDocumentAnalysis raises the retryable ``AwsThrottled``, as the
   AWS error taxonomy maps Textract's ProvisionedThroughputExceededException;
+* ``access_denied``: while True, StartDocumentAnalysis raises the non-retryable
+  ``AwsAccessDenied`` (a role without ``textract:StartDocumentAnalysis``);
 * ``analysis_polls``: how many polls of each job find it IN_PROGRESS (the benign
   ``TextractAnalysisNotDone``);
 * ``to_review``: ETag -> the fields whose confidence is below the threshold.
@@ -29,6 +31,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.common.contracts import (
+    AWS_ACCESS_DENIED,
     AWS_THROTTLED,
     NOTIFY_ATTENTION,
     RECORD_DECISION,
@@ -120,6 +123,7 @@ class MockDocuments:
     screen_refused: dict[str, str] = field(default_factory=dict)
     textract_refused: dict[str, str] = field(default_factory=dict)
     throttled: bool = False
+    access_denied: bool = False
     analysis_polls: int = 0
     to_review: dict[str, list[str]] = field(default_factory=dict)
 
@@ -175,6 +179,13 @@ class MockDocuments:
                     {"code": "ProvisionedThroughputExceededException"},
                     type=AWS_THROTTLED,
                     next_retry_delay=timedelta(milliseconds=20),  # the backoff is the policy's; the test's is short
+                )
+            if self.access_denied:
+                raise ApplicationError(
+                    "textract StartDocumentAnalysis: AccessDeniedException: not authorized",
+                    {"code": "AccessDeniedException"},
+                    type=AWS_ACCESS_DENIED,
+                    non_retryable=True,
                 )
             return AnalysisJob(f"job-{request.doc_type}-{request.etag}")
 

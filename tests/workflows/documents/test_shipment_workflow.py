@@ -28,6 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.common.contracts import (
+    AWS_ACCESS_DENIED,
     AWS_THROTTLED,
     DECIDE_UPDATE,
     AttentionPolicy,
@@ -193,7 +194,11 @@ async def test_arrivals_the_shipment_cannot_take_are_listed_with_their_reason_an
     assert [(i.doc_type, i.outcome, i.reason) for i in status.ignored] == [
         ("packing_list", "refused", "unknown document type 'packing_list': a shipment takes invoice, customs"),
         ("customs", "refused", "unsupported file type .docx (documents are .pdf)"),
-        ("invoice", "ignored", "the shipment already has its invoice (received, ETag etag-inv)"),
+        (
+            "invoice",
+            "ignored",
+            "the shipment already has its invoice (received, ETag etag-inv); taken if that one is refused or rejected",
+        ),
     ]
     assert sorted((r.arrival.etag, r.status) for r in mocks.called(RECORD_ARRIVAL.name)) == [
         ("etag-docx", "IGNORED"),
@@ -244,6 +249,33 @@ async def test_a_refused_document_leaves_its_type_missing_until_a_replacement_ar
     assert [r.etag for r in mocks.called(START_ANALYSIS.name, "customs")] == ["etag-scan", "etag-cus"]
     assert mocks.attempts[(SCREEN_DOCUMENT.name, "invoice")] == 1  # the invoice is not processed again
     assert result.documents == {"invoice": "etag-inv", "customs": "etag-cus"}
+
+
+async def test_a_replacement_sent_while_its_type_is_in_process_is_taken_when_that_one_is_refused(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    # The same key again with new bytes: the first arrival's bytes are gone (the screen refuses
+    # it as replaced), and the replacement, ignored on arrival, is what the shipment takes.
+    mocks = MockDocuments(screen_refused={"etag-inv": "the document was deleted or replaced after it arrived"})
+    shipment = _shipment()
+    async with _worker(time_env, task_queue, mocks):
+        handle = await _arrive(
+            time_env,
+            task_queue,
+            shipment,
+            _arrival(shipment, "invoice", "etag-inv"),
+            _arrival(shipment, "invoice", "etag-inv-2"),
+            _arrival(shipment, "invoice", "etag-inv-2"),  # an S3 event delivered twice
+            _arrival(shipment, "customs", "etag-cus"),
+        )
+        result = await handle.result()
+
+    assert result.documents == {"invoice": "etag-inv-2", "customs": "etag-cus"}
+    assert [c.arrival.etag for c in mocks.called(SCREEN_DOCUMENT.name, "invoice")] == ["etag-inv", "etag-inv-2"]
+    # Recorded ignored on arrival (once; the two arrivals are recorded at once), then received when taken.
+    records = [(r.arrival.etag, r.status) for r in mocks.called(RECORD_ARRIVAL.name) if r.arrival.doc_type == "invoice"]
+    assert sorted(records[:2]) == [("etag-inv", "RECEIVED"), ("etag-inv-2", "IGNORED")]
+    assert records[2:] == [("etag-inv-2", "RECEIVED")]
 
 
 async def test_a_reviewer_answers_the_form_and_the_answers_are_recorded(
@@ -354,3 +386,28 @@ async def test_textract_throttled_until_the_retries_run_out_parks_and_a_retry_co
     assert mocks.attempts[(AWAIT_ANALYSIS.name, "invoice")] == 3  # polled twice IN_PROGRESS
     assert result.status == "COMPLETE"
     assert [(a.step, a.action) for a in mocks.audits] == [("analyse:invoice", "retry"), ("analyse:customs", "retry")]
+
+
+async def test_textract_refusing_access_parks_the_step_instead_of_failing_the_shipment(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    mocks = MockDocuments(access_denied=True)
+    shipment = _shipment()
+    async with _worker(time_env, task_queue, mocks):
+        handle = await _arrive(
+            time_env,
+            task_queue,
+            shipment,
+            _arrival(shipment, "invoice", "etag-inv"),
+            _arrival(shipment, "customs", "etag-cus"),
+        )
+        parked = await wait_waiting(handle, "analyse:invoice")
+        await wait_waiting(handle, "analyse:customs")
+        mocks.access_denied = False  # the role is given the permission
+        await _decide(handle, "analyse:invoice", "retry", OPERATOR, "role fixed")
+        await _decide(handle, "analyse:customs", "retry", OPERATOR, "role fixed")
+        result = await handle.result()
+
+    assert (parked.last_error_type, parked.attempts) == (AWS_ACCESS_DENIED, 1)  # not retried, parked
+    assert result.status == "COMPLETE"
+    assert mocks.called(REJECT_DOCUMENT.name) == []  # not taken for the document's fault
