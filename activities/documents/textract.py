@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
@@ -58,6 +58,15 @@ def request_token(shipment_id: str, doc_type: str, etag: str) -> str:
 def staging_prefix(shipment_id: str, doc_type: str, etag: str) -> str:
     """Where one document's extraction outputs are written."""
     return f"{STAGING_PREFIX}{shipment_id}/{doc_type}/{etag}/"
+
+
+def raise_refused_or_again(error: ApplicationError, what: str) -> NoReturn:
+    """Raise DOCUMENT_REFUSED (caused by ``error``) for a refusal of the document, else ``error``
+    itself as it is (chained to itself, its cause would loop the failure converter)."""
+    mapped = refused(error, what)
+    if mapped is error:
+        raise error
+    raise mapped from error
 
 
 def refused(error: ApplicationError, what: str) -> ApplicationError:
@@ -159,7 +168,7 @@ class DocumentAnalysis:
                 JobTag=request.doc_type[:64],
             )
         except ApplicationError as error:
-            raise refused(error, what) from error
+            raise_refused_or_again(error, what)
         job_id = str(started["JobId"])
         async with transaction(self._sessions) as connection:
             await upsert_document(connection, request.shipment_id, request.doc_type, request.etag, job_id=job_id)
@@ -174,7 +183,7 @@ class DocumentAnalysis:
         try:
             page = await self._aws.call("textract", "get_document_analysis", **params)
         except ApplicationError as error:
-            raise refused(error, what) from error
+            raise_refused_or_again(error, what)
         status = str(page.get("JobStatus", "IN_PROGRESS"))
         if status == "IN_PROGRESS":
             raise ApplicationError(

@@ -45,6 +45,9 @@ class AuditedDecision:
     """``accepted`` or ``rejected``."""
     rejection: str
     decided_at: datetime.datetime
+    answers: dict[str, str] | None = None
+    """A form gate's answers by field name, as the gate validated and audited them (None for
+    every other decision)."""
 
 
 def parse_time(text: str) -> datetime.datetime | None:
@@ -84,6 +87,7 @@ async def list_decisions(sessions: SessionMaker, selection: DecisionFilter) -> l
             outcome=row.outcome,
             rejection=row.rejection or "",
             decided_at=row.decided_at,
+            answers=dict(row.answers) if row.answers else None,
         )
         for row in rows
     ]
