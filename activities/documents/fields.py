@@ -388,12 +388,13 @@ NORMALISERS = {
 MAX_VALUE_CHARS = 500
 """Longest value (and source) a field carries into history, the review form and the rows: what a
 document holds beyond it is cut and asked of a reviewer (a reviewer's answer has the same limit)."""
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _printable(text: str) -> str:
-    """``text`` without control characters (a document's bytes reach a terminal and a page)."""
-    return _UNPRINTABLE.sub(" ", text)
+    """``text`` on one line without control characters (a document's bytes reach a terminal and
+    a page, and a value confirmed as found must pass the answers' rule)."""
+    return " ".join(_UNPRINTABLE.sub(" ", text).split())
 
 
 def check_field(rule: FieldRule, extraction: Extraction, threshold: float) -> tuple[FormField, bool]:

@@ -48,7 +48,7 @@ async def test_the_demo_finds_exactly_the_planted_difference_and_approval_comple
         async with sessions() as session:
             notice = await session.scalar(
                 select(NotificationLedger).where(
-                    NotificationLedger.notification_key == f"attention:{handle.id}:signoff#1:notice"
+                    NotificationLedger.notification_key.like(f"attention:{handle.id}:%:signoff#1:notice")
                 )
             )
             run = await session.get(ReconRun, handle.id)

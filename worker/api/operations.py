@@ -16,7 +16,7 @@ from activities.common.resources import Resources
 from worker.api.app import ApiServices, api_aws
 from worker.api.auth import Operator
 from worker.api.errors import AUTHENTICATED, error_responses
-from worker.api.fields import LINE_PATTERN, Line, Text, refuse_nul_in_json
+from worker.api.fields import Line, Text, refuse_nul_in_json
 from worker.services.audit import DecisionFilter, list_decisions
 from worker.services.dead_letters import DeadLetterNotFound, RedriveRefused, peek, redrive
 from worker.services.operations import (
@@ -28,6 +28,7 @@ from worker.services.operations import (
     list_attention,
     send_decision,
 )
+from workflows.common.form_answers import ANSWER_PATTERN, MAX_ANSWER, MAX_ANSWER_NAME, MAX_ANSWERS
 
 router = APIRouter(tags=["operations"])
 
@@ -37,17 +38,18 @@ DeadLetterPipeline = Literal[
     "booking", "media", "b2b", "b2b-intake", "recon", "poller", "translation-intake", "documents-intake"
 ]
 Substitute = Annotated[Any, AfterValidator(refuse_nul_in_json)]
-AnswerName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=LINE_PATTERN)]
-"""A form field's name: one line of at most 64 characters."""
-AnswerValue = Annotated[str, StringConstraints(max_length=500, pattern=LINE_PATTERN)]
+AnswerName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ANSWER_NAME, pattern=ANSWER_PATTERN)]
+"""A form field's name: one line of at most 64 characters (the gate's rule, ``workflows.common.form_answers``)."""
+AnswerValue = Annotated[str, StringConstraints(max_length=MAX_ANSWER, pattern=ANSWER_PATTERN)]
 """An answer: one line of at most 500 characters (the gate checks it against the field's kind)."""
 
 
 def _answers_schema(schema: dict[str, Any]) -> None:
     """Name the keys' rule in ``propertyNames`` (pydantic puts a key pattern in ``patternProperties``)."""
     schema.pop("patternProperties", None)
-    schema["propertyNames"] = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": LINE_PATTERN}
-    schema["additionalProperties"] = {"type": "string", "maxLength": 500, "pattern": LINE_PATTERN}
+    line = {"type": "string", "pattern": ANSWER_PATTERN}
+    schema["propertyNames"] = {**line, "minLength": 1, "maxLength": MAX_ANSWER_NAME}
+    schema["additionalProperties"] = {**line, "maxLength": MAX_ANSWER}
 
 
 class DecisionRequest(BaseModel):
@@ -62,11 +64,12 @@ class DecisionRequest(BaseModel):
     )
     answers: dict[AnswerName, AnswerValue] = Field(
         default_factory=dict,
-        max_length=50,
+        max_length=MAX_ANSWERS,
         description="approve at a gate with a form only: one answer per form field, by field name (the extracted "
         "value to confirm it, another to correct it). The gate refuses (409) an approval that misses a field or "
         "answers one invalidly for its kind, and answers on any other decision. At most 50; names up to 64 "
-        "characters, values up to 500.",
+        "characters, values up to 500; names and values are one line each: no control character (tab included), "
+        "DEL, C1 control (U+0080-U+009F, NEL U+0085 among them), or line/paragraph separator (U+2028, U+2029).",
         json_schema_extra=_answers_schema,
     )
 

@@ -114,24 +114,28 @@ def decide(
         typer.echo(outcome.message)
 
 
-MAX_ANSWERS = 50
-"""As the API: at most 50 answers, names up to 64 characters, values up to 500."""
-
-
 def parse_answers(items: list[str]) -> dict[str, str]:
-    """``--answer name=value`` options as a dict (CliError names a malformed or repeated one)."""
+    """``--answer name=value`` options as a dict (CliError names a malformed or repeated one).
+
+    The gate's rule (``workflows.common.form_answers``, as the API's): at most 50 answers,
+    names up to 64 characters, values up to 500, no control character or line break in either.
+    """
+    from workflows.common.form_answers import MAX_ANSWER, MAX_ANSWER_NAME, MAX_ANSWERS, refused_character
+
     answers: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or not name:
             raise CliError(f"--answer must be NAME=VALUE (got {item!r})")
-        if len(name) > 64:
-            raise CliError(f"--answer {name[:20]}...: a field name has at most 64 characters")
-        if len(value) > 500:
-            raise CliError(f"--answer {name}: a value has at most 500 characters (got {len(value)})")
-        if any(ord(char) < 32 or ord(char) == 127 for char in name + value):
-            raise CliError(f"--answer {name}: no control characters or line breaks")
+        shown = repr(name[:20]) + ("..." if len(name) > 20 else "")
+        if len(name) > MAX_ANSWER_NAME:
+            raise CliError(f"--answer {shown}: a field name has at most {MAX_ANSWER_NAME} characters")
+        if len(value) > MAX_ANSWER:
+            raise CliError(f"--answer {shown}: a value has at most {MAX_ANSWER} characters (got {len(value)})")
+        refused = refused_character(item)  # before the name's surrounding spaces were stripped
+        if refused is not None:
+            raise CliError(f"--answer {shown}: {refused}")
         if name in answers:
             raise CliError(f"--answer {name} is given twice")
         answers[name] = value
@@ -252,6 +256,8 @@ def decisions(
             f"{row.decided_at:%Y-%m-%d %H:%M:%S}  {row.operator}  {row.workflow_id}  {row.step}  "
             f"{row.action}  {outcome}{why}"
         )
+        for name, value in sorted((row.answers or {}).items()):  # a form's answers, one per line
+            typer.echo(f"    {name} = {value}")
 
 
 def _time(option: str, text: str) -> datetime.datetime | None:

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         DecisionAudit,
         StepDecision,
     )
+    from workflows.common.form_answers import audited
     from workflows.common.policies import STEP_CONTROL_AUDIT, STEP_CONTROL_AUDIT_LOCAL, STEP_CONTROL_NOTIFY
     from workflows.common.step_records import Park, StepRecord, step_label
 
@@ -40,6 +41,9 @@ class StepEffects:
     async def audit(self, decision: StepDecision, via: str, outcome: str, rejection: str | None) -> None:
         """Write the decision's audit row (retried until Postgres answers).
 
+        Its answers are kept stripped; a rejected signal's malformed answers (too many, too
+        long, a refused character) are not kept at all: its rejection says what was wrong.
+
         A local activity, in the workflow task that took the decision: the waiting step wakes
         one task-queue round trip sooner. Executions that took decisions before this wrote the
         row with a task-queue activity, and replay it that way.
@@ -58,7 +62,7 @@ class StepEffects:
             outcome=outcome,
             rejection=rejection,
             decided_at=workflow.now().isoformat(),
-            answers=dict(decision.answers),
+            answers=audited(decision.answers),
         )
         if workflow.patched(LOCAL_AUDIT):
             await workflow.execute_local_activity(
@@ -68,15 +72,21 @@ class StepEffects:
             await workflow.execute_activity(RECORD_DECISION.name, audit, **STEP_CONTROL_AUDIT.activity_options())
 
     async def notify(self, key: str, audience: str, subject: str, body: str) -> None:
-        """Publish a notice once per key; a notice that cannot be sent is logged, not fatal."""
+        """Publish a notice once per key; a notice that cannot be sent is logged, not fatal.
+
+        The ledger key is ``attention:<workflow id>:<first run id>:<key>``. The first run id is
+        the same in every run of a continue-as-new chain, and new for a workflow started again
+        under the same id (a failed shipment started again, a media job redriven), whose parks,
+        reminders and escalations are then notified afresh. The key is an activity input, not a
+        command: histories recorded with the older key (no run id) replay unchanged.
+        """
 
         info = workflow.info()
+        ledger_key = f"attention:{info.workflow_id}:{info.first_execution_run_id}:{key}"
         try:
             await workflow.execute_activity(
                 NOTIFY_ATTENTION.name,
-                AttentionNotice(
-                    key=f"attention:{info.workflow_id}:{key}", audience=audience, subject=subject, body=body
-                ),
+                AttentionNotice(key=ledger_key, audience=audience, subject=subject, body=body),
                 **STEP_CONTROL_NOTIFY.activity_options(),
             )
         except ActivityError as error:

@@ -59,7 +59,7 @@ async def test_a_parked_step_is_visible_notified_and_retry_reruns_only_that_step
     assert described.typed_search_attributes.get(search_attributes.PARKED_STEP) == "b"
     assert described.typed_search_attributes.get(search_attributes.ATTENTION_SINCE) is not None
     sent = await notices(sessions, handle.id)
-    assert [n.notification_key for n in sent] == [f"attention:{handle.id}:b#1:notice"]
+    assert [n.notification_key for n in sent] == [f"attention:{handle.id}:{handle.first_execution_run_id}:b#1:notice"]
     assert sent[0].message_id and "stepwise decide" in sent[0].body
 
     probe.armed.clear()

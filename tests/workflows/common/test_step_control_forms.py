@@ -6,6 +6,7 @@ Postgres); ``wait_for``'s reminders and escalations on the time-skipping server 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -46,9 +47,23 @@ from tests.workflows.common.form_probe import (
     FormProbeInput,
     FormProbeWorkflow,
 )
-from workflows.common.form_answers import answer_problem, field_problems, form_problem
+from workflows.common.form_answers import (
+    ANSWER_PATTERN,
+    answer_problem,
+    answers_problem,
+    audited,
+    field_problems,
+    form_problem,
+    refused_character,
+)
 
 HOUR = 3600.0
+REFUSED = ["\x00", "\t", "\n", "\r", "\x1f", "\x7f", "\x80", "\x85", "\x9f", "\u2028", "\u2029"]
+"""One of each kind the rule refuses: C0 (tab, line breaks), DEL, C1 (NEL), the Unicode separators."""
+
+
+def _code(char: str) -> str:
+    return f"U+{ord(char):04X}"
 
 
 # ----- the rules, per kind ---------------------------------------------------------------------------------------
@@ -104,6 +119,47 @@ def test_a_form_needs_every_field_and_no_other() -> None:
     assert "missing answers for currency" in line
     assert "'colour'" in line and "answers.total:" in line
     assert form_problem(INVOICE_FORM, VALID_ANSWERS) is None
+
+
+@pytest.mark.parametrize("char", REFUSED, ids=_code)
+def test_a_refused_character_is_refused_anywhere_in_an_answer_or_a_field_name(char: str) -> None:
+    for value in (f"Northwind{char}Traders", f"{char}Northwind", f"Northwind{char}"):  # stripping hides none
+        problem = answer_problem("text", value)
+        assert problem is not None and "no control characters or line breaks" in problem and _code(char) in problem
+    problem = answers_problem({"total": f"12480.00{char}"})
+    assert problem is not None and problem.startswith("answers.total: no control characters") and _code(char) in problem
+    problem = answers_problem({f"to{char}tal": "1"})
+    assert problem is not None and problem.startswith("field name ") and _code(char) in problem
+    problem = form_problem(INVOICE_FORM, {**VALID_ANSWERS, "total": f"{char}12480.00"})
+    assert problem is not None and problem.startswith("answers.total: no control characters")
+    # fullmatch: "$" then means the end of the text, as in JSON Schema and pydantic (re.search would admit "ab\n").
+    assert re.fullmatch(ANSWER_PATTERN, f"a{char}b") is None and re.fullmatch(ANSWER_PATTERN, f"ab{char}") is None
+
+
+@pytest.mark.parametrize("text", ["Northwind Traders Ltd.", "Zürich", "東京 (Tokyo)", "a\xa0b", "€ 12,480", ""])
+def test_the_pattern_and_the_check_admit_the_same_text(text: str) -> None:
+    assert refused_character(text) is None and re.fullmatch(ANSWER_PATTERN, text) is not None
+
+
+def test_answers_are_bounded_whatever_the_form() -> None:
+    assert answers_problem({f"f{i}": "1" for i in range(50)}) is None
+    assert answers_problem({f"f{i}": "1" for i in range(51)}) == "at most 50 answers (got 51)"
+    assert answers_problem({"n" * 64: "x" * 500}) is None
+    assert "at most 64 characters (got 65" in (answers_problem({"n" * 65: "1"}) or "")
+    assert (answers_problem({"total": "x" * 501}) or "").startswith("answers.total: at most 500 characters (got 501)")
+    assert answers_problem({"": "1"}) == "an answer's field name must not be empty"
+    # Surrounding spaces count, as in the API: 501 characters are refused though 499 remain stripped.
+    assert "at most 500 characters (got 501)" in (answer_problem("text", " " + "x" * 499 + " ") or "")
+    # A form is not listed 60 unknown names: the count is refused first.
+    many = {**VALID_ANSWERS, **{f"extra_{i}": "1" for i in range(60)}}
+    assert form_problem(INVOICE_FORM, many) == f"at most 50 answers (got {len(many)})"
+
+
+def test_the_audit_keeps_well_formed_answers_stripped_and_malformed_ones_not_at_all() -> None:
+    assert audited({"total": "  12480.00 ", "colour": " red"}) == {"total": "12480.00", "colour": "red"}
+    assert audited({"total": "12480.00\t"}) == {}
+    assert audited({f"f{i}": "1" for i in range(51)}) == {}
+    assert audited({}) == {}
 
 
 # ----- the gate, on the dev server ----------------------------------------------------------------------------------
@@ -203,6 +259,55 @@ async def test_form_answers_by_signal_are_checked_the_same_and_a_refusal_is_audi
     assert rows[1].answers == VALID_ANSWERS
 
 
+async def test_refused_characters_and_oversized_answers_are_refused_by_the_update_and_the_signal_alike(
+    dev_env: WorkflowEnvironment, task_queue: str, form_worker: Worker, sessions: SessionMaker
+) -> None:
+    handle = await _start(dev_env, task_queue, FormProbeInput(form=INVOICE_FORM))
+    await wait_waiting(handle, "review")
+    for char in ["\t", "\x7f", "\x80", "\x85", "\u2028", "\u2029"]:
+        padded = {**VALID_ANSWERS, "billing_company": f"Northwind{char}Traders"}
+        message = await _refused(handle, StepDecision("review", "approve", operator="rita", answers=padded))
+        assert message.startswith("answers.billing_company: no control characters") and _code(char) in message
+        named = {**VALID_ANSWERS, f"colour{char}": "red"}
+        message = await _refused(handle, StepDecision("review", "approve", operator="rita", answers=named))
+        assert message.startswith("field name 'colour") and _code(char) in message
+    many = {f"f{i}": "x" * 500 for i in range(60)}
+    message = await _refused(handle, StepDecision("review", "approve", operator="rita", answers=many))
+    assert message == "at most 50 answers (got 60)"
+    message = await _refused(
+        handle, StepDecision("review", "approve", operator="rita", answers={**VALID_ANSWERS, "total": "9" * 501})
+    )
+    assert message.startswith("answers.total: at most 500 characters (got 501)")
+    assert await audits(sessions, handle.id) == []  # refused updates leave nothing
+
+    tabbed = {**VALID_ANSWERS, "total": "12480.00\t"}
+    await handle.signal(DECISION_SIGNAL, StepDecision("review", "approve", operator="sig", answers=tabbed))
+    await handle.signal(DECISION_SIGNAL, StepDecision("review", "approve", operator="sig", answers=many))
+    invalid = {**VALID_ANSWERS, "total": "  12,480.00 "}
+    await handle.signal(DECISION_SIGNAL, StepDecision("review", "approve", operator="sig", answers=invalid))
+    padded = {name: f" {value}  " for name, value in VALID_ANSWERS.items()}
+    await handle.signal(DECISION_SIGNAL, StepDecision("review", "approve", operator="sig", answers=padded))
+    result = await handle.result()
+    assert result.approved is True and result.answers == VALID_ANSWERS
+
+    rows = await audits(sessions, handle.id)
+    assert sorted((r.outcome, r.via) for r in rows) == [("accepted", "signal")] + [("rejected", "signal")] * 3
+    rejected = {(r.rejection or "").split(":")[0]: r for r in rows if r.outcome == "rejected"}
+    assert set(rejected) == {
+        "answers.total",
+        "at most 50 answers (got 60)",
+        "an approval must answer every field of the form",
+    }
+    assert "U+0009" in (rejected["answers.total"].rejection or "")
+    # Malformed answers are not stored; well-formed ones are stored stripped, refused or accepted.
+    assert rejected["answers.total"].answers == {} and rejected["at most 50 answers (got 60)"].answers == {}
+    assert rejected["an approval must answer every field of the form"].answers == {
+        **VALID_ANSWERS,
+        "total": "12,480.00",
+    }
+    assert [r.answers for r in rows if r.outcome == "accepted"] == [VALID_ANSWERS]
+
+
 async def test_a_form_gate_rejected_with_a_reason_and_a_plain_gate_refusing_answers(
     dev_env: WorkflowEnvironment, task_queue: str, form_worker: Worker, sessions: SessionMaker
 ) -> None:
@@ -277,7 +382,8 @@ async def test_wait_for_reminds_then_escalates_is_not_decidable_and_a_second_rou
         message = await _refused(handle, StepDecision("collect", "approve", operator="rita"))
         assert "not waiting for a decision" in message
 
-        assert [(n.key.split(":", 2)[2], n.audience, n.subject) for n in recorder.notices] == [
+        prefix = f"attention:{handle.id}:{handle.first_execution_run_id}:"
+        assert [(n.key.removeprefix(prefix), n.audience, n.subject) for n in recorder.notices] == [
             ("collect#1:remind", "reviewers", "Reminder: probe is missing 1 item(s)"),
             ("collect#1:escalate", "operators", "Escalated: probe is missing 1 item(s)"),
         ]
@@ -289,7 +395,7 @@ async def test_wait_for_reminds_then_escalates_is_not_decidable_and_a_second_rou
         status = await step_status(handle)
         collect = next(s for s in status.steps if s.name == "collect")
         assert (collect.status, collect.runs) == ("waiting", 2)
-        assert [n.key.split(":", 2)[2] for n in recorder.notices][2:] == ["collect#2:remind"]
+        assert [n.key.removeprefix(prefix) for n in recorder.notices][2:] == ["collect#2:remind"]
 
         await handle.signal(SUPPLY_SIGNAL)
         result = await handle.result()

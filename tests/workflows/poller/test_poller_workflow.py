@@ -223,7 +223,8 @@ async def test_an_operators_skip_of_a_parked_page_fails_its_task_and_the_job_com
         ("fetch:4", "skip", OPERATOR, "accepted")
     ]
     [notice] = mocks.notices
-    assert notice.key.startswith(f"attention:{slice_workflow_id(request.job_id, 1)}:fetch:4")
+    assert notice.key.startswith(f"attention:{slice_workflow_id(request.job_id, 1)}:")
+    assert notice.key.endswith(":fetch:4#1:notice")
     fetch, fail = decided.slice_steps["fetch:4"], decided.slice_steps["fail:4"]
     assert (fetch.status, fetch.decided_by, fetch.runs, fetch.attempts) == ("skipped", OPERATOR, 1, 5)
     assert fail.status == "succeeded"
