@@ -39,12 +39,13 @@ from activities.common.resources import Resources
 from tests.support.mocks import activity_name
 from tests.support.postgres import admin_now
 from tests.support.runner import SDK_SPEEDUPS, TEST_RUNNER
+from tests.support.temporal_server import start_time_skipping
 from worker import speedups
 from worker.devstack.aws import EMULATOR_ENV, apply_resources
 from worker.devstack.emulators import create_emulator_app
 from worker.devstack.processes import free_port
 from worker.devstack.seed import seed_demo_data
-from worker.devstack.temporal_server import dev_server_extra_args, temporal_binary, test_server_binary
+from worker.devstack.temporal_server import dev_server_extra_args, temporal_binary
 from worker.migrate import upgrade_head
 from worker.services.poller import poller_access
 from worker.settings import Settings, normalise_database_url
@@ -184,18 +185,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     server shared by the whole session once stopped answering late in a suite run (an RPC timed
     out, then connections were refused), failing every later test of that pytest worker. One per
     module bounds what it holds and what a failure of it takes along."""
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-
-    from activities.common import search_attributes
-
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_binary())
-    # Workflows that upsert attention attributes need them registered, as on the dev server.
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={key.name: key.indexed_value_type for key in search_attributes.ALL},
-        )
-    )
+    env = await start_time_skipping()
     yield env
     await env.shutdown()
 

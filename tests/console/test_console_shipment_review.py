@@ -27,8 +27,8 @@ from activities.documents.contracts import ShipmentResult, shipment_workflow_id
 from activities.models.documents import ShipmentField
 from tests.console.browser import chromium, screenshot_dir, served_console, signed_in_page
 from tests.console.support import OPERATOR, OPERATOR_TOKEN
+from tests.support.documents import fast_poll, upload_demo
 from tests.support.step_control import audits, wait_waiting
-from worker.devstack.shipment_demo import demo_documents
 from worker.services import documents as service
 from worker.settings import Settings
 
@@ -46,19 +46,11 @@ async def test_the_operator_corrects_the_demo_shipments_one_uncertain_field_in_t
     stepwise_worker: Any,
     tmp_path: Path,
 ) -> None:
-    # A fast Textract poll, as in the e2e test of the pipeline.
-    config = settings.model_copy(
-        update={"documents": settings.documents.model_copy(update={"analysis_poll_seconds": 0.2})}
-    )
     shipment = f"SHP-CONSOLE-{uuid.uuid4().hex[:8]}"
     workflow_id = shipment_workflow_id(shipment)
     step = "review:invoice"
     async with stepwise_worker(dev_env.client):
-        for doc_type, data in demo_documents().items():
-            _, delivered = await service.upload(
-                aws, dev_env.client, config, resources, shipment, doc_type, data, None, config.worker.task_queue
-            )
-            assert delivered, doc_type
+        await upload_demo(dev_env.client, aws, resources, fast_poll(settings), shipment)
         handle = dev_env.client.get_workflow_handle(workflow_id, result_type=ShipmentResult)
         waiting = await wait_waiting(handle, step, timeout=90)
         assert waiting.form is not None

@@ -22,27 +22,11 @@ from activities.common.db import SessionMaker
 from activities.common.resources import Resources
 from activities.documents.contracts import ShipmentResult, shipment_workflow_id
 from activities.models.documents import ShipmentDocument, ShipmentField
+from tests.support.documents import fast_poll, upload_demo
 from tests.support.step_control import audits, wait_waiting
 from tests.support.world import QueueReader
-from worker.devstack.shipment_demo import demo_documents
 from worker.services import documents as service
 from worker.settings import Settings
-
-
-def _settings(settings: Settings) -> Settings:
-    """The tests' settings with a fast Textract poll."""
-    documents = settings.documents.model_copy(update={"analysis_poll_seconds": 0.2})
-    return settings.model_copy(update={"documents": documents})
-
-
-async def _upload(
-    dev_env: WorkflowEnvironment, aws: AwsClients, resources: Resources, settings: Settings, shipment: str, doc: str
-) -> None:
-    data = demo_documents()[doc]
-    _, delivered = await service.upload(
-        aws, dev_env.client, settings, resources, shipment, doc, data, None, settings.worker.task_queue
-    )
-    assert delivered
 
 
 async def test_the_demo_shipment_asks_only_about_the_uncertain_company_and_consolidates_the_correction(
@@ -53,12 +37,11 @@ async def test_the_demo_shipment_asks_only_about_the_uncertain_company_and_conso
     sessions: SessionMaker,
     stepwise_worker: Any,
 ) -> None:
-    config = _settings(settings)
+    config = fast_poll(settings)
     notices = await QueueReader.subscribed_to(aws, resources.documents_notifications_topic)
     shipment = f"SHP-E2E-{uuid.uuid4().hex[:8]}"
     async with stepwise_worker(dev_env.client):
-        await _upload(dev_env, aws, resources, config, shipment, "invoice")
-        await _upload(dev_env, aws, resources, config, shipment, "customs")
+        await upload_demo(dev_env.client, aws, resources, config, shipment)
         handle = dev_env.client.get_workflow_handle(shipment_workflow_id(shipment), result_type=ShipmentResult)
         waiting = await wait_waiting(handle, "review:invoice", timeout=90)
 
@@ -138,12 +121,10 @@ async def test_the_same_document_uploaded_twice_changes_nothing(
     sessions: SessionMaker,
     stepwise_worker: Any,
 ) -> None:
-    config = _settings(settings)
+    config = fast_poll(settings)
     shipment = f"SHP-TWICE-{uuid.uuid4().hex[:8]}"
     async with stepwise_worker(dev_env.client):
-        await _upload(dev_env, aws, resources, config, shipment, "invoice")
-        await _upload(dev_env, aws, resources, config, shipment, "invoice")
-        await _upload(dev_env, aws, resources, config, shipment, "customs")
+        await upload_demo(dev_env.client, aws, resources, config, shipment, ["invoice", "invoice", "customs"])
         handle = dev_env.client.get_workflow_handle(shipment_workflow_id(shipment), result_type=ShipmentResult)
         await wait_waiting(handle, "review:invoice", timeout=90)
         await handle.execute_update(

@@ -24,6 +24,7 @@ from activities.common.db import SessionMaker
 from activities.common.resources import Resources
 from activities.documents.contracts import ShipmentResult, shipment_workflow_id
 from activities.models.documents import Shipment, ShipmentDocument
+from tests.support.documents import fast_poll
 from tests.support.step_control import wait_waiting
 from worker.devstack.shipment_demo import demo_documents
 from worker.services import documents as service
@@ -39,11 +40,6 @@ def _blank_pdf() -> bytes:
     pdf.add_page()
     pdf.rect(20, 20, 100, 60)
     return bytes(pdf.output())
-
-
-def _settings(settings: Settings) -> Settings:
-    documents = settings.documents.model_copy(update={"analysis_poll_seconds": 0.2})
-    return settings.model_copy(update={"documents": documents})
 
 
 async def _inbound_keys(aws: AwsClients, bucket: str, shipment: str) -> list[str]:
@@ -82,7 +78,7 @@ async def test_unusable_files_dropped_in_s3_are_refused_or_reviewed_with_a_reaso
     sessions: SessionMaker,
     stepwise_worker: Any,
 ) -> None:
-    config = _settings(settings)
+    config = fast_poll(settings)
     bucket = resources.documents_bucket
     shipment = f"SHP-HOSTILE-{uuid.uuid4().hex[:8]}"
 

@@ -26,7 +26,7 @@ import aiohttp
 import httpx
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.common.aws import AwsClients
@@ -40,11 +40,12 @@ from activities.models.documents import ShipmentDocument, ShipmentField
 from tests.conftest import OPERATOR_NAME, make_deps
 from tests.console.support import OPERATOR_TOKEN as CONSOLE_TOKEN
 from tests.console.support import console_client, sign_in
+from tests.support.documents import fast_poll, upload_demo
 from tests.support.step_control import audits, step_status, wait_waiting
+from tests.support.world import QueueReader
 from worker.devstack.emulators.textract import TextractEmulator
 from worker.devstack.shipment_demo import demo_documents
 from worker.documents_intake import DocumentsIntake
-from worker.services import documents as service
 from worker.settings import Settings
 from workflows.documents.shipment import STATUS_QUERY, ShipmentStatus
 
@@ -53,32 +54,12 @@ ANSWERS = {"billing_company": "Northwind Traders Ltd"}
 NOT_A_PDF = b"PK\x03\x04\x14\x00\x06\x00word/document.xml: a Word file saved as invoice.pdf"
 
 
-def _fast(settings: Settings) -> Settings:
-    """The tests' settings with a fast Textract poll (the shipment's input is built from them)."""
-    documents = settings.documents.model_copy(update={"analysis_poll_seconds": 0.2})
-    return settings.model_copy(update={"documents": documents})
-
-
 async def _upload_demo(
-    dev_env: WorkflowEnvironment, aws: AwsClients, resources: Resources, settings: Settings, shipment: str
+    client: Client, aws: AwsClients, resources: Resources, settings: Settings, shipment: str
 ) -> dict[str, str]:
-    """Both demo documents uploaded as an operator (the API's and the CLI's path); their ETags."""
-    etags: dict[str, str] = {}
-    for doc_type in DOC_TYPES:
-        arrival, delivered = await service.upload(
-            aws,
-            dev_env.client,
-            _fast(settings),
-            resources,
-            shipment,
-            doc_type,
-            demo_documents()[doc_type],
-            None,
-            settings.worker.task_queue,
-        )
-        assert delivered
-        etags[doc_type] = arrival.etag
-    return etags
+    """Both demo documents uploaded with a fast Textract poll; their ETags."""
+    arrivals = await upload_demo(client, aws, resources, fast_poll(settings), shipment)
+    return {doc_type: arrival.etag for doc_type, arrival in arrivals.items()}
 
 
 async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
@@ -111,7 +92,7 @@ async def test_the_review_decided_through_the_api_is_audited_with_its_answers_un
     url = f"/workflows/{workflow_id}/decisions"
     handle = dev_env.client.get_workflow_handle(workflow_id, result_type=ShipmentResult)
     async with stepwise_worker(dev_env.client):
-        await _upload_demo(dev_env, aws, resources, settings, shipment)
+        await _upload_demo(dev_env.client, aws, resources, settings, shipment)
         await wait_waiting(handle, "review:invoice", timeout=90)
 
         # An approval without the form's answer: refused by the gate, naming the field; nothing recorded.
@@ -213,7 +194,7 @@ async def test_textract_throttled_until_the_retries_run_out_parks_and_an_operato
     textract.inject(1, code="ProvisionedThroughputExceededException", forever=True, operation="StartDocumentAnalysis")
     try:
         async with stepwise_worker(dev_env.client):
-            etags = await _upload_demo(dev_env, aws, resources, settings, shipment)
+            etags = await _upload_demo(dev_env.client, aws, resources, settings, shipment)
             # START_ANALYSIS: 5 attempts, waits of 2 + 4 + 8 + 16 s, then the step parks.
             parked = {doc_type: await wait_waiting(handle, f"analyse:{doc_type}", timeout=75) for doc_type in DOC_TYPES}
             for doc_type, state in parked.items():
@@ -292,16 +273,6 @@ async def test_textract_throttled_until_the_retries_run_out_parks_and_an_operato
     assert record["shipment_id"] == shipment and record["status"] == "COMPLETE"
 
 
-async def _drain(aws: AwsClients, queue_url: str) -> None:
-    """Empty a queue by receiving (PurgeQueue is allowed once a minute per queue)."""
-    while True:
-        received = await aws.call("sqs", "receive_message", QueueUrl=queue_url, MaxNumberOfMessages=10)
-        if not received.get("Messages"):
-            return
-        for message in received["Messages"]:
-            await aws.call("sqs", "delete_message", QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
 async def test_a_file_that_is_not_a_pdf_dropped_in_s3_is_refused_by_the_screen_and_quarantined(
     dev_env: WorkflowEnvironment,
     settings: Settings,
@@ -313,10 +284,10 @@ async def test_a_file_that_is_not_a_pdf_dropped_in_s3_is_refused_by_the_screen_a
     emulators: Any,
 ) -> None:
     textract: TextractEmulator = emulators.state.textract
-    config = _fast(settings)
+    config = fast_poll(settings)
     bucket = resources.documents_bucket
     queue_url = await aws.queue_url(resources.documents_intake_queue)
-    await _drain(aws, queue_url)
+    await QueueReader(aws, queue_url).drain()
     shipment = f"SHP-DROP-{uuid.uuid4().hex[:8]}"
     handle = dev_env.client.get_workflow_handle(shipment_workflow_id(shipment))
     # A Word file saved as invoice.pdf, and a valid customs declaration: the screen runs once

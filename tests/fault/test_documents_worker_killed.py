@@ -27,12 +27,11 @@ from activities.documents.fields import RULES
 from activities.documents.screen import raw_key
 from activities.documents.textract import staging_prefix
 from activities.models.documents import Shipment, ShipmentDocument, ShipmentField
+from tests.support.documents import fast_poll, upload_demo
 from tests.support.processes import stack_env, start_worker
 from tests.support.step_control import wait_waiting
 from worker.devstack.emulators.textract import TextractEmulator
 from worker.devstack.processes import free_port
-from worker.devstack.shipment_demo import demo_documents
-from worker.services import documents as service
 from worker.settings import Settings
 
 pytestmark = pytest.mark.fault
@@ -56,9 +55,6 @@ async def test_a_worker_killed_while_textract_starts_leaves_one_job_per_document
 ) -> None:
     textract: TextractEmulator = emulators.state.textract
     # The shipment's input is built from the uploader's settings: poll Textract fast.
-    config = settings.model_copy(
-        update={"documents": settings.documents.model_copy(update={"analysis_poll_seconds": POLL_SECONDS})}
-    )
 
     def worker_env() -> dict[str, str]:
         # stack_env copies os.environ, where the emulators fixture put AWS_ENDPOINT_URL_TEXTRACT
@@ -74,27 +70,14 @@ async def test_a_worker_killed_while_textract_starts_leaves_one_job_per_document
     shipment = f"SHP-KILL-{uuid.uuid4().hex[:8]}"
     handle = dev_env.client.get_workflow_handle(shipment_workflow_id(shipment), result_type=ShipmentResult)
     bucket = resources.documents_bucket
-    keys: dict[str, str] = {}
     textract.reset()
     textract.configure_jobs(start_latency_seconds=START_LATENCY_SECONDS)
     log = tmp_path / "worker.log"
     first = start_worker(worker_env(), str(log))
     second = None
     try:
-        for doc_type in DOC_TYPES:
-            arrival, delivered = await service.upload(
-                aws,
-                dev_env.client,
-                config,
-                resources,
-                shipment,
-                doc_type,
-                demo_documents()[doc_type],
-                None,
-                settings.worker.task_queue,
-            )
-            assert delivered
-            keys[doc_type] = raw_key(shipment, doc_type, arrival.etag)
+        arrivals = await upload_demo(dev_env.client, aws, resources, fast_poll(settings, POLL_SECONDS), shipment)
+        keys = {doc_type: raw_key(shipment, doc_type, arrival.etag) for doc_type, arrival in arrivals.items()}
 
         deadline = time.monotonic() + 60
         while not all(textract.jobs_for(bucket, key) for key in keys.values()):

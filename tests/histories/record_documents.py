@@ -24,40 +24,31 @@ running, guard the change with ``workflow.patched`` instead.
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.common import search_attributes
 from activities.common.contracts import AttentionPolicy
 from activities.documents.contracts import ShipmentInput, shipment_workflow_id
-from tests.support.step_control import wait_waiting
-from tests.workflows.documents.mocks import MockDocuments
-from tests.workflows.documents.test_shipment_workflow import (
+from tests.histories.recording import Scenario, main
+from tests.support.documents import (
     HOUR,
     OPERATOR,
     REVIEWER,
     ShipmentHandle,
-    _arrival,
-    _arrive,
-    _decide,
-    _eventually,
-    _eventually_status,
-    _shipment,
-    _worker,
+    arrival_of,
+    arrive,
+    decide,
+    eventually,
+    eventually_status,
+    new_shipment,
+    shipment_worker,
 )
-from worker.devstack.temporal_server import test_server_binary
-
-HERE = Path(__file__).parent
+from tests.support.step_control import wait_waiting
+from tests.workflows.documents.mocks import MockDocuments
 
 Story = Callable[[WorkflowEnvironment, str, ShipmentInput, MockDocuments], Awaitable[ShipmentHandle]]
 """One scenario's part: deliver the arrivals and decisions; returns the shipment's handle."""
@@ -70,14 +61,14 @@ def recorded_shipment_id(name: str) -> str:
 
 def recorded_shipment(name: str, **changes: Any) -> ShipmentInput:
     """The workflow input a scenario is recorded with (the workflow tests' defaults)."""
-    return _shipment(shipment_id=recorded_shipment_id(name), **changes)
+    return new_shipment(shipment_id=recorded_shipment_id(name), **changes)
 
 
 async def _record(env: WorkflowEnvironment, name: str, mocks: MockDocuments, story: Story, **changes: Any) -> str:
     """Run one shipment through ``story`` to its completion; its history as JSON."""
     queue = f"record-{uuid.uuid4()}"
     shipment = recorded_shipment(name, **changes)
-    async with _worker(env, queue, mocks):
+    async with shipment_worker(env, queue, mocks):
         handle = await story(env, queue, shipment, mocks)
         result = await handle.result()
     assert result.status == "COMPLETE", result
@@ -86,8 +77,8 @@ async def _record(env: WorkflowEnvironment, name: str, mocks: MockDocuments, sto
 
 
 async def _both_documents(env: WorkflowEnvironment, queue: str, shipment: ShipmentInput) -> ShipmentHandle:
-    return await _arrive(
-        env, queue, shipment, _arrival(shipment, "invoice", "etag-inv"), _arrival(shipment, "customs", "etag-cus")
+    return await arrive(
+        env, queue, shipment, arrival_of(shipment, "invoice", "etag-inv"), arrival_of(shipment, "customs", "etag-cus")
     )
 
 
@@ -96,7 +87,7 @@ async def reviewed_and_consolidated(env: WorkflowEnvironment) -> str:
         handle = await _both_documents(env, queue, shipment)
         await wait_waiting(handle, "review:invoice")
         answers = {"billing_company": "Northwind Traders Ltd"}
-        await _decide(handle, "review:invoice", "approve", REVIEWER, "checked against the invoice", answers=answers)
+        await decide(handle, "review:invoice", "approve", REVIEWER, "checked against the invoice", answers=answers)
         return handle
 
     mocks = MockDocuments(to_review={"etag-inv": ["billing_company"]})
@@ -107,9 +98,9 @@ async def document_rejected_then_replaced(env: WorkflowEnvironment) -> str:
     async def story(env: WorkflowEnvironment, queue: str, shipment: ShipmentInput, _: MockDocuments) -> ShipmentHandle:
         handle = await _both_documents(env, queue, shipment)
         await wait_waiting(handle, "review:invoice")
-        await _decide(handle, "review:invoice", "reject", REVIEWER, "this is the pro-forma, not the invoice")
-        await _eventually_status(handle, lambda s: s.status == "RECEIVING" and s.missing == ["invoice"])
-        await _arrive(env, queue, shipment, _arrival(shipment, "invoice", "etag-inv-2"))
+        await decide(handle, "review:invoice", "reject", REVIEWER, "this is the pro-forma, not the invoice")
+        await eventually_status(handle, lambda s: s.status == "RECEIVING" and s.missing == ["invoice"])
+        await arrive(env, queue, shipment, arrival_of(shipment, "invoice", "etag-inv-2"))
         return handle
 
     mocks = MockDocuments(to_review={"etag-inv": ["billing_company", "total"]})
@@ -120,11 +111,11 @@ async def waited_reminded_escalated(env: WorkflowEnvironment) -> str:
     async def story(
         env: WorkflowEnvironment, queue: str, shipment: ShipmentInput, mocks: MockDocuments
     ) -> ShipmentHandle:
-        handle = await _arrive(env, queue, shipment, _arrival(shipment, "invoice", "etag-inv"))
-        await _eventually_status(handle, lambda s: s.documents[0].status == "received")
+        handle = await arrive(env, queue, shipment, arrival_of(shipment, "invoice", "etag-inv"))
+        await eventually_status(handle, lambda s: s.documents[0].status == "received")
         await env.sleep(timedelta(hours=25))  # the customs form does not come for a day
-        await _eventually(lambda: len(mocks.notices) == 2)  # reminded, then escalated
-        await _arrive(env, queue, shipment, _arrival(shipment, "customs", "etag-cus"))
+        await eventually(lambda: len(mocks.notices) == 2)  # reminded, then escalated
+        await arrive(env, queue, shipment, arrival_of(shipment, "customs", "etag-cus"))
         return handle
 
     missing = AttentionPolicy(remind_after_seconds=4 * HOUR, escalate_after_seconds=24 * HOUR)
@@ -139,15 +130,15 @@ async def extraction_parked_and_retried(env: WorkflowEnvironment) -> str:
         await wait_waiting(handle, "analyse:invoice")
         await wait_waiting(handle, "analyse:customs")
         mocks.throttled = False  # the fault clears
-        await _decide(handle, "analyse:invoice", "retry", OPERATOR, "Textract quota raised")
-        await _decide(handle, "analyse:customs", "retry", OPERATOR, "Textract quota raised")
+        await decide(handle, "analyse:invoice", "retry", OPERATOR, "Textract quota raised")
+        await decide(handle, "analyse:customs", "retry", OPERATOR, "Textract quota raised")
         return handle
 
     mocks = MockDocuments(throttled=True, analysis_polls=2)
     return await _record(env, "shipment_extraction_parked_and_retried", mocks, story)
 
 
-SCENARIOS: dict[str, Callable[[WorkflowEnvironment], Awaitable[str]]] = {
+SCENARIOS: dict[str, Scenario] = {
     "shipment_reviewed_and_consolidated": reviewed_and_consolidated,
     "shipment_document_rejected_then_replaced": document_rejected_then_replaced,
     "shipment_waited_reminded_escalated": waited_reminded_escalated,
@@ -158,34 +149,5 @@ RECORDED_WORKFLOW_IDS = {name: shipment_workflow_id(recorded_shipment_id(name)) 
 """The workflow id of each recorded history (the replay runs it under the same id)."""
 
 
-async def main(names: list[str]) -> None:
-    unknown = set(names) - set(SCENARIOS)
-    if unknown:
-        raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; known: {sorted(SCENARIOS)}")
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_binary())
-    try:
-        # The intake's start sets the pipeline attributes and the gates upsert the attention
-        # attributes: registered as on the dev server.
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in search_attributes.ALL
-                },
-            )
-        )
-        for name, record in SCENARIOS.items():
-            if names and name not in names:
-                continue
-            history = await record(env)
-            (HERE / f"{name}.json").write_text(history)
-            print(f"wrote {name}.json")
-    finally:
-        await env.shutdown()
-
-
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1:]))
-    # Leave without interpreter finalisation (the SDK's native threads may still be running).
-    sys.stdout.flush()
-    os._exit(0)
+    main(SCENARIOS)

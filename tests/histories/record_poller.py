@@ -18,30 +18,22 @@ running, guard the change with ``workflow.patched`` instead.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
-import sys
 import uuid
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.common import search_attributes
 from activities.common.contracts import DECIDE_UPDATE, DecisionOutcome, StepDecision
 from activities.poller.contracts import JobRequest, job_workflow_id, slice_workflow_id
+from tests.histories.recording import Scenario, main
 from tests.support.runner import TEST_RUNNER
 from tests.support.step_control import wait_waiting
 from tests.workflows.poller.mocks import MockPoller
-from worker.devstack.temporal_server import test_server_binary
 from workflows.catalog import WORKFLOWS
 from workflows.poller.job import PollerJobWorkflow
 
-HERE = Path(__file__).parent
 PARTNER = "acme"
 URL = "http://partner.test/api/"
 
@@ -103,33 +95,12 @@ async def slice_page_skipped(env: WorkflowEnvironment) -> str:
         return (await slice_handle.fetch_history()).to_json()
 
 
-SCENARIOS: dict[str, Callable[[WorkflowEnvironment], Awaitable[str]]] = {
+SCENARIOS: dict[str, Scenario] = {
     "poller_job_completed": job_completed,
     "poller_slice_page_skipped": slice_page_skipped,
     "poller_job_url_refused": job_url_refused,
 }
 
 
-async def main() -> None:
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_binary())
-    try:
-        # A parked step upserts the attention attributes: registered as on the dev server.
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={key.name: key.indexed_value_type for key in search_attributes.ALL},
-            )
-        )
-        for name, record in SCENARIOS.items():
-            history = await record(env)
-            (HERE / f"{name}.json").write_text(history)
-            print(f"wrote {name}.json")
-    finally:
-        await env.shutdown()
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
-    # Leave without interpreter finalisation (the SDK's native threads may still be running).
-    sys.stdout.flush()
-    os._exit(0)
+    main(SCENARIOS)

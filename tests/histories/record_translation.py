@@ -20,30 +20,21 @@ running, guard the change with ``workflow.patched`` instead.
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 import uuid
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.common import search_attributes
 from activities.common.contracts import DECIDE_UPDATE, DecisionOutcome, StepDecision
 from activities.translation.contracts import ProjectRequest, ProjectResult, pair_name, project_workflow_id
+from tests.histories.recording import Scenario, main
 from tests.support.runner import TEST_RUNNER
 from tests.support.step_control import wait_waiting
 from tests.workflows.translation.mocks import MockTranslation
-from worker.devstack.temporal_server import test_server_binary
 from workflows.catalog import WORKFLOWS
 from workflows.translation.project import TranslationProjectWorkflow
 
-HERE = Path(__file__).parent
 CUSTOMER = "acme"
 REVIEWER = "translator-lena"
 
@@ -121,40 +112,12 @@ async def pair_resubmitted(env: WorkflowEnvironment) -> str:
     return await _project(env, name, mocks, [("review", "approve")], RECORDED_WORKFLOW_IDS[name])
 
 
-SCENARIOS: dict[str, Callable[[WorkflowEnvironment], Awaitable[str]]] = {
+SCENARIOS: dict[str, Scenario] = {
     "translation_project_delivered": project_delivered,
     "translation_project_sent_back": project_sent_back,
     "translation_pair_resubmitted": pair_resubmitted,
 }
 
 
-async def main(names: list[str]) -> None:
-    unknown = set(names) - set(SCENARIOS)
-    if unknown:
-        raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; known: {sorted(SCENARIOS)}")
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_binary())
-    try:
-        # The review gate upserts the attention attributes: registered as on the dev server.
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in search_attributes.ALL
-                },
-            )
-        )
-        for name, record in SCENARIOS.items():
-            if names and name not in names:
-                continue
-            history = await record(env)
-            (HERE / f"{name}.json").write_text(history)
-            print(f"wrote {name}.json")
-    finally:
-        await env.shutdown()
-
-
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1:]))
-    # Leave without interpreter finalisation (the SDK's native threads may still be running).
-    sys.stdout.flush()
-    os._exit(0)
+    main(SCENARIOS)

@@ -13,7 +13,14 @@ from typing import Any, TypeVar
 
 from temporalio import activity
 
-from activities.common.contracts import ActivityRef
+from activities.common.contracts import (
+    NOTIFY_ATTENTION,
+    RECORD_DECISION,
+    ActivityRef,
+    AttentionNotice,
+    DecisionAudit,
+    NoticeSent,
+)
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -44,3 +51,21 @@ def covering(refs: Sequence[ActivityRef[Any, Any]], mocks: Sequence[F]) -> list[
     have = [activity_name(mock) for mock in mocks]
     assert sorted(have) == sorted(wanted), f"stand-ins {sorted(have)} do not cover {sorted(wanted)}"
     return list(mocks)
+
+
+def step_control_mocks(
+    audits: list[DecisionAudit], notices: list[AttentionNotice]
+) -> list[Callable[..., Awaitable[Any]]]:
+    """Step control's own activities as a pipeline's mocks play them: each decision audit and each
+    attention notice appended to the lists given (a notice answered as sent, never a duplicate)."""
+
+    @mock_activity(RECORD_DECISION)
+    async def record_decision(audit: DecisionAudit) -> None:
+        audits.append(audit)
+
+    @mock_activity(NOTIFY_ATTENTION)
+    async def notify(notice: AttentionNotice) -> NoticeSent:
+        notices.append(notice)
+        return NoticeSent(message_id=f"m-{len(notices)}", duplicate=False)
+
+    return [record_decision, notify]

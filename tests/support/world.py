@@ -49,7 +49,8 @@ class QueueReader:
         return cls(aws, (await aws.call("sqs", "get_queue_url", QueueName=queue))["QueueUrl"])
 
     async def drain(self) -> list[dict[str, Any]]:
-        """Receive and delete everything waiting; return all messages seen so far (bodies parsed)."""
+        """Receive and delete everything waiting; return all messages seen so far (bodies parsed
+        when they are JSON)."""
         while True:
             response = await self._aws.call(
                 "sqs",
@@ -63,7 +64,10 @@ class QueueReader:
             if not batch:
                 return self.messages
             for message in batch:
-                body = json.loads(message["Body"])
+                try:
+                    body = json.loads(message["Body"])
+                except ValueError:  # kept as it came (an unreadable event on an intake queue)
+                    body = message["Body"]
                 self.messages.append(body)
                 key = message.get("MessageAttributes", {}).get("notification_key", {}).get("StringValue")
                 self.keys.append(key)

@@ -21,6 +21,7 @@ from activities.common.resources import Resources
 from activities.documents.contracts import DocumentArrival, DocumentState, shipment_workflow_id
 from tests.conftest import make_deps
 from tests.support.runner import TEST_RUNNER
+from tests.support.world import QueueReader
 from tests.workflows.documents.mocks import MockDocuments
 from worker.documents_intake import DocumentsIntake, arrival_of, shipment_input
 from worker.intake import InboundObject
@@ -71,16 +72,6 @@ async def _depth(aws: AwsClients, queue_url: str) -> int:
     return sum(int(attributes[name]) for name in names)
 
 
-async def _drain(aws: AwsClients, queue_url: str) -> None:
-    """Empty a queue by receiving (PurgeQueue is allowed once a minute per queue)."""
-    while True:
-        received = await aws.call("sqs", "receive_message", QueueUrl=queue_url, MaxNumberOfMessages=10)
-        if not received.get("Messages"):
-            return
-        for message in received["Messages"]:
-            await aws.call("sqs", "delete_message", QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
 async def _poll(intake: DocumentsIntake, messages: int) -> None:
     deleted = 0
     for _ in range(20):
@@ -98,7 +89,7 @@ async def test_a_document_dropped_by_any_s3_client_reaches_its_shipment_and_stra
     sessions: SessionMaker,
 ) -> None:
     queue_url = await aws.queue_url(resources.documents_intake_queue)
-    await _drain(aws, queue_url)
+    await QueueReader(aws, queue_url).drain()
     shipment = f"SHP-{time.monotonic_ns()}"
     bucket = resources.documents_bucket
     key = f"documents-inbound/{shipment}/invoice.pdf"
@@ -155,7 +146,7 @@ async def test_an_unreadable_event_is_left_for_the_dead_letter_queue_which_opera
     queue_url = await aws.queue_url(resources.documents_intake_queue)
     dlq_url = await aws.queue_url(resources.documents_intake_dlq)
     for url in (queue_url, dlq_url):
-        await _drain(aws, url)
+        await QueueReader(aws, url).drain()
     await aws.call("sqs", "send_message", QueueUrl=queue_url, MessageBody="not an S3 event")
     async with aiohttp.ClientSession() as http:
         intake = DocumentsIntake(
@@ -172,4 +163,4 @@ async def test_an_unreadable_event_is_left_for_the_dead_letter_queue_which_opera
     [letter] = listed["items"]
     assert letter["queue"] == resources.documents_intake_dlq and letter["body"] == {"raw": "not an S3 event"}
     assert not letter["redrivable"] and "upload it again" in letter["not_redrivable_because"]
-    await _drain(aws, dlq_url)
+    await QueueReader(aws, dlq_url).drain()

@@ -56,6 +56,9 @@ def _services(request: Request) -> ApiServices:
     return services
 
 
+SHIPMENT_COMPLETE = "the shipment is complete: send its documents as a new shipment"
+
+
 def _scoped(caller: Caller, shipment_id: str) -> str | None:
     """The shipment a caller names: an operator any id; a partner its reference (placed in its
     namespace) or its own full id; an id in another namespace is None (answered as missing)."""
@@ -110,7 +113,7 @@ async def upload(
         raise _not_found(shipment_id)
     shipment_id = scoped
     if await service.is_complete(services.sessions, shipment_id):
-        return _refused("shipment_id", "the shipment is complete: send its documents as a new shipment", 409)
+        return _refused("shipment_id", SHIPMENT_COMPLETE, 409)
     arrival, delivered = await service.upload(
         api_aws(request),
         services.client,
@@ -123,7 +126,7 @@ async def upload(
         services.task_queue,
     )
     if not delivered:
-        return _refused("shipment_id", "the shipment is complete: send its documents as a new shipment", 409)
+        return _refused("shipment_id", SHIPMENT_COMPLETE, 409)
     status_url = str(request.url_for("shipment_status", shipment_id=shipment_id))
     response.headers["Location"] = status_url
     return DocumentAccepted(

@@ -25,6 +25,7 @@ from worker.console.render import page, redirect, sessions_of, signed_in
 from worker.console.session import Session, csrf_ok
 from worker.services.audit import DecisionFilter, list_decisions, parse_time
 from worker.services.dead_letters import DeadLetterNotFound, RedriveRefused, peek, queues, redrive
+from worker.services.documents import shipment_view
 from worker.services.executions import (
     NoSuchExecution,
     check_substitute,
@@ -47,7 +48,7 @@ from worker.services.recon_runs import (
     list_runs,
     start_campaign,
 )
-from workflows.common.form_answers import field_problems
+from workflows.common.form_answers import MAX_ANSWER, MAX_ANSWER_NAME, MAX_ANSWERS, field_problems
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SignedIn = Annotated[Session, Depends(signed_in)]
@@ -56,11 +57,9 @@ PIPELINES = ("booking", "media", "recon", "b2b", "poller", "translation", "docum
 """The pipelines the inbox, bulk and audit pages filter by (each workflow's StepwisePipeline)."""
 MAX_TEXT = 2000
 MAX_SUBSTITUTE = 64_000
-MAX_ANSWERS = 50
-MAX_ANSWER_FIELD = 64 + len("answer:")
-MAX_ANSWER = 500
 ANSWER_PREFIX = "answer:"
 """A form gate's inputs are named ``answer:<field name>``."""
+MAX_ANSWER_FIELD = MAX_ANSWER_NAME + len(ANSWER_PREFIX)
 
 
 def _services(request: Request) -> ApiServices:
@@ -284,8 +283,6 @@ async def _execution_page(
             recon = None
     shipment = None
     if view.pipeline == "documents" and view.workflow_type == "ShipmentWorkflow" and view.business_key:
-        from worker.services.documents import shipment_view
-
         shipment = await shipment_view(_services(request).sessions, _services(request).client, view.business_key)
     return page(
         request,

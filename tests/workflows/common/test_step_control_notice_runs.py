@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,38 +18,13 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.common.aws import AwsClients
 from activities.common.contracts import DECIDE_UPDATE, AttentionPolicy, DecisionOutcome, StepDecision
 from activities.common.db import SessionMaker
-from activities.common.decision_log import DecisionLog
-from activities.common.notify import Notifier
-from activities.common.resources import Resources
-from activities.common.step_control import StepControlActivities
 from tests.support.step_control import notices, wait_waiting
 from tests.workflows.common.continuing_probe import ContinuingInput, ContinuingProbeWorkflow
 from tests.workflows.common.step_probe import ProbeActivities, ProbeInput, StepProbeWorkflow
 
 STAGES = ("notice", "remind", "escalate")
-
-
-@pytest.fixture
-async def runs_worker(
-    dev_env: WorkflowEnvironment,
-    task_queue: str,
-    probe: ProbeActivities,
-    aws: AwsClients,
-    sessions: SessionMaker,
-    resources: Resources,
-) -> AsyncIterator[Worker]:
-    """The probes (one that continues as new) with the real step-control activities."""
-    control = StepControlActivities(DecisionLog(sessions), Notifier(aws, sessions), resources)
-    async with Worker(
-        dev_env.client,
-        task_queue=task_queue,
-        workflows=[StepProbeWorkflow, ContinuingProbeWorkflow],
-        activities=[probe.step, probe.cleanup, control.record_decision, control.notify],
-    ) as worker:
-        yield worker
 
 
 async def _start_again(
@@ -75,7 +49,7 @@ async def _abort(handle: WorkflowHandle[Any, Any], step: str) -> None:
 
 
 async def test_a_workflow_started_again_under_the_same_id_notifies_its_park_reminder_and_escalation_again(
-    dev_env: WorkflowEnvironment, task_queue: str, probe: ProbeActivities, runs_worker: Worker, sessions: SessionMaker
+    dev_env: WorkflowEnvironment, task_queue: str, probe: ProbeActivities, probe_worker: Worker, sessions: SessionMaker
 ) -> None:
     probe.armed.add("b")
     workflow_id = f"probe-again-{uuid.uuid4()}"
@@ -101,7 +75,7 @@ async def test_a_workflow_started_again_under_the_same_id_notifies_its_park_remi
 
 
 async def test_a_workflow_that_continued_as_new_keys_its_notices_by_its_first_run(
-    dev_env: WorkflowEnvironment, task_queue: str, probe: ProbeActivities, runs_worker: Worker, sessions: SessionMaker
+    dev_env: WorkflowEnvironment, task_queue: str, probe: ProbeActivities, probe_worker: Worker, sessions: SessionMaker
 ) -> None:
     probe.armed.add("b")
     workflow_id = f"probe-continued-{uuid.uuid4()}"

@@ -39,7 +39,6 @@ from activities.common.contracts import (
     AttentionNotice,
     DecisionAudit,
     FormField,
-    NoticeSent,
 )
 from activities.documents.contracts import (
     ANALYSIS_NOT_DONE,
@@ -71,7 +70,7 @@ from activities.documents.contracts import (
     ScreenInput,
     ShipmentResult,
 )
-from tests.support.mocks import covering, mock_activity
+from tests.support.mocks import covering, mock_activity, step_control_mocks
 
 ACTIVITIES: list[ActivityRef[Any, Any]] = [
     SCREEN_DOCUMENT,
@@ -269,15 +268,6 @@ class MockDocuments:
                 sum(1 for v in values if v.provenance == "reviewed"),
             )
 
-        @mock_activity(RECORD_DECISION)
-        async def record_decision(audit: DecisionAudit) -> None:
-            self.audits.append(audit)
-
-        @mock_activity(NOTIFY_ATTENTION)
-        async def notify(notice: AttentionNotice) -> NoticeSent:
-            self.notices.append(notice)
-            return NoticeSent(message_id=f"m-{len(self.notices)}", duplicate=False)
-
         return covering(
             [*ACTIVITIES, RECORD_DECISION, NOTIFY_ATTENTION],
             [
@@ -290,7 +280,6 @@ class MockDocuments:
                 record_review,
                 reject,
                 consolidate,
-                record_decision,
-                notify,
+                *step_control_mocks(self.audits, self.notices),
             ],
         )

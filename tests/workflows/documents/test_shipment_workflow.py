@@ -15,25 +15,14 @@ run out in milliseconds.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.common.contracts import (
     AWS_ACCESS_DENIED,
     AWS_THROTTLED,
-    DECIDE_UPDATE,
     AttentionPolicy,
-    DecisionOutcome,
-    StepDecision,
 )
 from activities.documents.contracts import (
     AWAIT_ANALYSIS,
@@ -45,22 +34,24 @@ from activities.documents.contracts import (
     REJECT_DOCUMENT,
     SCREEN_DOCUMENT,
     START_ANALYSIS,
-    DocumentArrival,
     DocumentState,
-    ShipmentInput,
-    ShipmentResult,
-    shipment_workflow_id,
 )
-from tests.support.runner import TEST_RUNNER
+from tests.support.documents import (
+    HOUR,
+    OPERATOR,
+    REVIEWER,
+    arrival_of,
+    arrive,
+    decide,
+    eventually,
+    eventually_status,
+    new_shipment,
+    shipment_status,
+    shipment_worker,
+)
 from tests.support.step_control import step_status, wait_waiting
 from tests.workflows.documents.mocks import MockDocuments
-from worker.documents_intake import signal_shipment
-from workflows.catalog import WORKFLOWS
-from workflows.documents.shipment import STATUS_QUERY, ShipmentStatus
 
-HOUR = 3600.0
-REVIEWER = "reviewer-rita"
-OPERATOR = "ops-anna"
 PIPELINE_STEPS = [
     SCREEN_DOCUMENT.name,
     START_ANALYSIS.name,
@@ -69,91 +60,31 @@ PIPELINE_STEPS = [
     CHECK_FIELDS.name,
 ]
 
-ShipmentHandle = WorkflowHandle[Any, ShipmentResult]
-
-
-def _shipment(**changes: Any) -> ShipmentInput:
-    return replace(ShipmentInput(f"SHP-{uuid.uuid4().hex[:10]}", analysis_poll_seconds=0.2), **changes)
-
-
-def _arrival(shipment: ShipmentInput, doc_type: str, etag: str, extension: str = "pdf") -> DocumentArrival:
-    key = f"documents-inbound/{shipment.shipment_id}/{doc_type}.{extension}"
-    return DocumentArrival(shipment.shipment_id, doc_type, key, etag, 48_213, extension=extension)
-
-
-@asynccontextmanager
-async def _worker(env: WorkflowEnvironment, task_queue: str, mocks: MockDocuments) -> AsyncIterator[Worker]:
-    async with Worker(
-        env.client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=mocks.activities(),
-        workflow_runner=TEST_RUNNER,
-    ) as worker:
-        yield worker
-
-
-async def _arrive(
-    env: WorkflowEnvironment, task_queue: str, shipment: ShipmentInput, *arrivals: DocumentArrival
-) -> ShipmentHandle:
-    for arrival in arrivals:
-        assert await signal_shipment(env.client, shipment, arrival, task_queue)
-    return env.client.get_workflow_handle(shipment_workflow_id(shipment.shipment_id), result_type=ShipmentResult)
-
-
-async def _status(handle: ShipmentHandle) -> ShipmentStatus:
-    status: ShipmentStatus = await handle.query(STATUS_QUERY, result_type=ShipmentStatus)
-    return status
-
-
-async def _eventually(check: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "never happened"
-        await asyncio.sleep(0.05)
-
-
-async def _eventually_status(handle: ShipmentHandle, check: Callable[[ShipmentStatus], bool]) -> ShipmentStatus:
-    deadline = asyncio.get_running_loop().time() + 10
-    while not check(status := await _status(handle)):
-        assert asyncio.get_running_loop().time() < deadline, status
-        await asyncio.sleep(0.05)
-    return status
-
-
-async def _decide(handle: ShipmentHandle, step: str, action: str, operator: str, reason: str, **extra: Any) -> None:
-    outcome = await handle.execute_update(
-        DECIDE_UPDATE,
-        StepDecision(step, action, operator=operator, reason=reason, **extra),
-        result_type=DecisionOutcome,
-    )
-    assert (outcome.step, outcome.action, outcome.duplicate) == (step, action, False)
-
 
 async def test_a_shipment_missing_its_customs_form_waits_reminds_escalates_then_completes_when_it_arrives(
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     mocks = MockDocuments()
-    shipment = _shipment(missing=AttentionPolicy(remind_after_seconds=4 * HOUR, escalate_after_seconds=24 * HOUR))
+    shipment = new_shipment(missing=AttentionPolicy(remind_after_seconds=4 * HOUR, escalate_after_seconds=24 * HOUR))
     sid = shipment.shipment_id
-    async with _worker(time_env, task_queue, mocks):
-        handle = await _arrive(time_env, task_queue, shipment, _arrival(shipment, "invoice", "etag-inv"))
-        status = await _eventually_status(handle, lambda s: s.documents[0].status == "received")
+    async with shipment_worker(time_env, task_queue, mocks):
+        handle = await arrive(time_env, task_queue, shipment, arrival_of(shipment, "invoice", "etag-inv"))
+        status = await eventually_status(handle, lambda s: s.documents[0].status == "received")
         assert (status.status, status.missing) == ("RECEIVING", ["customs"])
         collect = next(s for s in (await step_status(handle)).steps if s.name == "collect")
         assert (collect.kind, collect.status) == ("wait", "waiting")
         assert "collect" not in (await step_status(handle)).waiting  # nobody can decide it: not in the inbox
 
         await time_env.sleep(timedelta(hours=25))  # the customs form does not come for a day
-        await _eventually(lambda: len(mocks.notices) == 2)
+        await eventually(lambda: len(mocks.notices) == 2)
         # The same invoice dropped again changes nothing.
-        await _arrive(time_env, task_queue, shipment, _arrival(shipment, "invoice", "etag-inv"))
-        status = await _eventually_status(handle, lambda s: bool(s.ignored))
+        await arrive(time_env, task_queue, shipment, arrival_of(shipment, "invoice", "etag-inv"))
+        status = await eventually_status(handle, lambda s: bool(s.ignored))
         assert mocks.names() == [RECORD_ARRIVAL.name]  # nothing extracted while a document is missing
 
-        await _arrive(time_env, task_queue, shipment, _arrival(shipment, "customs", "etag-cus"))
+        await arrive(time_env, task_queue, shipment, arrival_of(shipment, "customs", "etag-cus"))
         result = await handle.result()
-        final = await _status(handle)
+        final = await shipment_status(handle)
 
     missing = f"shipment {sid} is missing: customs"
     assert [(n.audience, n.subject) for n in mocks.notices] == [
@@ -176,19 +107,19 @@ async def test_arrivals_the_shipment_cannot_take_are_listed_with_their_reason_an
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     mocks = MockDocuments()
-    shipment = _shipment()
-    async with _worker(time_env, task_queue, mocks):
-        handle = await _arrive(
+    shipment = new_shipment()
+    async with shipment_worker(time_env, task_queue, mocks):
+        handle = await arrive(
             time_env,
             task_queue,
             shipment,
-            _arrival(shipment, "invoice", "etag-inv"),
-            _arrival(shipment, "packing_list", "etag-pl"),
-            _arrival(shipment, "customs", "etag-docx", extension="docx"),
-            _arrival(shipment, "invoice", "etag-inv-2"),
+            arrival_of(shipment, "invoice", "etag-inv"),
+            arrival_of(shipment, "packing_list", "etag-pl"),
+            arrival_of(shipment, "customs", "etag-docx", extension="docx"),
+            arrival_of(shipment, "invoice", "etag-inv-2"),
         )
-        status = await _eventually_status(handle, lambda s: len(s.ignored) == 3)
-        await _eventually(lambda: len(mocks.calls) == 4)
+        status = await eventually_status(handle, lambda s: len(s.ignored) == 3)
+        await eventually(lambda: len(mocks.calls) == 4)
         await handle.terminate("test done")
 
     assert [(i.doc_type, i.outcome, i.reason) for i in status.ignored] == [
@@ -216,23 +147,23 @@ async def test_a_refused_document_leaves_its_type_missing_until_a_replacement_ar
         screen_refused={"etag-zip": "not a PDF (starts with 'PK')"},
         textract_refused={"etag-scan": "UnsupportedDocumentException: the document format is not supported"},
     )
-    shipment = _shipment()
-    async with _worker(time_env, task_queue, mocks):
-        handle = await _arrive(
+    shipment = new_shipment()
+    async with shipment_worker(time_env, task_queue, mocks):
+        handle = await arrive(
             time_env,
             task_queue,
             shipment,
-            _arrival(shipment, "invoice", "etag-inv"),
-            _arrival(shipment, "customs", "etag-zip"),
+            arrival_of(shipment, "invoice", "etag-inv"),
+            arrival_of(shipment, "customs", "etag-zip"),
         )
-        refused = await _eventually_status(
+        refused = await eventually_status(
             handle, lambda s: s.documents[1].status == "refused" and s.status == "RECEIVING"
         )
-        await _arrive(time_env, task_queue, shipment, _arrival(shipment, "customs", "etag-scan"))
-        unreadable = await _eventually_status(
+        await arrive(time_env, task_queue, shipment, arrival_of(shipment, "customs", "etag-scan"))
+        unreadable = await eventually_status(
             handle, lambda s: s.documents[1].etag == "etag-scan" and s.documents[1].status == "refused"
         )
-        await _arrive(time_env, task_queue, shipment, _arrival(shipment, "customs", "etag-cus"))
+        await arrive(time_env, task_queue, shipment, arrival_of(shipment, "customs", "etag-cus"))
         result = await handle.result()
 
     assert refused.documents[1] == DocumentState("customs", "refused", "etag-zip", "not a PDF (starts with 'PK')")
@@ -257,16 +188,16 @@ async def test_a_replacement_sent_while_its_type_is_in_process_is_taken_when_tha
     # The same key again with new bytes: the first arrival's bytes are gone (the screen refuses
     # it as replaced), and the replacement, ignored on arrival, is what the shipment takes.
     mocks = MockDocuments(screen_refused={"etag-inv": "the document was deleted or replaced after it arrived"})
-    shipment = _shipment()
-    async with _worker(time_env, task_queue, mocks):
-        handle = await _arrive(
+    shipment = new_shipment()
+    async with shipment_worker(time_env, task_queue, mocks):
+        handle = await arrive(
             time_env,
             task_queue,
             shipment,
-            _arrival(shipment, "invoice", "etag-inv"),
-            _arrival(shipment, "invoice", "etag-inv-2"),
-            _arrival(shipment, "invoice", "etag-inv-2"),  # an S3 event delivered twice
-            _arrival(shipment, "customs", "etag-cus"),
+            arrival_of(shipment, "invoice", "etag-inv"),
+            arrival_of(shipment, "invoice", "etag-inv-2"),
+            arrival_of(shipment, "invoice", "etag-inv-2"),  # an S3 event delivered twice
+            arrival_of(shipment, "customs", "etag-cus"),
         )
         result = await handle.result()
 
@@ -282,18 +213,18 @@ async def test_a_reviewer_answers_the_form_and_the_answers_are_recorded(
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     mocks = MockDocuments(to_review={"etag-inv": ["billing_company"]})
-    shipment = _shipment()
-    async with _worker(time_env, task_queue, mocks):
-        handle = await _arrive(
+    shipment = new_shipment()
+    async with shipment_worker(time_env, task_queue, mocks):
+        handle = await arrive(
             time_env,
             task_queue,
             shipment,
-            _arrival(shipment, "invoice", "etag-inv"),
-            _arrival(shipment, "customs", "etag-cus"),
+            arrival_of(shipment, "invoice", "etag-inv"),
+            arrival_of(shipment, "customs", "etag-cus"),
         )
         gate = await wait_waiting(handle, "review:invoice")
-        status = await _status(handle)
-        await _decide(
+        status = await shipment_status(handle)
+        await decide(
             handle,
             "review:invoice",
             "approve",
@@ -328,19 +259,19 @@ async def test_a_reviewer_answers_the_form_and_the_answers_are_recorded(
 
 async def test_a_rejected_document_waits_for_a_replacement(time_env: WorkflowEnvironment, task_queue: str) -> None:
     mocks = MockDocuments(to_review={"etag-inv": ["billing_company", "total"]})
-    shipment = _shipment()
-    async with _worker(time_env, task_queue, mocks):
-        handle = await _arrive(
+    shipment = new_shipment()
+    async with shipment_worker(time_env, task_queue, mocks):
+        handle = await arrive(
             time_env,
             task_queue,
             shipment,
-            _arrival(shipment, "invoice", "etag-inv"),
-            _arrival(shipment, "customs", "etag-cus"),
+            arrival_of(shipment, "invoice", "etag-inv"),
+            arrival_of(shipment, "customs", "etag-cus"),
         )
         await wait_waiting(handle, "review:invoice")
-        await _decide(handle, "review:invoice", "reject", REVIEWER, "this is the pro-forma, not the invoice")
-        status = await _eventually_status(handle, lambda s: s.status == "RECEIVING")
-        await _arrive(time_env, task_queue, shipment, _arrival(shipment, "invoice", "etag-inv-2"))
+        await decide(handle, "review:invoice", "reject", REVIEWER, "this is the pro-forma, not the invoice")
+        status = await eventually_status(handle, lambda s: s.status == "RECEIVING")
+        await arrive(time_env, task_queue, shipment, arrival_of(shipment, "invoice", "etag-inv-2"))
         result = await handle.result()
 
     assert status.missing == ["invoice"]
@@ -361,20 +292,20 @@ async def test_textract_throttled_until_the_retries_run_out_parks_and_a_retry_co
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     mocks = MockDocuments(throttled=True, analysis_polls=2)
-    shipment = _shipment()
-    async with _worker(time_env, task_queue, mocks):
-        handle = await _arrive(
+    shipment = new_shipment()
+    async with shipment_worker(time_env, task_queue, mocks):
+        handle = await arrive(
             time_env,
             task_queue,
             shipment,
-            _arrival(shipment, "invoice", "etag-inv"),
-            _arrival(shipment, "customs", "etag-cus"),
+            arrival_of(shipment, "invoice", "etag-inv"),
+            arrival_of(shipment, "customs", "etag-cus"),
         )
         parked = await wait_waiting(handle, "analyse:invoice")
         await wait_waiting(handle, "analyse:customs")
         mocks.throttled = False  # the fault clears
-        await _decide(handle, "analyse:invoice", "retry", OPERATOR, "Textract quota raised")
-        await _decide(handle, "analyse:customs", "retry", OPERATOR, "Textract quota raised")
+        await decide(handle, "analyse:invoice", "retry", OPERATOR, "Textract quota raised")
+        await decide(handle, "analyse:customs", "retry", OPERATOR, "Textract quota raised")
         result = await handle.result()
 
     assert (parked.last_error_type, parked.attempts, parked.allowed_actions) == (
@@ -392,20 +323,20 @@ async def test_textract_refusing_access_parks_the_step_instead_of_failing_the_sh
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     mocks = MockDocuments(access_denied=True)
-    shipment = _shipment()
-    async with _worker(time_env, task_queue, mocks):
-        handle = await _arrive(
+    shipment = new_shipment()
+    async with shipment_worker(time_env, task_queue, mocks):
+        handle = await arrive(
             time_env,
             task_queue,
             shipment,
-            _arrival(shipment, "invoice", "etag-inv"),
-            _arrival(shipment, "customs", "etag-cus"),
+            arrival_of(shipment, "invoice", "etag-inv"),
+            arrival_of(shipment, "customs", "etag-cus"),
         )
         parked = await wait_waiting(handle, "analyse:invoice")
         await wait_waiting(handle, "analyse:customs")
         mocks.access_denied = False  # the role is given the permission
-        await _decide(handle, "analyse:invoice", "retry", OPERATOR, "role fixed")
-        await _decide(handle, "analyse:customs", "retry", OPERATOR, "role fixed")
+        await decide(handle, "analyse:invoice", "retry", OPERATOR, "role fixed")
+        await decide(handle, "analyse:customs", "retry", OPERATOR, "role fixed")
         result = await handle.result()
 
     assert (parked.last_error_type, parked.attempts) == (AWS_ACCESS_DENIED, 1)  # not retried, parked

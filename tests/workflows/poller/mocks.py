@@ -38,7 +38,6 @@ from activities.common.contracts import (
     ActivityRef,
     AttentionNotice,
     DecisionAudit,
-    NoticeSent,
 )
 from activities.poller import contracts
 from activities.poller.contracts import (
@@ -66,7 +65,7 @@ from activities.poller.contracts import (
     raw_key,
     task_id,
 )
-from tests.support.mocks import covering, mock_activity
+from tests.support.mocks import covering, mock_activity, step_control_mocks
 
 POLLER_ACTIVITIES: list[ActivityRef[Any, Any]] = [
     value for value in vars(contracts).values() if isinstance(value, ActivityRef)
@@ -182,15 +181,6 @@ class MockPoller:
             self._first(PURGE_TASKS.name)
             return RetentionResult(tasks=0, objects=0)
 
-        @mock_activity(RECORD_DECISION)
-        async def record_decision(audit: DecisionAudit) -> None:
-            self.audits.append(audit)
-
-        @mock_activity(NOTIFY_ATTENTION)
-        async def notify(notice: AttentionNotice) -> NoticeSent:
-            self.notices.append(notice)
-            return NoticeSent(message_id=f"m-{len(self.notices)}", duplicate=False)
-
         return covering(
             [*POLLER_ACTIVITIES, RECORD_DECISION, NOTIFY_ATTENTION],
             [
@@ -201,7 +191,6 @@ class MockPoller:
                 finish_job,
                 record_job_failure,
                 purge_tasks,
-                record_decision,
-                notify,
+                *step_control_mocks(self.audits, self.notices),
             ],
         )

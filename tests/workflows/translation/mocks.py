@@ -34,7 +34,6 @@ from activities.common.contracts import (
     RECORD_DECISION,
     AttentionNotice,
     DecisionAudit,
-    NoticeSent,
 )
 from activities.translation.contracts import (
     ACQUIRE_SLOT,
@@ -86,7 +85,7 @@ from activities.translation.contracts import (
 )
 from activities.translation.costs import cost_of, price
 from activities.translation.keys import ProjectKeys
-from tests.support.mocks import covering, mock_activity
+from tests.support.mocks import covering, mock_activity, step_control_mocks
 
 FILES = ["guide.xlf", "ui.xlf"]
 """The XLIFF files of every pair."""
@@ -300,15 +299,6 @@ class MockTranslation:
             keys = ProjectKeys(delivery.request.customer, delivery.request.project)
             return Delivered(sum(len(plan.files) for plan in delivery.pairs), keys.outbound)
 
-        @mock_activity(RECORD_DECISION)
-        async def record_decision(audit: DecisionAudit) -> None:
-            self.audits.append(audit)
-
-        @mock_activity(NOTIFY_ATTENTION)
-        async def notify(notice: AttentionNotice) -> NoticeSent:
-            self.notices.append(notice)
-            return NoticeSent(message_id=f"m-{len(self.notices)}", duplicate=False)
-
         return covering(
             [*ACTIVITIES, RECORD_DECISION, NOTIFY_ATTENTION],
             [
@@ -327,8 +317,7 @@ class MockTranslation:
                 notify_pair,
                 set_project_status,
                 deliver,
-                record_decision,
-                notify,
+                *step_control_mocks(self.audits, self.notices),
             ],
         )
 
