@@ -253,7 +253,7 @@ async def pipeline_worker(
     from activities.common.aws import AwsClients
     from activities.common.deps import ActivityDeps, PartnerEndpoints
     from activities.common.resources import Resources
-    from tests.benchmarks.gate_workflow import BenchGateWorkflow
+    from tests.benchmarks.gate_workflow import BareGateWorkflow, BenchGateWorkflow
     from tests.benchmarks.noop_workflow import BenchNoopWorkflow, noop
     from worker.devstack.aws import apply_resources
     from worker.speedups.bytecode import compile_workflow_modules
@@ -275,12 +275,12 @@ async def pipeline_worker(
                 partners=PartnerEndpoints(f"{emulator_url}/payments", f"{emulator_url}/enrichment"),
             )
             queue = f"bench-{uuid.uuid4()}"
-            compile_workflow_modules([BenchNoopWorkflow, BenchGateWorkflow, *workflows])
+            compile_workflow_modules([BenchNoopWorkflow, BenchGateWorkflow, BareGateWorkflow, *workflows])
             settle_heap()
             worker = Worker(
                 client,
                 task_queue=queue,
-                workflows=[*WORKFLOWS, BenchNoopWorkflow, BenchGateWorkflow, *workflows],
+                workflows=[*WORKFLOWS, BenchNoopWorkflow, BenchGateWorkflow, BareGateWorkflow, *workflows],
                 workflow_runner=WORKFLOW_RUNNER,
                 activities=[*build_activities(deps), noop, *activities],
                 max_cached_workflows=max_cached_workflows,

@@ -16,7 +16,10 @@ activity started. Two windows are reported:
 
 Each is measured idle (one decision at a time, nothing else running) and under load (the
 booking saga driven at 50 in flight meanwhile), over three rounds: min / median / max of
-each round's p50 and p99.
+each round's p50 and p99. In the same rounds, alternating with the gate's decisions, the
+same wait and step on bare Temporal (``BareGateWorkflow``: an update sets a flag, then the
+no-op activity) give the floor this machine and server set; Stepwise's cost is the
+difference (its validator, the decision's audit row, step control's bookkeeping).
 
 Memory: 1,000 executions are started and left waiting at the gate; the worker's resident
 memory (this process runs only the worker besides the benchmark's client) is read before
@@ -36,7 +39,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from activities.common.contracts import DECIDE_UPDATE, STEPS_QUERY, DecisionOutcome, StepControlStatus, StepDecision
-from tests.benchmarks.gate_workflow import BENCH_NOOP, BenchGateWorkflow
+from tests.benchmarks.gate_workflow import BENCH_NOOP, BareGateWorkflow, BenchGateWorkflow
 from tests.benchmarks.support import (
     BenchStack,
     background_load,
@@ -66,11 +69,28 @@ async def _waiting(handle: WorkflowHandle[Any, Any], step: str = "approval", tim
     raise AssertionError(f"{handle.id} never waited at {step}")
 
 
-async def _start_waiting(stack: BenchStack, count: int, in_flight: int = 50) -> list[WorkflowHandle[Any, Any]]:
+async def _bare_waiting(handle: WorkflowHandle[Any, Any], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await handle.query(BareGateWorkflow.waiting):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{handle.id} never waited")
+
+
+async def _start_waiting(
+    stack: BenchStack, count: int, in_flight: int = 50, *, bare: bool = False
+) -> list[WorkflowHandle[Any, Any]]:
     slots = asyncio.Semaphore(in_flight)
 
     async def one(i: int) -> WorkflowHandle[Any, Any]:
         async with slots:
+            if bare:
+                handle = await stack.client.start_workflow(
+                    BareGateWorkflow.run, i, id=f"bench-bare-{uuid.uuid4()}", task_queue=stack.task_queue
+                )
+                await _bare_waiting(handle)
+                return handle
             handle = await stack.client.start_workflow(
                 BenchGateWorkflow.run, i, id=f"bench-gate-{uuid.uuid4()}", task_queue=stack.task_queue
             )
@@ -85,10 +105,13 @@ async def _approve(handle: WorkflowHandle[Any, Any]) -> None:
     await handle.execute_update(DECIDE_UPDATE, decision, result_type=DecisionOutcome)
 
 
-async def _latencies(handle: WorkflowHandle[Any, Any]) -> tuple[float, float]:
+async def _latencies(handle: WorkflowHandle[Any, Any], *, bare: bool = False) -> tuple[float, float]:
     """(accepted -> next step, call -> next step) in ms for one decision."""
     called = time.time()
-    await _approve(handle)
+    if bare:
+        await handle.execute_update(BareGateWorkflow.approve, "bench")
+    else:
+        await _approve(handle)
     await handle.result()
     accepted = started = None
     noop_scheduled: set[int] = set()
@@ -112,27 +135,42 @@ def _is_noop(event: Any) -> bool:
     return bool(event.activity_task_scheduled_event_attributes.activity_type.name == BENCH_NOOP.name)
 
 
-async def _round(stack: BenchStack) -> tuple[list[float], list[float]]:
-    handles = await _start_waiting(stack, DECISIONS)
-    measured = [await _latencies(handle) for handle in handles]  # one decision at a time
-    return [m[0] for m in measured], [m[1] for m in measured]
+Windows = tuple[list[float], list[float]]
+"""(accepted -> next step, update call -> next step) in ms, one entry per decision."""
 
 
-async def _with_load(stack: BenchStack, flight: str) -> tuple[list[float], list[float]]:
-    handles = await _start_waiting(stack, DECISIONS)
-    measured = []
+async def _decide_all(stack: BenchStack, *, pause: float = 0.0) -> tuple[Windows, Windows]:
+    """One round: the gate's decisions and the bare workflow's, alternating, one at a time."""
+    gates = await _start_waiting(stack, DECISIONS)
+    bares = await _start_waiting(stack, DECISIONS, bare=True)
+    stepwise, bare = [], []
+    for gate, bare_handle in zip(gates, bares, strict=True):
+        stepwise.append(await _latencies(gate))
+        await asyncio.sleep(pause)
+        bare.append(await _latencies(bare_handle, bare=True))
+        await asyncio.sleep(pause)
+    return ([m[0] for m in stepwise], [m[1] for m in stepwise]), ([m[0] for m in bare], [m[1] for m in bare])
+
+
+async def _round(stack: BenchStack) -> tuple[Windows, Windows]:
+    return await _decide_all(stack)
+
+
+async def _with_load(stack: BenchStack, flight: str) -> tuple[Windows, Windows]:
     async with background_load(stack.client, stack.task_queue, "booking", flight=flight):
-        for handle in handles:
-            measured.append(await _latencies(handle))
-            await asyncio.sleep(0.05)
-    return [m[0] for m in measured], [m[1] for m in measured]
+        return await _decide_all(stack, pause=0.05)
 
 
-def _report(title: str, rounds: list[tuple[list[float], list[float]]]) -> None:
+def _report(title: str, rounds: list[tuple[Windows, Windows]]) -> None:
     for index, window in enumerate(("accepted -> next step", "update call -> next step")):
-        p50s = [percentile(r[index], 0.5) for r in rounds]
-        p99s = [percentile(r[index], 0.99) for r in rounds]
+        p50s = [percentile(r[0][index], 0.5) for r in rounds]
+        p99s = [percentile(r[0][index], 0.99) for r in rounds]
         print(f"  {title:<10} {window:<26} p50 {spread(p50s)} ms   p99 {spread(p99s)} ms")
+    bare_p50s = [percentile(r[1][1], 0.5) for r in rounds]
+    bare_p99s = [percentile(r[1][1], 0.99) for r in rounds]
+    added = [percentile(r[0][1], 0.5) - percentile(r[1][1], 0.5) for r in rounds]
+    print(f"  {title:<10} {'bare Temporal, call -> next':<26} p50 {spread(bare_p50s)} ms   p99 {spread(bare_p99s)} ms")
+    print(f"  {title:<10} {'Stepwise adds (p50)':<26} {spread(added)} ms")
 
 
 @pytest.mark.benchmark

@@ -23,6 +23,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.b2b.policies as policies
     from activities.b2b.contracts import (
         BATCH_FAILED,
         DISPATCH_CHUNK,
@@ -38,7 +39,6 @@ with workflow.unsafe.imports_passed_through():
         ChunkRef,
         ReportInput,
     )
-    from workflows.b2b import policies
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
 

@@ -22,6 +22,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.b2b.policies as policies
     from activities.b2b.contracts import (
         ENRICH_TRANSACTION,
         ENRICHMENT_SKIPPED,
@@ -36,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         TransactionInput,
         TransactionResult,
     )
-    from workflows.b2b import policies
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
 

@@ -32,6 +32,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.booking.policies as policies
     from activities.booking.contracts import (
         BOOKING_FAILED,
         CANCEL_BOOKING,
@@ -55,7 +56,6 @@ with workflow.unsafe.imports_passed_through():
         PaymentInput,
         SeatsInput,
     )
-    from workflows.booking import policies
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import CaseCancelled, StepControl, StepControlHandlers, Undo
 

@@ -28,6 +28,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.documents.policies as policies
     from activities.common.contracts import ReviewForm
     from activities.documents.contracts import (
         ARRIVAL_SIGNAL,
@@ -61,7 +62,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
-    from workflows.documents import policies
 
 STATUS_QUERY = "documents.status"
 """Query: the shipment's :class:`ShipmentStatus` (its documents and the arrivals it did not take)."""

@@ -30,6 +30,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.media.policies as policies
     from activities.common.s3_uri import InvalidS3Uri, parse_s3_uri
     from activities.media.contracts import (
         AWAIT_TRANSCRIPT,
@@ -59,7 +60,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common.failures import STEP_ERRORS, describe_failure, retry_timed_out
     from workflows.common.step_control import StepControl, StepControlHandlers
-    from workflows.media import policies
 
 
 WAIT_STEP = "wait_for_transcript"

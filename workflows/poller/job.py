@@ -22,6 +22,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.poller.policies as policies
     from activities.poller.contracts import (
         AWAIT_TASKS,
         FINISH_JOB,
@@ -40,9 +41,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
-    from workflows.poller import policies
-
-from workflows.poller.slice import PollerSliceWorkflow
+    from workflows.poller.slice import PollerSliceWorkflow
 
 
 def slices(pages: int, size: int) -> list[tuple[int, int]]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.poller.policies as policies
     from activities.poller.contracts import PIPELINE, PURGE_TASKS, RetentionRequest, RetentionResult
     from workflows.common.step_control import StepControl, StepControlHandlers
-    from workflows.poller import policies
 
 
 @workflow.defn

@@ -19,6 +19,7 @@ from dataclasses import replace
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.poller.policies as policies
     from activities.poller.contracts import (
         FAIL_TASK,
         FETCH_PAGE,
@@ -29,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
-    from workflows.poller import policies
 
 
 @workflow.defn

@@ -23,6 +23,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.recon.policies as policies
     from activities.common import search_attributes
     from activities.common.contracts import STEP_ABORTED
     from activities.recon.contracts import (
@@ -61,7 +62,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
-    from workflows.recon import policies
 
 
 SUMMARY_REQUIRED = "recon-summary-required"

@@ -21,6 +21,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.translation.policies as policies
     from activities.translation.contracts import (
         ACQUIRE_SLOT,
         AWAIT_JOB,
@@ -55,7 +56,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
-    from workflows.translation import policies
 
 
 @workflow.defn

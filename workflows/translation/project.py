@@ -22,6 +22,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.translation.policies as policies
     from activities.translation.contracts import (
         DELIVER,
         NOTHING_TO_TRANSLATE,
@@ -45,7 +46,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import GateAnswer, StepControl, StepControlHandlers
-    from workflows.translation import policies
     from workflows.translation.pair import TranslationPairWorkflow
 
 FILE_ARRIVED_SIGNAL = "translation_file_arrived"
