@@ -107,7 +107,13 @@ def wait_terminal(api: httpx.Client, ids: list[str], timeout: float) -> dict[str
     while time.monotonic() < deadline:
         for booking_id in ids:
             if statuses.get(booking_id) not in TERMINAL:
-                answer = api.get(f"/bookings/{booking_id}")
+                try:
+                    answer = api.get(f"/bookings/{booking_id}")
+                except httpx.TransportError as error:
+                    # A poll that fails in transit is asked again; what counts is the deadline.
+                    # (Once, on a 2-core CI run, a poll read bytes that were not HTTP.)
+                    statuses.setdefault(booking_id, f"unanswered: {error}")
+                    continue
                 if answer.status_code == 200:
                     statuses[booking_id] = answer.json()["status"]
         if all(statuses.get(booking_id) in TERMINAL for booking_id in ids):
