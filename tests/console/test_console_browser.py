@@ -214,7 +214,8 @@ async def test_a_reconciliation_is_approved_from_its_page(
     ):
         run_id = await start_reconciliation(dev_env.client, settings.worker.task_queue, request)
         view = await wait_for_decision_point(dev_env.client, sessions, run_id, timeout=120)
-        assert view.phase == "awaiting-signoff", view
+        # The steps waiting for a human (with their errors) say why a run stopped short of sign-off.
+        assert view.phase == "awaiting-signoff", (view.phase, view.waiting)
         page = await signed_in_page(browser, base_url)
         await page.goto(f"/console/executions/{run_id}")
         assert await page.locator("#recon-reports tbody tr").count() == view.reports_total
