@@ -59,20 +59,15 @@ SEATS = 100_000
 """The load's flight: the booking load runs until a round's decisions are done (then it is killed)."""
 
 
-async def _waiting(handle: WorkflowHandle[Any, Any], step: str = "approval", timeout: float = 120) -> None:
+async def _waiting(handle: WorkflowHandle[Any, Any], *, bare: bool = False, timeout: float = 120) -> None:
+    """Until the gate (or the bare workflow's wait) answers its query as waiting."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status = await handle.query(STEPS_QUERY, result_type=StepControlStatus)
-        if step in status.waiting:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{handle.id} never waited at {step}")
-
-
-async def _bare_waiting(handle: WorkflowHandle[Any, Any], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await handle.query(BareGateWorkflow.waiting):
+        if bare:
+            waiting = await handle.query(BareGateWorkflow.waiting)
+        else:
+            waiting = "approval" in (await handle.query(STEPS_QUERY, result_type=StepControlStatus)).waiting
+        if waiting:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{handle.id} never waited")
@@ -83,18 +78,14 @@ async def _start_waiting(
 ) -> list[WorkflowHandle[Any, Any]]:
     slots = asyncio.Semaphore(in_flight)
 
+    run, prefix = (BareGateWorkflow.run, "bench-bare") if bare else (BenchGateWorkflow.run, "bench-gate")
+
     async def one(i: int) -> WorkflowHandle[Any, Any]:
         async with slots:
-            if bare:
-                handle = await stack.client.start_workflow(
-                    BareGateWorkflow.run, i, id=f"bench-bare-{uuid.uuid4()}", task_queue=stack.task_queue
-                )
-                await _bare_waiting(handle)
-                return handle
             handle = await stack.client.start_workflow(
-                BenchGateWorkflow.run, i, id=f"bench-gate-{uuid.uuid4()}", task_queue=stack.task_queue
+                run, i, id=f"{prefix}-{uuid.uuid4()}", task_queue=stack.task_queue
             )
-            await _waiting(handle)
+            await _waiting(handle, bare=bare)
             return handle
 
     return list(await asyncio.gather(*(one(i) for i in range(count))))

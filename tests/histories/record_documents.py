@@ -42,12 +42,12 @@ from tests.support.documents import (
     arrival_of,
     arrive,
     decide,
-    eventually,
     eventually_status,
     new_shipment,
     shipment_worker,
 )
 from tests.support.step_control import wait_waiting
+from tests.support.waiting import eventually
 from tests.workflows.documents.mocks import MockDocuments
 
 Story = Callable[[WorkflowEnvironment, str, ShipmentInput, MockDocuments], Awaitable[ShipmentHandle]]

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +25,11 @@ from activities.common.aws import AwsClients
 from activities.common.contracts import DECIDE_UPDATE, DecisionOutcome, StepDecision
 from activities.common.resources import Resources
 from activities.documents.contracts import DocumentArrival, ShipmentInput, ShipmentResult, shipment_workflow_id
-from tests.support.runner import TEST_RUNNER
+from tests.support.runner import catalog_worker
 from worker.devstack.shipment_demo import demo_documents
 from worker.documents_intake import signal_shipment
 from worker.services import documents as service
 from worker.settings import Settings
-from workflows.catalog import WORKFLOWS
 from workflows.documents.shipment import STATUS_QUERY, ShipmentStatus
 
 if TYPE_CHECKING:
@@ -94,17 +93,11 @@ def arrival_of(shipment: ShipmentInput, doc_type: str, etag: str, extension: str
     return DocumentArrival(shipment.shipment_id, doc_type, key, etag, 48_213, extension=extension)
 
 
-@asynccontextmanager
-async def shipment_worker(env: WorkflowEnvironment, task_queue: str, mocks: MockDocuments) -> AsyncIterator[Worker]:
+def shipment_worker(
+    env: WorkflowEnvironment, task_queue: str, mocks: MockDocuments
+) -> AbstractAsyncContextManager[Worker]:
     """Every workflow, the mocks as the activities."""
-    async with Worker(
-        env.client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=mocks.activities(),
-        workflow_runner=TEST_RUNNER,
-    ) as worker:
-        yield worker
+    return catalog_worker(env, task_queue, mocks.activities())
 
 
 async def arrive(
@@ -120,14 +113,6 @@ async def shipment_status(handle: ShipmentHandle) -> ShipmentStatus:
     """The workflow's status query."""
     status: ShipmentStatus = await handle.query(STATUS_QUERY, result_type=ShipmentStatus)
     return status
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 10) -> None:
-    """Wait until ``check()`` holds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "never happened"
-        await asyncio.sleep(0.05)
 
 
 async def eventually_status(handle: ShipmentHandle, check: Callable[[ShipmentStatus], bool]) -> ShipmentStatus:

@@ -43,13 +43,13 @@ from tests.support.documents import (
     arrival_of,
     arrive,
     decide,
-    eventually,
     eventually_status,
     new_shipment,
     shipment_status,
     shipment_worker,
 )
 from tests.support.step_control import step_status, wait_waiting
+from tests.support.waiting import eventually
 from tests.workflows.documents.mocks import MockDocuments
 
 PIPELINE_STEPS = [

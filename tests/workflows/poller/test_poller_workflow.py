@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +24,6 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.common.contracts import DECIDE_UPDATE, STEP_ABORTED, DecisionOutcome, StepDecision, StepState
 from activities.poller.contracts import (
@@ -44,10 +41,9 @@ from activities.poller.contracts import (
     job_workflow_id,
     slice_workflow_id,
 )
-from tests.support.runner import TEST_RUNNER
+from tests.support.runner import catalog_worker
 from tests.support.step_control import step_status, wait_waiting
 from tests.workflows.poller.mocks import MockPoller
-from workflows.catalog import WORKFLOWS
 from workflows.poller.job import PollerJobWorkflow, slices
 from workflows.poller.policies import FETCH_PAGE as FETCH_PAGE_POLICY
 
@@ -66,18 +62,6 @@ def _request(**overrides: Any) -> JobRequest:
     return JobRequest(PARTNER, URL, **fields)
 
 
-@asynccontextmanager
-async def _worker(env: WorkflowEnvironment, task_queue: str, mocks: MockPoller) -> AsyncIterator[Worker]:
-    async with Worker(
-        env.client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=mocks.activities(),
-        workflow_runner=TEST_RUNNER,
-    ) as worker:
-        yield worker
-
-
 async def _start(env: WorkflowEnvironment, task_queue: str, request: JobRequest) -> JobHandle:
     return await env.client.start_workflow(
         PollerJobWorkflow.run, request, id=job_workflow_id(request.job_id), task_queue=task_queue
@@ -85,7 +69,7 @@ async def _start(env: WorkflowEnvironment, task_queue: str, request: JobRequest)
 
 
 async def _run(env: WorkflowEnvironment, task_queue: str, mocks: MockPoller, request: JobRequest) -> JobSummary:
-    async with _worker(env, task_queue, mocks):
+    async with catalog_worker(env, task_queue, mocks.activities()):
         return await (await _start(env, task_queue, request)).result()
 
 
@@ -114,7 +98,7 @@ async def _decide_parked_page(
 ) -> Decided:
     """Run a job whose ``page`` parks, decide ``action`` on it in its slice, and return how the job ended."""
     index = (page - 1) // request.slice_pages
-    async with _worker(env, task_queue, mocks):
+    async with catalog_worker(env, task_queue, mocks.activities()):
         handle = await _start(env, task_queue, request)
         slice_handle = env.client.get_workflow_handle(slice_workflow_id(request.job_id, index))
         parked = await wait_waiting(slice_handle, f"fetch:{page}")
@@ -240,7 +224,7 @@ async def test_an_operators_skip_of_a_parked_page_fails_its_task_and_the_job_com
 async def test_a_retry_of_a_parked_page_fetches_it_again(time_env: WorkflowEnvironment, task_queue: str) -> None:
     mocks = MockPoller(pages=3, unavailable={2})
     request = _request(slice_pages=3, max_in_flight=3)
-    async with _worker(time_env, task_queue, mocks):
+    async with catalog_worker(time_env, task_queue, mocks.activities()):
         handle = await _start(time_env, task_queue, request)
         slice_handle = time_env.client.get_workflow_handle(slice_workflow_id(request.job_id, 0))
         await wait_waiting(slice_handle, "fetch:2")
@@ -257,7 +241,7 @@ async def test_a_parked_page_holds_no_slot(time_env: WorkflowEnvironment, task_q
     """One page at a time, and the first one parked: the others are still fetched while it waits."""
     mocks = MockPoller(pages=4, unavailable={1})
     request = _request(slice_pages=4, max_in_flight=1)
-    async with _worker(time_env, task_queue, mocks):
+    async with catalog_worker(time_env, task_queue, mocks.activities()):
         handle = await _start(time_env, task_queue, request)
         slice_handle = time_env.client.get_workflow_handle(slice_workflow_id(request.job_id, 0))
         await wait_waiting(slice_handle, "fetch:1")
@@ -324,7 +308,7 @@ async def test_an_aborted_job_names_the_slice_it_stopped_at(time_env: WorkflowEn
 async def test_a_refused_url_fails_the_job_before_any_fetch(time_env: WorkflowEnvironment, task_queue: str) -> None:
     mocks = MockPoller(pages=5, url_refused=True)
     request = _request()
-    async with _worker(time_env, task_queue, mocks):
+    async with catalog_worker(time_env, task_queue, mocks.activities()):
         handle = await _start(time_env, task_queue, request)
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -53,6 +53,7 @@ from activities.translation.contracts import (
 )
 from tests.support.runner import TEST_RUNNER
 from tests.support.step_control import step_status, wait_waiting
+from tests.support.waiting import eventually
 from tests.workflows.translation.mocks import FILES, MISSING_PER_FILE, SEGMENTS_PER_FILE, MockTranslation
 from workflows.catalog import WORKFLOWS
 from workflows.translation.pair import TranslationPairWorkflow
@@ -113,13 +114,6 @@ async def _progress(handle: ProjectHandle) -> ProjectProgress:
     return progress
 
 
-async def _eventually(check: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "never happened"
-        await asyncio.sleep(0.05)
-
-
 async def _eventually_arrived(handle: ProjectHandle, files: int) -> None:
     """Wait until the workflow has taken ``files`` arrivals in (a signal is handled in a task)."""
     deadline = asyncio.get_running_loop().time() + 10
@@ -147,7 +141,7 @@ async def test_an_unanswered_review_is_reminded_to_the_translators_then_escalate
         await wait_waiting(handle, "review")
         assert [n.key.rsplit(":", 1)[1] for n in mocks.notices] == ["notice"]
         await time_env.sleep(timedelta(hours=25))  # nobody answers for a day
-        await _eventually(lambda: len(mocks.notices) == 3)
+        await eventually(lambda: len(mocks.notices) == 3)
         await _decide(handle, "review", "approve", REVIEWER, "looks right")
         result = await handle.result()
 
