@@ -5,7 +5,9 @@
 Runs the probe workflow (``tests.workflows.common.step_probe``) on a dev server with stand-ins
 for step control's audit and notice activities: a step fails, parks, an operator retries it by
 update, and the run completes; then a gate is approved. The history holds the decision's audit
-as it is written today (a local activity, patch ``step-control-local-audit``). Re-record only
+as it is written today (an activity scheduled in the workflow task that wakes the step, patch
+``step-control-audit-beside-step``); ``..._local_audit.json`` holds the earlier way (a local
+activity awaited before the step woke, patch ``step-control-local-audit``). Re-record only
 when a change is meant to be incompatible, and guard it with ``workflow.patched`` instead.
 """
 

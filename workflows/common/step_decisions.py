@@ -1,8 +1,9 @@
 """Decisions on waiting steps: validation, idempotency, audit, and waking the step.
 
 One instance owns the parks of one execution. A decision is *claimed* the moment its
-handler starts (so a concurrent repeat sees it), audited, and only then handed to the
-waiting step; a repeat, by decision id or by the same action on the same park, gets
+handler starts (so a concurrent repeat sees it), its audit row is scheduled, and it is
+handed to the waiting step in the same workflow task; the handler answers once the row is
+written. A repeat, by decision id or by the same action on the same park, gets
 the first decision's outcome back and changes nothing.
 """
 
@@ -147,15 +148,23 @@ class Decisions:
         return None
 
     async def accept(self, park: Park, decision: StepDecision, via: str) -> DecisionOutcome:
-        """Audit a claimed decision, then wake the waiting step with it (a form's answers stripped)."""
+        """Schedule a claimed decision's audit, wake the waiting step with it (a form's answers
+        stripped), and answer once the audit row is written.
+
+        The audit is scheduled first, in the same workflow task as the woken step's next command,
+        and written while that step runs: a decision costs the step no extra round trip.
+        Executions that decided before this wrote the audit first and replay that way.
+        """
         if park.form is not None and decision.answers:
             decision = replace(decision, answers=normalised(park.form, decision.answers))
-        try:
-            await self._effects.audit(decision, via, "accepted", None)
-        except BaseException:  # release the claim whatever stopped the audit, then re-raise
-            park.claimed = False
-            del self.outcomes[park.key]
-            raise
+        audit = self._effects.audit_beside_step(decision, via)
+        if audit is None:
+            try:
+                await self._effects.audit(decision, via, "accepted", None)
+            except BaseException:  # release the claim whatever stopped the audit, then re-raise
+                park.claimed = False
+                del self.outcomes[park.key]
+                raise
         park.decision = decision
         self._last[park.step] = (park.key, decision)
         record = self._records[park.step]
@@ -167,5 +176,8 @@ class Decisions:
             duplicate=False,
             message=f"{decision.action} of {park.step} by {decision.operator} accepted",
         )
+        if audit is not None:
+            # The step is already awake; a repeat of this decision waits for the row like this one.
+            await audit
         self.outcomes[park.key] = outcome
         return outcome

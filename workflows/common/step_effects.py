@@ -6,6 +6,7 @@ call (search attributes, metric meters), so the workflow stays deterministic.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 
 from temporalio import workflow
@@ -28,6 +29,10 @@ with workflow.unsafe.imports_passed_through():
 LOCAL_AUDIT = "step-control-local-audit"
 """Patch: a decision's audit row is written by a local activity (it was a task-queue activity)."""
 
+AUDIT_BESIDE_STEP = "step-control-audit-beside-step"
+"""Patch: an accepted decision's audit row is scheduled in the workflow task that wakes the step,
+and written while the step runs (it was written by a local activity before the step woke)."""
+
 
 class StepEffects:
     """Audit, notices, visibility and metrics of one execution's step control."""
@@ -38,18 +43,43 @@ class StepEffects:
         self._ever_marked = False
         self._details_shown = False
 
+    def audit_beside_step(self, decision: StepDecision, via: str) -> Awaitable[None] | None:
+        """Schedule an accepted decision's audit row, to be written while the step it wakes runs.
+
+        The activity is scheduled before the woken step's own command, in the same workflow
+        task, so history holds the audit first and both start at once; the update answers only
+        when the row is written (the caller awaits the returned handle). Retried until Postgres
+        answers, like every audit. None for executions that took a decision before this
+        (they audit before waking, and replay that way): the caller then calls :meth:`audit`.
+        """
+        if not workflow.patched(AUDIT_BESIDE_STEP):
+            return None
+        return workflow.start_activity(
+            RECORD_DECISION.name,
+            self._audit_row(decision, via, "accepted", None),
+            **STEP_CONTROL_AUDIT.activity_options(),
+        )
+
     async def audit(self, decision: StepDecision, via: str, outcome: str, rejection: str | None) -> None:
-        """Write the decision's audit row (retried until Postgres answers).
+        """Write the decision's audit row (retried until Postgres answers), then return.
 
         Its answers are kept stripped; a rejected signal's malformed answers (too many, too
         long, a refused character) are not kept at all: its rejection says what was wrong.
 
-        A local activity, in the workflow task that took the decision: the waiting step wakes
-        one task-queue round trip sooner. Executions that took decisions before this wrote the
-        row with a task-queue activity, and replay it that way.
+        A local activity, in the workflow task that took the decision. Executions that took
+        decisions before that wrote the row with a task-queue activity, and replay it that way.
         """
+        audit = self._audit_row(decision, via, outcome, rejection)
+        if workflow.patched(LOCAL_AUDIT):
+            await workflow.execute_local_activity(
+                RECORD_DECISION.name, audit, **STEP_CONTROL_AUDIT_LOCAL.activity_options()
+            )
+        else:
+            await workflow.execute_activity(RECORD_DECISION.name, audit, **STEP_CONTROL_AUDIT.activity_options())
+
+    def _audit_row(self, decision: StepDecision, via: str, outcome: str, rejection: str | None) -> DecisionAudit:
         info = workflow.info()
-        audit = DecisionAudit(
+        return DecisionAudit(
             audit_id=str(workflow.uuid4()),
             workflow_id=info.workflow_id,
             run_id=info.run_id,
@@ -64,12 +94,6 @@ class StepEffects:
             decided_at=workflow.now().isoformat(),
             answers=audited(decision.answers),
         )
-        if workflow.patched(LOCAL_AUDIT):
-            await workflow.execute_local_activity(
-                RECORD_DECISION.name, audit, **STEP_CONTROL_AUDIT_LOCAL.activity_options()
-            )
-        else:
-            await workflow.execute_activity(RECORD_DECISION.name, audit, **STEP_CONTROL_AUDIT.activity_options())
 
     async def notify(self, key: str, audience: str, subject: str, body: str) -> None:
         """Publish a notice once per key; a notice that cannot be sent is logged, not fatal.

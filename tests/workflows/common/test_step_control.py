@@ -16,13 +16,21 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.common import search_attributes
+from activities.common.aws import AwsClients
 from activities.common.contracts import (
     DECIDE_UPDATE,
     DECISION_SIGNAL,
+    RECORD_DECISION,
+    DecisionAudit,
     DecisionOutcome,
     StepDecision,
 )
 from activities.common.db import SessionMaker
+from activities.common.decision_log import DecisionLog
+from activities.common.notify import Notifier
+from activities.common.resources import Resources
+from activities.common.step_control import StepControlActivities
+from tests.support.mocks import mock_activity
 from tests.support.step_control import audits, notices, step_status, update_event_count, wait_waiting
 from tests.support.step_probe_fixtures import start_probe
 from tests.workflows.common.step_probe import ProbeActivities, ProbeInput, StepProbeWorkflow
@@ -244,3 +252,46 @@ async def test_a_cancelled_workflow_does_not_park_its_running_step(
     states = {s.name: s.status for s in (await step_status(handle)).steps}
     assert states == {"slow:x": "cancelled"}
     assert probe.cleanups == 1 and "b" not in probe.runs
+
+
+async def test_the_woken_step_runs_while_its_audit_is_written_and_the_update_answers_after_the_row(
+    dev_env: WorkflowEnvironment,
+    task_queue: str,
+    probe: ProbeActivities,
+    aws: AwsClients,
+    sessions: SessionMaker,
+    resources: Resources,
+) -> None:
+    """The audit activity here finishes only once the retried step has run again: had the step
+    waited for the audit (as executions before the change do), the update could not answer."""
+    control = StepControlActivities(DecisionLog(sessions), Notifier(aws, sessions), resources)
+
+    @mock_activity(RECORD_DECISION)
+    async def record_after_the_step_ran(audit: DecisionAudit) -> None:
+        if audit.outcome == "accepted":
+            for _ in range(200):
+                if probe.runs.get("b", 0) >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise ApplicationError("the woken step did not run while its audit was pending", non_retryable=True)
+        await control.record_decision(audit)
+
+    probe.armed.add("b")
+    async with Worker(
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=[StepProbeWorkflow],
+        activities=[probe.step, probe.cleanup, record_after_the_step_ran, control.notify],
+    ):
+        handle = await start_probe(dev_env.client, task_queue, ProbeInput(steps=["a", "b", "c"]))
+        await wait_waiting(handle, "b")
+        probe.armed.clear()
+        outcome = await asyncio.wait_for(
+            _decide(handle, StepDecision("b", "retry", operator="ada", reason="fixed")), timeout=30
+        )
+        # The update answered: the row is already in Postgres, and the step ran before it was written.
+        rows = await audits(sessions, handle.id)
+        assert [(r.step, r.action, r.outcome) for r in rows] == [("b", "retry", "accepted")]
+        assert outcome.action == "retry" and probe.runs["b"] == 2
+        assert (await handle.result()).values == ["a-ok", "b-ok", "c-ok"]
