@@ -80,6 +80,12 @@ class BookingWorkflow(StepControlHandlers):
     @workflow.run
     async def run(self, request: BookingRequest) -> BookingResult:
         try:
+            return await self._book()
+        finally:
+            await self.steps.settle()  # however the booking ends, decisions finish their audit first
+
+    async def _book(self) -> BookingResult:
+        try:
             await self._reserve_seats()
             await self._reserve_booking()
             await self._collect_payment()
@@ -88,7 +94,6 @@ class BookingWorkflow(StepControlHandlers):
             return await self._compensate_and_close(failure)
         await self._notify_confirmed()
         self._record_outcome("confirmed")
-        await self.steps.settle()
         return self._result()
 
     # --- forward steps ---------------------------------------------------------------
@@ -152,7 +157,6 @@ class BookingWorkflow(StepControlHandlers):
         await self._notify_failed()
         await self._dead_letter(self._failed_step or "unknown", self._failure_reason)
         self._record_outcome("cancelled_by_customer" if cancelled else "failed")
-        await self.steps.settle()
         if described is None:
             return self._result()
         raise ApplicationError(

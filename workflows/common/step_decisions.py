@@ -1,9 +1,10 @@
 """Decisions on waiting steps: validation, idempotency, audit, and waking the step.
 
 One instance owns the parks of one execution. A decision is *claimed* the moment its
-handler starts (so a concurrent repeat sees it), its audit row is scheduled, and it is
-handed to the waiting step in the same workflow task; the handler answers once the row is
-written. A repeat, by decision id or by the same action on the same park, gets
+handler starts (so a concurrent repeat sees it) and audited; an operator's retry, skip,
+approve or reject wakes the waiting step in the same workflow task that schedules its audit,
+an abort or a timeout's default action only once its audit is written. The handler answers
+once the row is written. A repeat, by decision id or by the same action on the same park, gets
 the first decision's outcome back and changes nothing.
 """
 
@@ -148,16 +149,20 @@ class Decisions:
         return None
 
     async def accept(self, park: Park, decision: StepDecision, via: str) -> DecisionOutcome:
-        """Schedule a claimed decision's audit, wake the waiting step with it (a form's answers
-        stripped), and answer once the audit row is written.
+        """Audit a claimed decision and wake the waiting step with it (a form's answers stripped);
+        answer once the audit row is written.
 
-        The audit is scheduled first, in the same workflow task as the woken step's next command,
-        and written while that step runs: a decision costs the step no extra round trip.
-        Executions that decided before this wrote the audit first and replay that way.
+        A retry, skip, approve or reject by an operator has its audit scheduled first, in the same
+        workflow task as the woken step's next command, and written while that step runs: the
+        decision costs the step no extra round trip. An abort (the workflow ends soon after) and
+        a default action taken by a timeout (in the step's own coroutine, nobody waits on it) are
+        audited before the step wakes, as every decision was in executions that decided before
+        this, which replay that way.
         """
         if park.form is not None and decision.answers:
             decision = replace(decision, answers=normalised(park.form, decision.answers))
-        audit = self._effects.audit_beside_step(decision, via)
+        audit_first = decision.action == "abort" or via == "timeout"
+        audit = None if audit_first else self._effects.audit_beside_step(decision, via)
         if audit is None:
             try:
                 await self._effects.audit(decision, via, "accepted", None)
@@ -176,8 +181,11 @@ class Decisions:
             duplicate=False,
             message=f"{decision.action} of {park.step} by {decision.operator} accepted",
         )
-        if audit is not None:
-            # The step is already awake; a repeat of this decision waits for the row like this one.
-            await audit
-        self.outcomes[park.key] = outcome
+        try:
+            if audit is not None:
+                # The step is already awake; a repeat of this decision waits for the row like this one.
+                await audit
+        finally:
+            # The decision took effect whatever stopped its audit: a repeat must not wait forever.
+            self.outcomes[park.key] = outcome
         return outcome

@@ -142,8 +142,10 @@ class VersionEnvironmentWorkflow(StepControlHandlers):
             )
             outputs = await self._run_reports(env, request)
         finally:
-            await self.steps.run("teardown", TEARDOWN, env, policy=policies.ENVIRONMENT, attention=attention)
-            await self.steps.settle()
+            try:
+                await self.steps.run("teardown", TEARDOWN, env, policy=policies.ENVIRONMENT, attention=attention)
+            finally:
+                await self.steps.settle()
         produced = [output for output in outputs if output is not None]
         skipped = [
             SkippedReport(report.name, f"report run skipped in {request.version}")

@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -254,6 +254,18 @@ async def test_a_cancelled_workflow_does_not_park_its_running_step(
     assert probe.cleanups == 1 and "b" not in probe.runs
 
 
+def _worker_auditing_with(
+    client: Client, task_queue: str, probe: ProbeActivities, control: StepControlActivities, record: Any
+) -> Worker:
+    """The probe's worker with ``record`` standing in for the audit activity (it calls the real one)."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[StepProbeWorkflow],
+        activities=[probe.step, probe.cleanup, record, control.notify],
+    )
+
+
 async def test_the_woken_step_runs_while_its_audit_is_written_and_the_update_answers_after_the_row(
     dev_env: WorkflowEnvironment,
     task_queue: str,
@@ -278,12 +290,7 @@ async def test_the_woken_step_runs_while_its_audit_is_written_and_the_update_ans
         await control.record_decision(audit)
 
     probe.armed.add("b")
-    async with Worker(
-        dev_env.client,
-        task_queue=task_queue,
-        workflows=[StepProbeWorkflow],
-        activities=[probe.step, probe.cleanup, record_after_the_step_ran, control.notify],
-    ):
+    async with _worker_auditing_with(dev_env.client, task_queue, probe, control, record_after_the_step_ran):
         handle = await start_probe(dev_env.client, task_queue, ProbeInput(steps=["a", "b", "c"]))
         await wait_waiting(handle, "b")
         probe.armed.clear()
@@ -295,3 +302,33 @@ async def test_the_woken_step_runs_while_its_audit_is_written_and_the_update_ans
         assert [(r.step, r.action, r.outcome) for r in rows] == [("b", "retry", "accepted")]
         assert outcome.action == "retry" and probe.runs["b"] == 2
         assert (await handle.result()).values == ["a-ok", "b-ok", "c-ok"]
+
+
+async def test_an_abort_is_audited_before_the_workflow_tears_down_and_fails(
+    dev_env: WorkflowEnvironment,
+    task_queue: str,
+    probe: ProbeActivities,
+    aws: AwsClients,
+    sessions: SessionMaker,
+    resources: Resources,
+) -> None:
+    """An abort ends the workflow soon after: its row is written before the step wakes, so the
+    teardown (the probe's cleanup) cannot have run while the audit activity works."""
+    control = StepControlActivities(DecisionLog(sessions), Notifier(aws, sessions), resources)
+    cleanups_seen: list[int] = []
+
+    @mock_activity(RECORD_DECISION)
+    async def record_slowly(audit: DecisionAudit) -> None:
+        await asyncio.sleep(0.5)  # time enough for a teardown running beside the audit
+        cleanups_seen.append(probe.cleanups)
+        await control.record_decision(audit)
+
+    probe.armed.add("b")
+    async with _worker_auditing_with(dev_env.client, task_queue, probe, control, record_slowly):
+        handle = await start_probe(dev_env.client, task_queue, ProbeInput(steps=["a", "b", "c"]))
+        await wait_waiting(handle, "b")
+        await _decide(handle, StepDecision("b", "abort", operator="ada", reason="wrong data"))
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+    assert cleanups_seen == [0] and probe.cleanups == 1
+    assert [(r.action, r.outcome) for r in await audits(sessions, handle.id)] == [("abort", "accepted")]
