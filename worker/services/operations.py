@@ -199,6 +199,12 @@ class BulkOutcome:
     message: str
 
 
+BULK_IN_FLIGHT = 16
+"""Decisions one bulk request has in flight at once. Each goes to its own execution, and an
+update answers only once its audit row is written (tens of ms), so one at a time would keep the
+operator waiting for the sum of them."""
+
+
 async def decide_many(
     client: Client,
     items: list[AttentionItem],
@@ -213,10 +219,14 @@ async def decide_many(
 
     ``batch_id`` makes each execution's decision id, so a repeated bulk request is applied
     once per execution. A refusal (the step is no longer waiting, the action does not
-    apply) is reported for that execution and does not stop the others.
+    apply) is reported for that execution and does not stop the others. Up to
+    :data:`BULK_IN_FLIGHT` are sent at once; outcomes come back in the items' order. Any other
+    error stops the request: decisions not yet answered are cancelled (a decision may still
+    have been applied; sending the same ``batch_id`` again applies none twice).
     """
-    outcomes: list[BulkOutcome] = []
-    for item in items:
+    slots = asyncio.Semaphore(BULK_IN_FLIGHT)
+
+    async def decide(item: AttentionItem) -> BulkOutcome:
         decision = StepDecision(
             step=item.step,
             action=action,
@@ -225,13 +235,20 @@ async def decide_many(
             decision_id=f"{batch_id}:{item.workflow_id}",
             substitute_output=substitute_output,
         )
-        try:
-            outcome = await send_decision(client, item.workflow_id, decision)
-        except (DecisionRejected, ExecutionNotFound) as error:
-            outcomes.append(BulkOutcome(item.workflow_id, item.step, False, str(error)))
-        else:
-            outcomes.append(BulkOutcome(item.workflow_id, item.step, True, outcome.message))
-    return outcomes
+        async with slots:
+            try:
+                outcome = await send_decision(client, item.workflow_id, decision)
+            except (DecisionRejected, ExecutionNotFound) as error:
+                return BulkOutcome(item.workflow_id, item.step, False, str(error))
+        return BulkOutcome(item.workflow_id, item.step, True, outcome.message)
+
+    tasks = [asyncio.create_task(decide(item)) for item in items]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
 
 
 def waited(seconds: float) -> str:
