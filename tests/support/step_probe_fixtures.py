@@ -36,16 +36,20 @@ def probe() -> ProbeActivities:
 
 
 @pytest.fixture
+def step_control_activities(aws: AwsClients, sessions: SessionMaker, resources: Resources) -> StepControlActivities:
+    """The real step-control activities: audit rows in Postgres, notices through the ledger to SNS."""
+    return StepControlActivities(DecisionLog(sessions), Notifier(aws, sessions), resources)
+
+
+@pytest.fixture
 async def probe_worker(
     dev_env: WorkflowEnvironment,
     task_queue: str,
     probe: ProbeActivities,
-    aws: AwsClients,
-    sessions: SessionMaker,
-    resources: Resources,
+    step_control_activities: StepControlActivities,
 ) -> AsyncIterator[Worker]:
     """A worker with the probe workflows (one that continues as new) and the real step-control activities."""
-    control = StepControlActivities(DecisionLog(sessions), Notifier(aws, sessions), resources)
+    control = step_control_activities
     async with Worker(
         dev_env.client,
         task_queue=task_queue,

@@ -16,7 +16,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.common import search_attributes
-from activities.common.aws import AwsClients
 from activities.common.contracts import (
     DECIDE_UPDATE,
     DECISION_SIGNAL,
@@ -26,9 +25,6 @@ from activities.common.contracts import (
     StepDecision,
 )
 from activities.common.db import SessionMaker
-from activities.common.decision_log import DecisionLog
-from activities.common.notify import Notifier
-from activities.common.resources import Resources
 from activities.common.step_control import StepControlActivities
 from tests.support.mocks import mock_activity
 from tests.support.step_control import audits, notices, step_status, update_event_count, wait_waiting
@@ -270,13 +266,12 @@ async def test_the_woken_step_runs_while_its_audit_is_written_and_the_update_ans
     dev_env: WorkflowEnvironment,
     task_queue: str,
     probe: ProbeActivities,
-    aws: AwsClients,
+    step_control_activities: StepControlActivities,
     sessions: SessionMaker,
-    resources: Resources,
 ) -> None:
     """The audit activity here finishes only once the retried step has run again: had the step
     waited for the audit (as executions before the change do), the update could not answer."""
-    control = StepControlActivities(DecisionLog(sessions), Notifier(aws, sessions), resources)
+    control = step_control_activities
 
     @mock_activity(RECORD_DECISION)
     async def record_after_the_step_ran(audit: DecisionAudit) -> None:
@@ -308,13 +303,12 @@ async def test_an_abort_is_audited_before_the_workflow_tears_down_and_fails(
     dev_env: WorkflowEnvironment,
     task_queue: str,
     probe: ProbeActivities,
-    aws: AwsClients,
+    step_control_activities: StepControlActivities,
     sessions: SessionMaker,
-    resources: Resources,
 ) -> None:
     """An abort ends the workflow soon after: its row is written before the step wakes, so the
     teardown (the probe's cleanup) cannot have run while the audit activity works."""
-    control = StepControlActivities(DecisionLog(sessions), Notifier(aws, sessions), resources)
+    control = step_control_activities
     cleanups_seen: list[int] = []
 
     @mock_activity(RECORD_DECISION)
