@@ -245,10 +245,11 @@ async def decide_many(
     tasks = [asyncio.create_task(decide(item)) for item in items]
     try:
         return list(await asyncio.gather(*tasks))
-    except BaseException:
+    finally:
+        # After an error (or the request's own cancellation) nothing more is sent; cancelling
+        # a task that already finished does nothing.
         for task in tasks:
             task.cancel()
-        raise
 
 
 def waited(seconds: float) -> str:
