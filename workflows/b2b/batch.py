@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         ChunkRef,
         ReportInput,
     )
+    from workflows.common.cleanup import at_exit
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
 
@@ -60,12 +61,11 @@ class B2BBatchWorkflow(StepControlHandlers):
         self._progress = run.progress
         # Batches started before step control replay the steps their history recorded.
         self.steps.parks = workflow.patched(STEP_CONTROL)
-        try:
-            return await self._process(run.progress)
-        except STEP_ERRORS as failure:  # an abort is an ApplicationError
-            raise await self._fail(failure) from None
-        finally:
-            await self.steps.settle()
+        async with at_exit(self.steps.settle):
+            try:
+                return await self._process(run.progress)
+            except STEP_ERRORS as failure:  # an abort is an ApplicationError
+                raise await self._fail(failure) from None
 
     async def _process(self, progress: BatchProgress | None) -> BatchReport:
         if progress is None:

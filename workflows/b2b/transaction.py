@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         TransactionInput,
         TransactionResult,
     )
+    from workflows.common.cleanup import at_exit
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
 
@@ -59,10 +60,8 @@ class B2BTransactionWorkflow(StepControlHandlers):
         self._request = request
         # Transactions started before step control replay the steps their history recorded.
         self.steps.parks = workflow.patched(STEP_CONTROL)
-        try:
+        async with at_exit(self.steps.settle):
             return await self._process(request)
-        finally:
-            await self.steps.settle()
 
     async def _process(self, request: TransactionInput) -> TransactionResult:
         store_policy = policies.STORE

@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentInput,
         SeatsInput,
     )
+    from workflows.common.cleanup import at_exit
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import CaseCancelled, StepControl, StepControlHandlers, Undo
 
@@ -79,10 +80,8 @@ class BookingWorkflow(StepControlHandlers):
 
     @workflow.run
     async def run(self, request: BookingRequest) -> BookingResult:
-        try:
+        async with at_exit(self.steps.settle):  # however the booking ends, decisions finish their audit first
             return await self._book()
-        finally:
-            await self.steps.settle()  # however the booking ends, decisions finish their audit first
 
     async def _book(self) -> BookingResult:
         try:

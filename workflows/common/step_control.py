@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         StepControlStatus,
         StepDecision,
     )
+    from workflows.common.cleanup import at_exit
     from workflows.common.failures import describe_failure, find_abort, is_non_retryable
     from workflows.common.saga import CompensationOutcome, Saga
     from workflows.common.step_decisions import Decisions
@@ -479,6 +480,8 @@ class StepControl:
                 if condition():
                     break
             await workflow.wait_condition(condition)
+        except GeneratorExit:  # a discarded coroutine: no workflow calls (workflows.common.cleanup)
+            raise
         except BaseException:  # the workflow (or a sibling's abort) cancelled the wait
             record.finish("cancelled", workflow.now())
             raise
@@ -489,6 +492,8 @@ class StepControl:
         tasks = [asyncio.ensure_future(call) for call in calls]
         try:
             return list(await asyncio.gather(*tasks))
+        except GeneratorExit:  # a discarded coroutine: no workflow calls (workflows.common.cleanup)
+            raise
         except BaseException:  # an abort or a cancellation: stop the siblings, then re-raise
             for task in tasks:
                 task.cancel()
@@ -556,15 +561,17 @@ class StepControl:
         self._effects.count_parked(name)
         self._refresh_visibility()
         audience = audience or self._audience
-        try:
+
+        def unpark() -> None:
+            self._decisions.close(park)
+            self._refresh_visibility()
+            self._effects.observe_wait(name, (workflow.now() - park.since).total_seconds())
+
+        async with at_exit(unpark):
             subject, body = notice or self._effects.parked_notice(record)
             park.subject, park.body = subject, body
             await self._effects.notify(f"{park.key}:notice", audience, subject, body)
             return await self._wait(park, attention, audience, subject)
-        finally:
-            self._decisions.close(park)
-            self._refresh_visibility()
-            self._effects.observe_wait(name, (workflow.now() - park.since).total_seconds())
 
     async def _wait(self, park: Park, attention: AttentionPolicy | None, audience: str, subject: str) -> StepDecision:
         stages: list[tuple[float, str]] = []

@@ -166,6 +166,8 @@ class Decisions:
         if audit is None:
             try:
                 await self._effects.audit(decision, via, "accepted", None)
+            except GeneratorExit:  # a discarded coroutine: leave it be (workflows.common.cleanup)
+                raise
             except BaseException:  # release the claim whatever stopped the audit, then re-raise
                 park.claimed = False
                 del self.outcomes[park.key]

@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         ShipmentInput,
         ShipmentResult,
     )
+    from workflows.common.cleanup import at_exit
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
 
@@ -239,12 +240,11 @@ class ShipmentWorkflow(StepControlHandlers):
 
     @workflow.run
     async def run(self, shipment: ShipmentInput) -> ShipmentResult:
-        try:
-            return await self._run(shipment)
-        except STEP_ERRORS as error:  # an abort is an ApplicationError too
-            raise self._fail(error) from None
-        finally:
-            await self.steps.settle()
+        async with at_exit(self.steps.settle):
+            try:
+                return await self._run(shipment)
+            except STEP_ERRORS as error:  # an abort is an ApplicationError too
+                raise self._fail(error) from None
 
     async def _run(self, shipment: ShipmentInput) -> ShipmentResult:
         while True:

@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         TranslateInput,
         TranslationsDone,
     )
+    from workflows.common.cleanup import at_exit
     from workflows.common.failures import STEP_ERRORS, describe_failure, retry_timed_out
     from workflows.common.step_control import StepControl, StepControlHandlers
 
@@ -93,10 +94,8 @@ class MediaWorkflow(StepControlHandlers):
     async def run(self, request: MediaJobRequest) -> MediaJobResult:
         # Jobs started before step control replay the steps their history recorded.
         self.steps.parks = workflow.patched(STEP_CONTROL)
-        try:
+        async with at_exit(self.steps.settle):
             return await self._run(request)
-        finally:
-            await self.steps.settle()
 
     async def _run(self, request: MediaJobRequest) -> MediaJobResult:
         problem = invalid_request(request)

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         SliceResult,
         slice_workflow_id,
     )
+    from workflows.common.cleanup import at_exit
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
     from workflows.poller.slice import PollerSliceWorkflow
@@ -59,12 +60,11 @@ class PollerJobWorkflow(StepControlHandlers):
     @workflow.run
     async def run(self, request: JobRequest) -> JobSummary:
         job = request if request.job_id else replace(request, job_id=_own_job_id())
-        try:
-            return await self._synchronise(job)
-        except STEP_ERRORS as failure:
-            raise await self._fail(job, failure) from None
-        finally:
-            await self.steps.settle()
+        async with at_exit(self.steps.settle):
+            try:
+                return await self._synchronise(job)
+            except STEP_ERRORS as failure:
+                raise await self._fail(job, failure) from None
 
     async def _synchronise(self, job: JobRequest) -> JobSummary:
         plan = await self.steps.run("prepare", PREPARE_JOB, job, policy=policies.PREPARE)

@@ -7,6 +7,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     import workflows.poller.policies as policies
     from activities.poller.contracts import PIPELINE, PURGE_TASKS, RetentionRequest, RetentionResult
+    from workflows.common.cleanup import at_exit
     from workflows.common.step_control import StepControl, StepControlHandlers
 
 
@@ -19,7 +20,5 @@ class PollerRetentionWorkflow(StepControlHandlers):
 
     @workflow.run
     async def run(self, request: RetentionRequest) -> RetentionResult:
-        try:
+        async with at_exit(self.steps.settle):
             return await self.steps.run("purge", PURGE_TASKS, request, policy=policies.PURGE)
-        finally:
-            await self.steps.settle()

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         SliceRequest,
         SliceResult,
     )
+    from workflows.common.cleanup import at_exit
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
 
@@ -43,10 +44,8 @@ class PollerSliceWorkflow(StepControlHandlers):
     async def run(self, request: SliceRequest) -> SliceResult:
         slots = asyncio.Semaphore(request.job.max_in_flight)
         pages = range(request.first_page, request.last_page + 1)
-        try:
+        async with at_exit(self.steps.settle):
             enqueued = await self.steps.run_all([self._page(request, page, slots) for page in pages])
-        finally:
-            await self.steps.settle()
         done = sum(enqueued)
         return SliceResult(enqueued=done, failed=len(enqueued) - done)
 

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         ReconciliationInput,
         ReconciliationResult,
     )
+    from workflows.common.cleanup import at_exit
     from workflows.common.step_control import StepControl, StepControlHandlers
 
 from workflows.recon.reconciliation import CAMPAIGN_SLOT_SIGNAL, ReconciliationWorkflow, reconciliation_id, tags
@@ -77,11 +78,13 @@ class ReconciliationCampaignWorkflow(StepControlHandlers):
 
         self._free_slot[run_id] = free
         self._outcomes[run_id] = "running"
-        try:
-            self._outcomes[run_id] = await self._child(run, run_id)
-        finally:
+
+        def release() -> None:
             self._free_slot.pop(run_id, None)
             free()
+
+        async with at_exit(release):
+            self._outcomes[run_id] = await self._child(run, run_id)
 
     async def _child(self, run: ReconciliationInput, run_id: str) -> str:
         """Run one client's reconciliation; its outcome."""

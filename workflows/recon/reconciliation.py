@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         SkippedReport,
         SummaryInput,
     )
+    from workflows.common.cleanup import at_exit
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
 
@@ -131,7 +132,13 @@ class VersionEnvironmentWorkflow(StepControlHandlers):
     async def run(self, request: EnvironmentInput) -> EnvironmentOutput:
         env = EnvironmentRef(request.provider, request.run_id, request.version, request.provider_options)
         attention = request.attention
-        try:
+        # Leaving the block tears the environment down, then settles decisions (teardown first).
+        async with (
+            at_exit(self.steps.settle),
+            at_exit(
+                lambda: self.steps.run("teardown", TEARDOWN, env, policy=policies.ENVIRONMENT, attention=attention)
+            ),
+        ):
             await self.steps.run_optional("provision", PROVISION, env, policy=policies.ENVIRONMENT, attention=attention)
             await self.steps.run_optional(
                 "restore",
@@ -141,11 +148,6 @@ class VersionEnvironmentWorkflow(StepControlHandlers):
                 attention=attention,
             )
             outputs = await self._run_reports(env, request)
-        finally:
-            try:
-                await self.steps.run("teardown", TEARDOWN, env, policy=policies.ENVIRONMENT, attention=attention)
-            finally:
-                await self.steps.settle()
         produced = [output for output in outputs if output is not None]
         skipped = [
             SkippedReport(report.name, f"report run skipped in {request.version}")
@@ -207,21 +209,20 @@ class ReconciliationWorkflow(StepControlHandlers):
     async def run(self, request: ReconciliationInput) -> ReconciliationResult:
         validate_input(request)
         await self._record(request, "RUNNING")
-        try:
-            plan = await self._plan(request)
-            versions = await self._environments(request, plan)
-            await self._compare_all(request, plan, versions)
-            summary = await self._summarise(request, versions)
-            return await self._signoff(request, summary)
-        except Exception as error:
-            if isinstance(error, ApplicationError) and error.type == STEP_ABORTED:
-                self._phase = "aborted"
-                await self._record(request, "ABORTED", reason=error.message)
-            elif workflow.patched(FAILURE_RECORDED):
-                await self._record_failure(request, error)
-            raise
-        finally:
-            await self.steps.settle()
+        async with at_exit(self.steps.settle):
+            try:
+                plan = await self._plan(request)
+                versions = await self._environments(request, plan)
+                await self._compare_all(request, plan, versions)
+                summary = await self._summarise(request, versions)
+                return await self._signoff(request, summary)
+            except Exception as error:
+                if isinstance(error, ApplicationError) and error.type == STEP_ABORTED:
+                    self._phase = "aborted"
+                    await self._record(request, "ABORTED", reason=error.message)
+                elif workflow.patched(FAILURE_RECORDED):
+                    await self._record_failure(request, error)
+                raise
 
     async def _record_failure(self, request: ReconciliationInput, error: Exception) -> None:
         """FAILED in Postgres (it stayed RUNNING before) and the run's story to the recon DLQ."""

@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         pair_name,
         project_id,
     )
+    from workflows.common.cleanup import at_exit
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import StepControl, StepControlHandlers
 
@@ -73,18 +74,17 @@ class TranslationPairWorkflow(StepControlHandlers):
 
     @workflow.run
     async def run(self, request: PairRequest) -> PairResult:
-        try:
-            return await self._translate(request.plan)
-        except STEP_ERRORS as error:
-            reason = describe_failure(error).message
-            await self._record("FAILED", reason=reason)
-            raise ApplicationError(
-                f"{pair_name(request.plan.source_language, request.plan.target_language)}: {reason}",
-                type=describe_failure(error).error_type or JOB_FAILED,
-                non_retryable=True,
-            ) from None
-        finally:
-            await self.steps.settle()
+        async with at_exit(self.steps.settle):
+            try:
+                return await self._translate(request.plan)
+            except STEP_ERRORS as error:
+                reason = describe_failure(error).message
+                await self._record("FAILED", reason=reason)
+                raise ApplicationError(
+                    f"{pair_name(request.plan.source_language, request.plan.target_language)}: {reason}",
+                    type=describe_failure(error).error_type or JOB_FAILED,
+                    non_retryable=True,
+                ) from None
 
     async def _translate(self, plan: PairPlan) -> PairResult:
         await self._import_glossaries(plan)
@@ -158,7 +158,12 @@ class TranslationPairWorkflow(StepControlHandlers):
             slot,
             policy=policies.slot_poll(timedelta(seconds=project.poll_seconds)),
         )
-        try:
+        # The slot is released however the job ends.
+        async with at_exit(
+            lambda: self.steps.run(
+                f"release_slot{suffix}", RELEASE_SLOT, slot, policy=policies.RELEASE_SLOT, progress=False
+            )
+        ):
             started = await self.steps.run(
                 f"start_job{suffix}",
                 START_JOB,
@@ -188,10 +193,6 @@ class TranslationPairWorkflow(StepControlHandlers):
             )
             self._document_errors.extend(done.document_errors)
             return done
-        finally:
-            await self.steps.run(
-                f"release_slot{suffix}", RELEASE_SLOT, slot, policy=policies.RELEASE_SLOT, progress=False
-            )
 
     async def _post_process(self, round: int, files: list[str], job: JobDone) -> PostProcessed:
         suffix = f"-r{round}" if round else ""

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         pair_name,
         project_id,
     )
+    from workflows.common.cleanup import at_exit
     from workflows.common.failures import STEP_ERRORS, describe_failure
     from workflows.common.step_control import GateAnswer, StepControl, StepControlHandlers
     from workflows.translation.pair import TranslationPairWorkflow
@@ -94,15 +95,14 @@ class TranslationProjectWorkflow(StepControlHandlers):
 
     @workflow.run
     async def run(self, request: ProjectRequest) -> ProjectResult:
-        try:
-            return await self._run(request)
-        except ProjectRefused as refused:
-            _projects_total("refused")
-            raise ApplicationError(str(refused), type=NOTHING_TO_TRANSLATE, non_retryable=True) from None
-        except STEP_ERRORS as error:  # an abort is an ApplicationError too
-            raise await self._fail(error) from None
-        finally:
-            await self.steps.settle()
+        async with at_exit(self.steps.settle):
+            try:
+                return await self._run(request)
+            except ProjectRefused as refused:
+                _projects_total("refused")
+                raise ApplicationError(str(refused), type=NOTHING_TO_TRANSLATE, non_retryable=True) from None
+            except STEP_ERRORS as error:  # an abort is an ApplicationError too
+                raise await self._fail(error) from None
 
     async def _run(self, request: ProjectRequest) -> ProjectResult:
         await self._collect(request.settle_seconds)
