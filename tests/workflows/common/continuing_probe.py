@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from temporalio import workflow
 
 from tests.workflows.common.step_probe import PROBE_POLICY, PROBE_STEP, ProbeCall
+from workflows.common.cleanup import at_exit
 from workflows.common.step_control import StepControl, StepControlHandlers
 
 
@@ -40,9 +41,7 @@ class ContinuingProbeWorkflow(StepControlHandlers):
         if request.generation < request.continues:
             workflow.continue_as_new(replace(request, generation=request.generation + 1))
         policy = replace(PROBE_POLICY, on_exhausted="park", on_non_retryable="park")
-        try:
+        async with at_exit(self.steps.settle):
             await self.steps.run_optional(request.step, PROBE_STEP, ProbeCall(request.step), policy=policy)
-        finally:
-            await self.steps.settle()
         info = workflow.info()
         return ContinuingResult(info.run_id, info.first_execution_run_id, info.continued_run_id)

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.common.contracts import ActivityRef, AttentionPolicy
 
+from workflows.common.cleanup import at_exit
 from workflows.common.step_control import StepControl, StepControlHandlers
 from workflows.common.step_policy import OnFailure, StepPolicy
 
@@ -104,7 +105,7 @@ class StepProbeWorkflow(StepControlHandlers):
     @workflow.run
     async def run(self, request: ProbeInput) -> ProbeResult:
         values: list[str] = []
-        try:
+        async with at_exit(self._cleanup):
             for name in request.steps:
                 output = await self._step(name, request)
                 values.append(output.value if output else "")
@@ -114,11 +115,12 @@ class StepProbeWorkflow(StepControlHandlers):
                     "signoff", subject="probe sign-off", body="approve?", attention=request.attention
                 )
                 result = ProbeResult(values=values, approved=decision.approved, gate_operator=decision.operator)
-        finally:
-            # Outside step control on purpose: the tests count the steps the probe was given.
-            await workflow.execute_activity(PROBE_CLEANUP.name, ProbeCall("cleanup"), **PROBE_POLICY.activity_options())
-            await self.steps.settle()
         return result
+
+    async def _cleanup(self) -> None:
+        # Outside step control on purpose: the tests count the steps the probe was given.
+        await workflow.execute_activity(PROBE_CLEANUP.name, ProbeCall("cleanup"), **PROBE_POLICY.activity_options())
+        await self.steps.settle()
 
     async def _step(self, name: str, request: ProbeInput) -> ProbeOutput | None:
         call = ProbeCall(name)

@@ -3,14 +3,16 @@
 A workflow coroutine that Python closes from the garbage collector runs its clean-up on
 whatever workflow is current on the collecting thread; an upsert from a parked step's
 clean-up once landed in another workflow's first task that way (a nondeterminism error on
-replay). ``at_exit`` skips clean-up on ``GeneratorExit`` only, and every workflow module is
-held to the two rules the cleanup module states.
+replay). ``at_exit`` skips clean-up on ``GeneratorExit`` only, and every workflow module (the
+tests' own workflows too: they share a worker with others) is held to the two rules the cleanup
+module states.
 """
 
 from __future__ import annotations
 
 import ast
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +20,14 @@ import pytest
 
 from workflows.common.cleanup import at_exit
 
-WORKFLOWS = Path(__file__).resolve().parents[3] / "workflows"
+ROOT = Path(__file__).resolve().parents[3]
+WORKFLOWS = ROOT / "workflows"
+
+
+def workflow_modules() -> list[Path]:
+    """Every module under workflows/, and every test module that defines a workflow."""
+    tests = [path for path in (ROOT / "tests").rglob("*.py") if re.search(r"^@workflow\.defn", path.read_text(), re.M)]
+    return sorted(WORKFLOWS.rglob("*.py")) + sorted(tests)
 
 
 class Suspended:
@@ -131,6 +140,6 @@ def violations(tree: ast.AST) -> list[int]:
     return sorted(found)
 
 
-@pytest.mark.parametrize("module", sorted(WORKFLOWS.rglob("*.py")), ids=lambda path: str(path.relative_to(WORKFLOWS)))
+@pytest.mark.parametrize("module", workflow_modules(), ids=lambda path: str(path.relative_to(ROOT)))
 def test_workflow_code_keeps_cleanup_off_discarded_coroutines(module: Path) -> None:
     assert violations(ast.parse(module.read_text(), filename=str(module))) == [], module
