@@ -49,12 +49,11 @@ async def probe_worker(
     step_control_activities: StepControlActivities,
 ) -> AsyncIterator[Worker]:
     """A worker with the probe workflows (one that continues as new) and the real step-control activities."""
-    control = step_control_activities
     async with Worker(
         dev_env.client,
         task_queue=task_queue,
         workflows=[StepProbeWorkflow, ProbeChildWorkflow, ContinuingProbeWorkflow],
-        activities=[probe.step, probe.cleanup, control.record_decision, control.notify],
+        activities=[probe.step, probe.cleanup, step_control_activities.record_decision, step_control_activities.notify],
     ) as worker:
         yield worker
 

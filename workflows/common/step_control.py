@@ -561,17 +561,16 @@ class StepControl:
         self._effects.count_parked(name)
         self._refresh_visibility()
         audience = audience or self._audience
-
-        def unpark() -> None:
-            self._decisions.close(park)
-            self._refresh_visibility()
-            self._effects.observe_wait(name, (workflow.now() - park.since).total_seconds())
-
-        async with at_exit(unpark):
+        async with at_exit(lambda: self._unpark(park)):
             subject, body = notice or self._effects.parked_notice(record)
             park.subject, park.body = subject, body
             await self._effects.notify(f"{park.key}:notice", audience, subject, body)
             return await self._wait(park, attention, audience, subject)
+
+    def _unpark(self, park: Park) -> None:
+        self._decisions.close(park)
+        self._refresh_visibility()
+        self._effects.observe_wait(park.step, (workflow.now() - park.since).total_seconds())
 
     async def _wait(self, park: Park, attention: AttentionPolicy | None, audience: str, subject: str) -> StepDecision:
         stages: list[tuple[float, str]] = []

@@ -271,7 +271,6 @@ async def test_the_woken_step_runs_while_its_audit_is_written_and_the_update_ans
 ) -> None:
     """The audit activity here finishes only once the retried step has run again: had the step
     waited for the audit (as executions before the change do), the update could not answer."""
-    control = step_control_activities
 
     @mock_activity(RECORD_DECISION)
     async def record_after_the_step_ran(audit: DecisionAudit) -> None:
@@ -282,10 +281,12 @@ async def test_the_woken_step_runs_while_its_audit_is_written_and_the_update_ans
                 await asyncio.sleep(0.05)
             else:
                 raise ApplicationError("the woken step did not run while its audit was pending", non_retryable=True)
-        await control.record_decision(audit)
+        await step_control_activities.record_decision(audit)
 
     probe.armed.add("b")
-    async with _worker_auditing_with(dev_env.client, task_queue, probe, control, record_after_the_step_ran):
+    async with _worker_auditing_with(
+        dev_env.client, task_queue, probe, step_control_activities, record_after_the_step_ran
+    ):
         handle = await start_probe(dev_env.client, task_queue, ProbeInput(steps=["a", "b", "c"]))
         await wait_waiting(handle, "b")
         probe.armed.clear()
@@ -308,17 +309,16 @@ async def test_an_abort_is_audited_before_the_workflow_tears_down_and_fails(
 ) -> None:
     """An abort ends the workflow soon after: its row is written before the step wakes, so the
     teardown (the probe's cleanup) cannot have run while the audit activity works."""
-    control = step_control_activities
     cleanups_seen: list[int] = []
 
     @mock_activity(RECORD_DECISION)
     async def record_slowly(audit: DecisionAudit) -> None:
         await asyncio.sleep(0.5)  # time enough for a teardown running beside the audit
         cleanups_seen.append(probe.cleanups)
-        await control.record_decision(audit)
+        await step_control_activities.record_decision(audit)
 
     probe.armed.add("b")
-    async with _worker_auditing_with(dev_env.client, task_queue, probe, control, record_slowly):
+    async with _worker_auditing_with(dev_env.client, task_queue, probe, step_control_activities, record_slowly):
         handle = await start_probe(dev_env.client, task_queue, ProbeInput(steps=["a", "b", "c"]))
         await wait_waiting(handle, "b")
         await _decide(handle, StepDecision("b", "abort", operator="ada", reason="wrong data"))
