@@ -4,8 +4,9 @@ Three things make a worker cheaper per workflow task than the SDK's defaults:
 
 - ``sandbox``: Temporal's sandboxed runner entered through code compiled once, and not at
   all to look up a payload's serialization context (it subclasses private SDK classes);
-- ``bytecode``: the workflow packages' bytecode written before polling, so the sandbox's
-  per-run re-import loads bytecode instead of compiling source;
+- ``bytecode``: the workflow modules' code objects taken before polling and handed to the
+  sandbox's per-run re-import from memory, instead of stat, read and unmarshal (or compile)
+  from the disk on every run;
 - ``heap``: start-up's objects frozen and the young generation collected less often.
 
 All three are on by default and all three go off together with
@@ -23,7 +24,7 @@ from collections.abc import Iterable
 from temporalio.worker import WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from worker.speedups.bytecode import compile_workflow_modules
+from worker.speedups.bytecode import hold_workflow_modules
 from worker.speedups.heap import settle_heap
 from worker.speedups.sandbox import WORKFLOW_RUNNER
 
@@ -34,9 +35,9 @@ def workflow_runner(enabled: bool) -> WorkflowRunner:
 
 
 def before_polling(workflows: Iterable[type], enabled: bool) -> None:
-    """What a worker does before it polls: write the workflow modules' bytecode."""
+    """What a worker does before it polls: hold the workflow modules' code in memory."""
     if enabled:
-        compile_workflow_modules(workflows)
+        hold_workflow_modules(workflows)
 
 
 def once_started(enabled: bool) -> None:
