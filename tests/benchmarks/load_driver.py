@@ -1,7 +1,7 @@
 """A benchmark's load, driven from a process of its own so the measured process is the worker alone.
 
     python -m tests.benchmarks.load_driver --address HOST:PORT --task-queue Q \
-        --workflow noop|booking|peer-stepwise|peer-bare --count N [--in-flight K] [--flight ID]
+        --workflow noop|booking|peer-{stepwise,bare}[-local] --count N [--in-flight K] [--flight ID]
 
 Starts ``count`` workflows, at most ``in-flight`` at a time, waits for every result and
 prints one JSON line: ``{"count": N, "seconds": wall time from first start to last result}``.
@@ -21,11 +21,21 @@ from collections.abc import Awaitable, Callable
 from temporalio.client import Client
 
 from tests.benchmarks.noop_workflow import BenchNoopWorkflow
-from tests.benchmarks.peer_workflows import PeerBareWorkflow, PeerStepwiseWorkflow
+from tests.benchmarks.peer_workflows import (
+    PeerBareLocalWorkflow,
+    PeerBareWorkflow,
+    PeerStepwiseLocalWorkflow,
+    PeerStepwiseWorkflow,
+)
 from tests.e2e.booking_support import booking_request
 from workflows.booking.workflow import BookingWorkflow
 
-PEERS = {"peer-stepwise": PeerStepwiseWorkflow.run, "peer-bare": PeerBareWorkflow.run}
+PEERS = {
+    "peer-stepwise": PeerStepwiseWorkflow.run,
+    "peer-bare": PeerBareWorkflow.run,
+    "peer-stepwise-local": PeerStepwiseLocalWorkflow.run,
+    "peer-bare-local": PeerBareLocalWorkflow.run,
+}
 
 
 def _starter(client: Client, workflow: str, task_queue: str, flight: str | None) -> Callable[[int], Awaitable[object]]:

@@ -1,8 +1,12 @@
 """The peers' common ground: five trivial steps (three Postgres writes, two no-ops), run
 through Stepwise's step runner and as a bare Temporal workflow (benchmarks only).
 
-Both workflows run the same activities in the same order under the same timeouts; the only
-difference is step control (records, progress, the decision handlers) around each call.
+Each pair runs the same activities in the same order under the same timeouts; the only
+difference is step control (records, progress, the decision handlers) around each call. The
+first pair schedules task-queue activities (each step a round trip through the Temporal
+server, as the pipelines' AWS and partner calls are); the second runs the same steps as local
+activities, in the worker that runs the workflow task (as booking runs its short Postgres
+steps, and as DBOS runs every step: in the process that runs the workflow).
 The activities are in ``tests.benchmarks.peer_steps`` (this module is re-imported by the
 sandbox for every run, so it imports nothing it does not need); the DBOS version of the
 same five steps is in ``tests.benchmarks.test_peers``.
@@ -10,7 +14,7 @@ same five steps is in ``tests.benchmarks.test_peers``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from temporalio import workflow
@@ -35,6 +39,7 @@ PEER_NOOP = ActivityRef("peer_noop", PeerStep, type(None))
 SHAPE = (PEER_WRITE, PEER_NOOP, PEER_WRITE, PEER_NOOP, PEER_WRITE)
 """The five steps, in order."""
 POLICY = StepPolicy(start_to_close=timedelta(seconds=10), retry=RetryPolicy(maximum_attempts=3))
+LOCAL_POLICY = replace(POLICY, local=True)
 
 
 @workflow.defn
@@ -60,4 +65,30 @@ class PeerBareWorkflow:
     async def run(self, run_id: str) -> int:
         for index, ref in enumerate(SHAPE):
             await workflow.execute_activity(ref.name, PeerStep(run_id, index), **POLICY.activity_options())
+        return len(SHAPE)
+
+
+@workflow.defn
+class PeerStepwiseLocalWorkflow(StepControlHandlers):
+    """The five steps through step control, as local activities."""
+
+    def __init__(self) -> None:
+        self.steps = StepControl("peers")
+
+    @workflow.run
+    async def run(self, run_id: str) -> int:
+        for index, ref in enumerate(SHAPE):
+            await self.steps.run(f"step-{index}", ref, PeerStep(run_id, index), policy=LOCAL_POLICY)
+        await self.steps.settle()
+        return len(SHAPE)
+
+
+@workflow.defn
+class PeerBareLocalWorkflow:
+    """The five steps as plain Temporal local activity calls."""
+
+    @workflow.run
+    async def run(self, run_id: str) -> int:
+        for index, ref in enumerate(SHAPE):
+            await workflow.execute_local_activity(ref.name, PeerStep(run_id, index), **LOCAL_POLICY.activity_options())
         return len(SHAPE)

@@ -4,8 +4,10 @@ throughput figure is divided by lives in ``noop_workflow``."""
 
 from __future__ import annotations
 
+import compileall
 import os
 import resource
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -256,7 +258,7 @@ async def pipeline_worker(
     from tests.benchmarks.gate_workflow import BareGateWorkflow, BenchGateWorkflow
     from tests.benchmarks.noop_workflow import BenchNoopWorkflow, noop
     from worker.devstack.aws import apply_resources
-    from worker.speedups.bytecode import compile_workflow_modules
+    from worker.speedups.bytecode import hold_workflow_modules
     from worker.speedups.heap import settle_heap
     from worker.speedups.sandbox import WORKFLOW_RUNNER
     from workflows.catalog import WORKFLOWS
@@ -275,7 +277,7 @@ async def pipeline_worker(
                 partners=PartnerEndpoints(f"{emulator_url}/payments", f"{emulator_url}/enrichment"),
             )
             queue = f"bench-{uuid.uuid4()}"
-            compile_workflow_modules([BenchNoopWorkflow, BenchGateWorkflow, BareGateWorkflow, *workflows])
+            hold_workflow_modules([*WORKFLOWS, BenchNoopWorkflow, BenchGateWorkflow, BareGateWorkflow, *workflows])
             settle_heap()
             worker = Worker(
                 client,
@@ -343,7 +345,6 @@ async def baseline_per_second(client: Client, task_queue: str, count: int, in_fl
     from temporalio.worker import Worker
 
     from tests.benchmarks.noop_workflow import BenchNoopWorkflow, noop
-    from worker.speedups.bytecode import compile_workflow_modules
 
     slots = asyncio.Semaphore(in_flight)
 
@@ -353,7 +354,9 @@ async def baseline_per_second(client: Client, task_queue: str, count: int, in_fl
                 BenchNoopWorkflow.run, i, id=f"bench-noop-{uuid.uuid4()}", task_queue=task_queue
             )
 
-    compile_workflow_modules([BenchNoopWorkflow])
+    # The SDK's stock worker: its per-run re-import reads the module's bytecode from disk, so
+    # write it (it would compile the source on every run where bytecode is not written).
+    compileall.compile_file(str(sys.modules[BenchNoopWorkflow.__module__].__file__), quiet=2)
     async with Worker(client, task_queue=task_queue, workflows=[BenchNoopWorkflow], activities=[noop]):
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(count)))
