@@ -98,9 +98,12 @@ async def test_saga_throughput_as_in_flight_grows(
     print(f"\nbooking sagas/s by sagas in flight ({LEVEL_COUNT} sagas a round, {LEVEL_ROUNDS} rounds):")
     medians = {}
     for level, rounds in by_level.items():
-        medians[level] = median_round(rounds).per_second
-        cpu = median_round(rounds).cpu_ms_each
-        print(f"  {level:4d} in flight: {spread([t.per_second for t in rounds])} sagas/s, {cpu:.1f} worker CPU-ms each")
+        middle = median_round(rounds)
+        medians[level] = middle.per_second
+        print(
+            f"  {level:4d} in flight: {spread([t.per_second for t in rounds])} sagas/s, "
+            f"{middle.cpu_ms_each:.1f} worker CPU-ms each; others: {middle.process_breakdown()}"
+        )
     lowest, highest = min(medians), max(medians)
     change = (medians[highest] - medians[lowest]) / medians[lowest] * 100
     print(f"  {lowest} -> {highest} in flight: {change:+.1f} % (medians; target within 10 %)")
