@@ -21,21 +21,17 @@ from collections.abc import Awaitable, Callable
 from temporalio.client import Client
 
 from tests.benchmarks.noop_workflow import BenchNoopWorkflow
-from tests.benchmarks.peer_workflows import (
-    PeerBareLocalWorkflow,
-    PeerBareWorkflow,
-    PeerStepwiseLocalWorkflow,
-    PeerStepwiseWorkflow,
-)
+from tests.benchmarks.peer_workflows import PeerBareWorkflow, PeerRun, PeerStepwiseWorkflow
 from tests.e2e.booking_support import booking_request
 from workflows.booking.workflow import BookingWorkflow
 
 PEERS = {
-    "peer-stepwise": PeerStepwiseWorkflow.run,
-    "peer-bare": PeerBareWorkflow.run,
-    "peer-stepwise-local": PeerStepwiseLocalWorkflow.run,
-    "peer-bare-local": PeerBareLocalWorkflow.run,
+    "peer-stepwise": (PeerStepwiseWorkflow.run, False),
+    "peer-bare": (PeerBareWorkflow.run, False),
+    "peer-stepwise-local": (PeerStepwiseWorkflow.run, True),
+    "peer-bare-local": (PeerBareWorkflow.run, True),
 }
+"""``--workflow`` -> the peer's workflow, and whether its steps run as local activities."""
 
 
 def _starter(client: Client, workflow: str, task_queue: str, flight: str | None) -> Callable[[int], Awaitable[object]]:
@@ -44,9 +40,12 @@ def _starter(client: Client, workflow: str, task_queue: str, flight: str | None)
             BenchNoopWorkflow.run, i, id=f"bench-noop-{uuid.uuid4()}", task_queue=task_queue
         )
     if workflow in PEERS:
-        peer = PEERS[workflow]
+        peer, local = PEERS[workflow]
         return lambda i: client.execute_workflow(
-            peer, f"{workflow}-{uuid.uuid4()}", id=f"bench-{workflow}-{uuid.uuid4()}", task_queue=task_queue
+            peer,
+            PeerRun(f"{workflow}-{uuid.uuid4()}", local),
+            id=f"bench-{workflow}-{uuid.uuid4()}",
+            task_queue=task_queue,
         )
     if workflow == "booking" and flight:
 

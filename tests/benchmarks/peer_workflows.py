@@ -1,12 +1,12 @@
 """The peers' common ground: five trivial steps (three Postgres writes, two no-ops), run
 through Stepwise's step runner and as a bare Temporal workflow (benchmarks only).
 
-Each pair runs the same activities in the same order under the same timeouts; the only
-difference is step control (records, progress, the decision handlers) around each call. The
-first pair schedules task-queue activities (each step a round trip through the Temporal
-server, as the pipelines' AWS and partner calls are); the second runs the same steps as local
-activities, in the worker that runs the workflow task (as booking runs its short Postgres
-steps, and as DBOS runs every step: in the process that runs the workflow).
+Both run the same activities in the same order under the same timeouts; the only difference
+is step control (records, progress, the decision handlers) around each call. A run's input
+says how its steps run: as task-queue activities (each step a round trip through the Temporal
+server, as the pipelines' AWS and partner calls are), or as local activities, in the worker
+that runs the workflow task (as booking runs its short Postgres steps, and as DBOS runs every
+step: in the process that runs the workflow).
 The activities are in ``tests.benchmarks.peer_steps`` (this module is re-imported by the
 sandbox for every run, so it imports nothing it does not need); the DBOS version of the
 same five steps is in ``tests.benchmarks.test_peers``.
@@ -34,6 +34,14 @@ class PeerStep:
     step: int
 
 
+@dataclass(frozen=True)
+class PeerRun:
+    """One run: its id, and whether its steps run as local activities."""
+
+    run_id: str
+    local: bool = False
+
+
 PEER_WRITE = ActivityRef("peer_write", PeerStep, type(None))
 PEER_NOOP = ActivityRef("peer_noop", PeerStep, type(None))
 SHAPE = (PEER_WRITE, PEER_NOOP, PEER_WRITE, PEER_NOOP, PEER_WRITE)
@@ -50,45 +58,24 @@ class PeerStepwiseWorkflow(StepControlHandlers):
         self.steps = StepControl("peers")
 
     @workflow.run
-    async def run(self, run_id: str) -> int:
+    async def run(self, peer: PeerRun) -> int:
+        policy = LOCAL_POLICY if peer.local else POLICY
         for index, ref in enumerate(SHAPE):
-            await self.steps.run(f"step-{index}", ref, PeerStep(run_id, index), policy=POLICY)
+            await self.steps.run(f"step-{index}", ref, PeerStep(peer.run_id, index), policy=policy)
         await self.steps.settle()
         return len(SHAPE)
 
 
 @workflow.defn
 class PeerBareWorkflow:
-    """The five steps as plain Temporal activity calls."""
+    """The five steps as plain Temporal activity (or local activity) calls."""
 
     @workflow.run
-    async def run(self, run_id: str) -> int:
+    async def run(self, peer: PeerRun) -> int:
         for index, ref in enumerate(SHAPE):
-            await workflow.execute_activity(ref.name, PeerStep(run_id, index), **POLICY.activity_options())
-        return len(SHAPE)
-
-
-@workflow.defn
-class PeerStepwiseLocalWorkflow(StepControlHandlers):
-    """The five steps through step control, as local activities."""
-
-    def __init__(self) -> None:
-        self.steps = StepControl("peers")
-
-    @workflow.run
-    async def run(self, run_id: str) -> int:
-        for index, ref in enumerate(SHAPE):
-            await self.steps.run(f"step-{index}", ref, PeerStep(run_id, index), policy=LOCAL_POLICY)
-        await self.steps.settle()
-        return len(SHAPE)
-
-
-@workflow.defn
-class PeerBareLocalWorkflow:
-    """The five steps as plain Temporal local activity calls."""
-
-    @workflow.run
-    async def run(self, run_id: str) -> int:
-        for index, ref in enumerate(SHAPE):
-            await workflow.execute_local_activity(ref.name, PeerStep(run_id, index), **LOCAL_POLICY.activity_options())
+            step = PeerStep(peer.run_id, index)
+            if peer.local:
+                await workflow.execute_local_activity(ref.name, step, **LOCAL_POLICY.activity_options())
+            else:
+                await workflow.execute_activity(ref.name, step, **POLICY.activity_options())
         return len(SHAPE)

@@ -257,10 +257,8 @@ async def pipeline_worker(
     from activities.common.resources import Resources
     from tests.benchmarks.gate_workflow import BareGateWorkflow, BenchGateWorkflow
     from tests.benchmarks.noop_workflow import BenchNoopWorkflow, noop
+    from worker import speedups
     from worker.devstack.aws import apply_resources
-    from worker.speedups.bytecode import hold_workflow_modules
-    from worker.speedups.heap import settle_heap
-    from worker.speedups.sandbox import WORKFLOW_RUNNER
     from workflows.catalog import WORKFLOWS
 
     with tempfile.TemporaryDirectory() as state, out_of_process_partners(Path(state)) as (aws_endpoint, emulator_url):
@@ -277,13 +275,14 @@ async def pipeline_worker(
                 partners=PartnerEndpoints(f"{emulator_url}/payments", f"{emulator_url}/enrichment"),
             )
             queue = f"bench-{uuid.uuid4()}"
-            hold_workflow_modules([*WORKFLOWS, BenchNoopWorkflow, BenchGateWorkflow, BareGateWorkflow, *workflows])
-            settle_heap()
+            registered = [*WORKFLOWS, BenchNoopWorkflow, BenchGateWorkflow, BareGateWorkflow, *workflows]
+            speedups.before_polling(registered, enabled=True)  # as `stepwise worker` does, speed-ups on
+            speedups.once_started(enabled=True)
             worker = Worker(
                 client,
                 task_queue=queue,
-                workflows=[*WORKFLOWS, BenchNoopWorkflow, BenchGateWorkflow, BareGateWorkflow, *workflows],
-                workflow_runner=WORKFLOW_RUNNER,
+                workflows=registered,
+                workflow_runner=speedups.workflow_runner(enabled=True),
                 activities=[*build_activities(deps), noop, *activities],
                 max_cached_workflows=max_cached_workflows,
             )

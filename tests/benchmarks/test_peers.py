@@ -26,13 +26,7 @@ from typing import Any
 import pytest
 
 from tests.benchmarks.peer_steps import PeerWrites, peer_noop
-from tests.benchmarks.peer_workflows import (
-    PeerBareLocalWorkflow,
-    PeerBareWorkflow,
-    PeerStep,
-    PeerStepwiseLocalWorkflow,
-    PeerStepwiseWorkflow,
-)
+from tests.benchmarks.peer_workflows import PeerBareWorkflow, PeerStep, PeerStepwiseWorkflow
 from tests.benchmarks.support import measure_driven, pipeline_worker, spread
 from tests.e2e.booking_support import new_flight
 
@@ -113,7 +107,7 @@ async def test_the_same_five_steps_three_ways_and_the_booking_saga(
             sessions,
             partner_http,
             monkeypatch,
-            workflows=[PeerStepwiseWorkflow, PeerBareWorkflow, PeerStepwiseLocalWorkflow, PeerBareLocalWorkflow],
+            workflows=[PeerStepwiseWorkflow, PeerBareWorkflow],
             activities=[writes.write, peer_noop],
         ) as stack:
             flight = new_flight(stack.resources, seats=WARM_UP + ROUNDS * COUNT + 10)

@@ -16,18 +16,17 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from tests.benchmarks.support import spread
+from tests.histories import committed_history
 from worker import speedups
 from worker.speedups.bytecode import HeldWorkflowCode
 from workflows.booking.workflow import BookingWorkflow
 
-HISTORY = Path(__file__).resolve().parents[1] / "histories" / "booking_confirmed.json"
 ROUNDS = 5
 REPLAYS = 100
 
@@ -39,7 +38,7 @@ async def _replays(replayer: Replayer, history: WorkflowHistory, count: int) -> 
 
 @pytest.mark.benchmark
 def test_replay_cpu_with_the_workflow_code_held_and_read_from_disk(monkeypatch: pytest.MonkeyPatch) -> None:
-    history = WorkflowHistory.from_json("booking_confirmed", HISTORY.read_text())
+    history = committed_history("booking_confirmed")
     replayer = Replayer(workflows=[BookingWorkflow], workflow_runner=speedups.workflow_runner(True))
     others = [finder for finder in sys.meta_path if not isinstance(finder, HeldWorkflowCode)]
     held = HeldWorkflowCode()

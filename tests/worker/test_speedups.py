@@ -11,17 +11,15 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from tests.histories import committed_history
 from worker import speedups
 from worker.settings import Settings
-from worker.speedups.bytecode import HeldWorkflowCode
+from worker.speedups.bytecode import HELD_WORKFLOW_CODE, HeldWorkflowCode
 from worker.speedups.sandbox import StepwiseSandboxRunner
 from workflows.booking.workflow import BookingWorkflow
-
-HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
 
 def test_the_setting_is_on_by_default_and_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,7 +40,7 @@ def test_switched_off_the_heap_keeps_cpythons_collection_thresholds() -> None:
     assert gc.get_threshold() == before
 
 
-def _replay_booking_counting_reads(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[str]]:
+def _replay_booking_counting_reads() -> tuple[list[str], list[str]]:
     """Replay a committed booking twice; the files read and the modules executed by the second."""
     reads: list[str] = []
     executed: list[str] = []
@@ -57,13 +55,13 @@ def _replay_booking_counting_reads(monkeypatch: pytest.MonkeyPatch) -> tuple[lis
         executed.append(module.__name__)
         execute(loader, module)
 
-    history = WorkflowHistory.from_json("booking_confirmed", (HISTORIES / "booking_confirmed.json").read_text())
+    history = committed_history("booking_confirmed")
     replayer = Replayer(workflows=[BookingWorkflow], workflow_runner=speedups.workflow_runner(True))
     asyncio.run(replayer.replay_workflow(history))  # the first run loads what every run needs
-    monkeypatch.setattr(_bootstrap_external.FileLoader, "get_data", reading)
-    monkeypatch.setattr(_bootstrap_external._LoaderBasics, "exec_module", executing)
-    asyncio.run(replayer.replay_workflow(history))
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as loaders:
+        loaders.setattr(_bootstrap_external.FileLoader, "get_data", reading)
+        loaders.setattr(_bootstrap_external._LoaderBasics, "exec_module", executing)
+        asyncio.run(replayer.replay_workflow(history))
     return reads, executed
 
 
@@ -75,7 +73,7 @@ def test_held_workflow_code_is_executed_afresh_for_every_run_without_reading_the
 
     # Without held code, each run's re-import reads the workflow modules' bytecode from disk.
     monkeypatch.setattr(sys, "meta_path", others)
-    reads, executed = _replay_booking_counting_reads(monkeypatch)
+    reads, executed = _replay_booking_counting_reads()
     assert own_modules <= set(executed)
     assert any("workflows" in Path(path).parts for path in reads), reads
 
@@ -83,7 +81,7 @@ def test_held_workflow_code_is_executed_afresh_for_every_run_without_reading_the
     held.hold(BookingWorkflow.__module__)
     assert held.held() == own_modules
     monkeypatch.setattr(sys, "meta_path", [held, *others])
-    reads, executed = _replay_booking_counting_reads(monkeypatch)
+    reads, executed = _replay_booking_counting_reads()
     assert own_modules <= set(executed), "the sandbox must still run the workflow module afresh"
     assert [path for path in reads if "workflows" in Path(path).parts] == []
 
@@ -96,3 +94,14 @@ def test_held_code_answers_only_for_the_modules_it_holds() -> None:
     spec = held.find_spec("workflows.booking")
     assert spec is not None and spec.submodule_search_locations, "a package keeps its search path"
     assert spec.origin == sys.modules["workflows.booking"].__file__
+
+
+def test_before_polling_puts_the_process_finder_first_only_when_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "meta_path", [finder for finder in sys.meta_path if finder is not HELD_WORKFLOW_CODE])
+    speedups.before_polling([BookingWorkflow], False)
+    assert HELD_WORKFLOW_CODE not in sys.meta_path
+    speedups.before_polling([BookingWorkflow], True)
+    assert sys.meta_path[0] is HELD_WORKFLOW_CODE
+    assert "workflows.booking.workflow" in HELD_WORKFLOW_CODE.held()
+    speedups.before_polling([BookingWorkflow], True)
+    assert sys.meta_path.count(HELD_WORKFLOW_CODE) == 1
