@@ -41,7 +41,7 @@ class HeldWorkflowCode(importlib.abc.MetaPathFinder):
     """Finds the held modules and loads them from their code objects in memory."""
 
     def __init__(self) -> None:
-        self._held: dict[str, tuple[str, CodeType]] = {}
+        self._held: dict[str, _HeldCodeLoader] = {}
 
     def hold(self, module_name: str) -> None:
         """Hold the code of an imported module and of the packages above it."""
@@ -50,10 +50,9 @@ class HeldWorkflowCode(importlib.abc.MetaPathFinder):
             name = ".".join(parts[:depth])
             if name in self._held:
                 continue
-            module = sys.modules[name]
-            held = _code_of(module)
-            if held is not None:
-                self._held[name] = held
+            loader = _held_loader(sys.modules[name])
+            if loader is not None:
+                self._held[name] = loader
 
     def held(self) -> frozenset[str]:
         """The names of the modules held."""
@@ -62,20 +61,21 @@ class HeldWorkflowCode(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        held = self._held.get(fullname)
-        if held is None:
+        loader = self._held.get(fullname)
+        if loader is None:
             return None  # any other module: the next finder's
-        origin, code = held
-        return importlib.util.spec_from_file_location(fullname, origin, loader=_HeldCodeLoader(fullname, origin, code))
+        # A fresh spec per import (the import system marks it while the module initialises,
+        # and runs may import at once on several threads); the loader is built once, in hold().
+        return importlib.util.spec_from_file_location(fullname, loader.path, loader=loader)
 
 
-def _code_of(module: ModuleType) -> tuple[str, CodeType] | None:
-    """A source module's file and code object, or None for anything not loaded from source."""
+def _held_loader(module: ModuleType) -> _HeldCodeLoader | None:
+    """A loader of the module's code as it is now, or None for anything not loaded from source."""
     spec = module.__spec__
     if spec is None or spec.origin is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
         return None
     code = spec.loader.get_code(spec.name)  # read (or compiled) once, here
-    return (spec.origin, code) if code is not None else None
+    return _HeldCodeLoader(spec.name, spec.origin, code) if code is not None else None
 
 
 HELD_WORKFLOW_CODE = HeldWorkflowCode()
