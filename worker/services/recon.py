@@ -129,7 +129,22 @@ async def _waiting(client: Client, run_id: str, versions: list[str]) -> list[dic
 
 
 async def reconciliation_status(client: Client, sessions: SessionMaker, run_id: str) -> ReconciliationView:
-    """The run's status from the workflow (while it runs) and Postgres (always)."""
+    """The run's status from the workflow (while it runs) and Postgres (always).
+
+    The workflow is asked first: its phase moves on only after the step that writes the
+    run's row has committed, so the row read afterwards is never older than the phase
+    (read the other way round, a view could say ``awaiting-signoff`` and ``RUNNING``).
+    """
+    try:
+        described = await client.get_workflow_handle(run_id).describe()
+        execution = described.status.name if described.status else "UNKNOWN"
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        execution = ""
+    progress: ReconciliationStatus | None = None
+    if execution:
+        progress = await _query(client, run_id, "recon.status", ReconciliationStatus)
     async with sessions() as session:
         run = await session.get(ReconRun, run_id)
         rows = list(
@@ -137,16 +152,10 @@ async def reconciliation_status(client: Client, sessions: SessionMaker, run_id: 
                 select(ReconReportResult).where(ReconReportResult.run_id == run_id).order_by(ReconReportResult.report)
             )
         )
-    try:
-        described = await client.get_workflow_handle(run_id).describe()
-        execution = described.status.name if described.status else "UNKNOWN"
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise
+    if not execution:
         if run is None:
-            raise ReconciliationNotFound(f"no reconciliation {run_id!r}") from None
+            raise ReconciliationNotFound(f"no reconciliation {run_id!r}")
         execution = "UNKNOWN"
-    progress: ReconciliationStatus | None = await _query(client, run_id, "recon.status", ReconciliationStatus)
     running = execution == WorkflowExecutionStatus.RUNNING.name
     versions = [run.baseline, run.candidate] if run is not None else []
     return ReconciliationView(
