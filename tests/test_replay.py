@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import WorkflowHistory
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.worker import Replayer
 
 from tests.support.runner import TEST_RUNNER
@@ -21,10 +23,15 @@ from workflows.catalog import WORKFLOWS
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("booking_*.json"))
 
 
+@pytest.mark.parametrize("tracing", [False, True], ids=["untraced worker", "tracing worker"])
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_recorded_history_replays(path: Path) -> None:
+async def test_recorded_history_replays(path: Path, tracing: bool) -> None:
+    # Workers carry the tracing interceptor only while they trace, so a booking recorded
+    # by one kind of worker may continue on the other (tests/e2e/test_booking_trace.py
+    # replays a traced booking on an untraced worker).
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    await Replayer(workflows=WORKFLOWS, workflow_runner=TEST_RUNNER).replay_workflow(history)
+    interceptors = [TracingInterceptor(TracerProvider().get_tracer("replay"))] if tracing else []
+    await Replayer(workflows=WORKFLOWS, workflow_runner=TEST_RUNNER, interceptors=interceptors).replay_workflow(history)
 
 
 def test_every_booking_history_is_replayed() -> None:

@@ -20,6 +20,7 @@ from temporalio.client import Client
 
 from worker.devstack.processes import ManagedProcess, free_port
 from worker.devstack.temporal_server import dev_server_command
+from worker.telemetry import tracing_interceptors
 
 SIDE_PROCESSES: dict[str, int] = {}
 """The processes besides the worker whose CPU a measurement reports (name -> pid)."""
@@ -49,7 +50,9 @@ async def _connect_when_healthy(address: str, timeout: float = 60.0) -> Client:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return await Client.connect(address)
+            # The worker gets what `stepwise worker` gets from its client: the tracing
+            # interceptor only while this process traces.
+            return await Client.connect(address, interceptors=tracing_interceptors())
         except RuntimeError:
             if time.monotonic() > deadline:
                 raise

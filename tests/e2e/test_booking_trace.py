@@ -20,9 +20,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from activities.common.db import create_engine, create_session_maker
 from tests.e2e.booking_support import new_flight
+from tests.support.runner import TEST_RUNNER
 from tests.support.running_worker import running_worker
 from worker.api.app import ApiServices, create_app
 from worker.services.booking import workflow_id
@@ -30,6 +32,7 @@ from worker.settings import Settings, TelemetrySettings, hash_token
 from worker.telemetry import configure_tracing
 from worker.temporal import connect
 from workflows.booking.workflow import BookingWorkflow
+from workflows.catalog import WORKFLOWS
 
 OPERATOR_TOKEN = "trace-operator"
 FORWARD_STEPS = ("reserve_seats", "reserve_booking", "collect_payment", "confirm_booking", "notify_customer")
@@ -90,8 +93,9 @@ async def test_one_booking_request_is_one_trace_from_the_api_through_the_workflo
                 )
             assert response.status_code == 202, response.text
             booking_id = response.json()["booking_id"]
-            result = await dev_env.client.get_workflow_handle_for(BookingWorkflow.run, workflow_id(booking_id)).result()
-            assert result.status == "CONFIRMED"
+            handle = dev_env.client.get_workflow_handle_for(BookingWorkflow.run, workflow_id(booking_id))
+            assert (await handle.result()).status == "CONFIRMED"
+            history = await handle.fetch_history()
         finally:
             await engine.dispose()
             FastAPIInstrumentor.uninstrument_app(app)
@@ -122,6 +126,12 @@ async def test_one_booking_request_is_one_trace_from_the_api_through_the_workflo
     assert sql, [s.name for s in clients]
     assert http_calls, [s.name for s in clients]
     assert any("/charges" in _http_url(s) for s in http_calls)
+
+    # The trace context rode in the payment activity's headers, and a worker that does not
+    # trace (so carries no interceptor) replays the booking all the same.
+    scheduled = [e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")]
+    assert [set(e.activity_task_scheduled_event_attributes.header.fields) for e in scheduled] == [{"_tracer-data"}]
+    await Replayer(workflows=WORKFLOWS, workflow_runner=TEST_RUNNER).replay_workflow(history)
 
 
 def _http_url(span: ReadableSpan) -> str:
