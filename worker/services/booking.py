@@ -104,10 +104,13 @@ async def submit_booking(client: Client, task_queue: str, request: BookingReques
 
 
 async def booking_status(client: Client, sessions: SessionMaker, booking_id: str) -> BookingView:
-    """The booking's record and live progress."""
-    async with sessions() as session:
-        row = await session.get(Booking, booking_id)
-        payment = await session.scalar(select(Payment).where(Payment.booking_id == booking_id))
+    """The booking's record and live progress.
+
+    The workflow is asked first: each saga step commits the booking's row before the
+    workflow's progress moves on, so the row read afterwards is never older than the
+    progress shown (read the other way round, a view could list ``confirm_booking`` as
+    done, or the saga as COMPLETED, beside a RESERVED booking).
+    """
     handle = client.get_workflow_handle(workflow_id(booking_id))
     progress: BookingProgress | None = None
     workflow_status: str | None = None
@@ -123,6 +126,9 @@ async def booking_status(client: Client, sessions: SessionMaker, booking_id: str
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
+    async with sessions() as session:
+        row = await session.get(Booking, booking_id)
+        payment = await session.scalar(select(Payment).where(Payment.booking_id == booking_id))
     if row is None and workflow_status is None:
         raise BookingNotFound(f"no booking {booking_id!r}")
     view = BookingView(

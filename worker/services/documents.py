@@ -187,7 +187,14 @@ def provenance(row: ShipmentField) -> str:
 
 
 async def shipment_view(sessions: SessionMaker, client: Client, shipment_id: str) -> ShipmentView | None:
-    """The shipment's status, documents and fields; None when nothing is known of it."""
+    """The shipment's status, documents and fields; None when nothing is known of it.
+
+    The workflow is asked first: a step commits its rows (a document IN_REVIEW with its
+    fields, the shipment COMPLETE) before the workflow's status moves past it, so the rows
+    read afterwards are never older than the status shown (read the other way round, a view
+    could wait for ``review:invoice`` beside an invoice with no fields yet).
+    """
+    live, failure = await _live_status(client, shipment_id)
     async with sessions() as session:
         shipment = await session.get(Shipment, shipment_id)
         documents = (
@@ -202,7 +209,6 @@ async def shipment_view(sessions: SessionMaker, client: Client, shipment_id: str
                 select(ShipmentField).where(ShipmentField.shipment_id == shipment_id).order_by(ShipmentField.id)
             )
         ).all()
-    live, failure = await _live_status(client, shipment_id)
     if shipment is None and live is None:
         return None
     by_document: dict[int, list[FieldView]] = {}

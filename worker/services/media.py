@@ -199,7 +199,14 @@ async def media_job_owner(client: Client, sessions: SessionMaker, job_id: str) -
 
 
 async def media_job_status(client: Client, sessions: SessionMaker, job_id: str) -> MediaJobView:
-    """The job's record and live progress; :class:`MediaJobNotFound` if neither exists."""
+    """The job's record and live progress; :class:`MediaJobNotFound` if neither exists.
+
+    The workflow is asked first: the job's row is committed (by post-processing, or by the
+    failure's record) before the workflow finishes, so the row read afterwards is never older
+    than the workflow's status shown (read the other way round, a view could say RUNNING with
+    no record beside a workflow already COMPLETED).
+    """
+    live = await _live(client, media_workflow_id(job_id))
     async with sessions() as session:
         row = await session.get(MediaJob, job_id)
         translations = (
@@ -209,7 +216,6 @@ async def media_job_status(client: Client, sessions: SessionMaker, job_id: str) 
                 .order_by(MediaTranslation.language_code)
             )
         ).all()
-    live = await _live(client, media_workflow_id(job_id))
     if row is None and live is None:
         raise MediaJobNotFound(f"no media job {job_id!r}")
     view: dict[str, Any] = {"job_id": job_id, "workflow_id": media_workflow_id(job_id), "status": "RUNNING"}

@@ -240,13 +240,31 @@ class ProjectView:
 async def project_view(
     sessions: SessionMaker, client: Client, resources: Resources, customer: str, project: str
 ) -> ProjectView | None:
-    """The project's status, or None when it is unknown (no row and no workflow)."""
-    pid = project_id(customer, project)
+    """The project's status, or None when it is unknown (no row and no workflow).
+
+    Once the project has a row, everything but its late files comes from Postgres. Before
+    that, the view is the workflow's, and the workflow is asked first, Postgres read again
+    second: preprocessing commits the row before the workflow's status moves past
+    PREPROCESSING, so a status that implies a row always comes with it (read the other way
+    round, a view could say TRANSLATING with no pairs, no characters and no cost).
+    """
     outbound = f"s3://{resources.translation_bucket}/{ProjectKeys(customer, project).outbound}"
+    recorded = await _from_postgres(sessions, client, customer, project, outbound)
+    if recorded is not None:
+        return recorded
+    live = await _from_workflow(client, customer, project, outbound)
+    return await _from_postgres(sessions, client, customer, project, outbound) or live
+
+
+async def _from_postgres(
+    sessions: SessionMaker, client: Client, customer: str, project: str, outbound: str
+) -> ProjectView | None:
+    """The project as its row records it (and the workflow's late files while it runs); None without a row."""
+    pid = project_id(customer, project)
     async with sessions() as session:
         row = await session.get(TranslationProject, pid)
         if row is None:
-            return await _from_workflow(client, customer, project, outbound)
+            return None
         pairs = (
             await session.scalars(
                 select(TranslationPair)
