@@ -26,9 +26,9 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("booking_*.json"))
 @pytest.mark.parametrize("tracing", [False, True], ids=["untraced worker", "tracing worker"])
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path, tracing: bool) -> None:
-    # Workers carry the tracing interceptor only while they trace, so a booking recorded
-    # by one kind of worker may continue on the other (tests/e2e/test_booking_trace.py
-    # replays a traced booking on an untraced worker).
+    # Workers carry Temporal's tracing interceptor (worker.temporal), these replays
+    # elsewhere do not: both replay the committed histories (tests/e2e/test_booking_trace.py
+    # replays a booking whose activity carries a trace header without the interceptor).
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     interceptors = [TracingInterceptor(TracerProvider().get_tracer("replay"))] if tracing else []
     await Replayer(workflows=WORKFLOWS, workflow_runner=TEST_RUNNER, interceptors=interceptors).replay_workflow(history)

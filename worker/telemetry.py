@@ -2,8 +2,7 @@
 
 * Traces: OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (or tracing=otlp), the
   console on request, otherwise off. botocore, asyncpg and aiohttp are instrumented
-  here; FastAPI in the API; Temporal through its ``TracingInterceptor``, which clients
-  (and the workers built from them) carry only while this process traces.
+  here; FastAPI in the API; Temporal through its ``TracingInterceptor``.
 * Logs: one JSON object a line carrying workflow id, run id, activity and trace id.
 * Metrics: the Temporal ``Runtime`` serves Prometheus on the worker's metrics port; the
   SDK's metrics and Stepwise's business metrics (emitted through Temporal's replay-safe
@@ -24,8 +23,6 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 from temporalio import activity, workflow
-from temporalio.client import Interceptor
-from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from worker.settings import TelemetrySettings
@@ -75,20 +72,6 @@ def configure_tracing(
     if not _instrumented:
         instrument_clients()
         _instrumented = True
-
-
-def tracing_interceptors(provider: trace.TracerProvider | None = None) -> list[Interceptor]:
-    """Temporal's ``TracingInterceptor`` while this process traces, nothing while it does not.
-
-    With tracing off there is no SDK tracer provider, and the interceptor would still wrap
-    every workflow, step and activity to make spans nobody records. What that costs a
-    booking saga is smaller than a 2-core machine's noise between rounds
-    (``tests/benchmarks/test_tracing_cost.py``), but it is work for nothing.
-    Histories do not depend on it: its trace headers are not part of what replay compares,
-    so workers with and without tracing can serve the same workflows.
-    """
-    provider = provider or trace.get_tracer_provider()
-    return [TracingInterceptor()] if isinstance(provider, TracerProvider) else []
 
 
 def shutdown_telemetry(timeout_seconds: float = 5.0) -> None:

@@ -3,8 +3,7 @@
 The connection comes from Temporal's environment configuration (``TEMPORAL_ADDRESS``,
 ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, ``TEMPORAL_TLS_*``, or a profile in
 ``TEMPORAL_CONFIG_FILE``), so an operator's ``temporal`` CLI settings work unchanged.
-While the process traces, the client carries the OpenTelemetry interceptor, which workers
-built from it inherit (``worker.telemetry.tracing_interceptors``).
+The client carries the OpenTelemetry interceptor, which workers built from it inherit.
 The API and the CLI answer people and client systems, so they connect with
 :data:`FAIL_FAST`: while the frontend is down a call fails within a fraction of a second
 instead of retrying for the SDK's default ten seconds; the worker keeps the default and
@@ -16,11 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.client import Client, RetryConfig
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 
 from worker.settings import Settings, SettingsError
-from worker.telemetry import tracing_interceptors
 
 FAIL_FAST = RetryConfig(
     initial_interval_millis=100, max_interval_millis=400, max_elapsed_time_millis=1000, max_retries=2
@@ -51,7 +50,7 @@ async def connect(
     retry: RetryConfig | None = None,
     lazy: bool = False,
 ) -> Client:
-    """A client, traced while the process traces; a one-line :class:`ConnectionError` if the server is unreachable.
+    """A client with tracing; raises a one-line :class:`ConnectionError` when the server cannot be reached.
 
     ``retry`` replaces the SDK's retry of failed calls (see :data:`FAIL_FAST`); a ``lazy``
     client connects on its first call and reconnects on later ones, so a process can start
@@ -60,7 +59,7 @@ async def connect(
     config = connect_config(settings)
     try:
         return await Client.connect(
-            **config, runtime=runtime, interceptors=tracing_interceptors(), retry_config=retry, lazy=lazy
+            **config, runtime=runtime, interceptors=[TracingInterceptor()], retry_config=retry, lazy=lazy
         )
     except RuntimeError as error:
         # The SDK's message is a Rust transport error; the cause keeps it for a traceback.

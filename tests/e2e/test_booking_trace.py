@@ -127,10 +127,14 @@ async def test_one_booking_request_is_one_trace_from_the_api_through_the_workflo
     assert http_calls, [s.name for s in clients]
     assert any("/charges" in _http_url(s) for s in http_calls)
 
-    # The trace context rode in the payment activity's headers, and a worker that does not
-    # trace (so carries no interceptor) replays the booking all the same.
-    scheduled = [e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")]
-    assert [set(e.activity_task_scheduled_event_attributes.header.fields) for e in scheduled] == [{"_tracer-data"}]
+    # The trace context rode in the payment activity's headers, and a replay without the
+    # interceptor (as the replay tests run) replays the booking all the same.
+    scheduled = [
+        e.activity_task_scheduled_event_attributes
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert [(a.activity_type.name, set(a.header.fields)) for a in scheduled] == [("collect_payment", {"_tracer-data"})]
     await Replayer(workflows=WORKFLOWS, workflow_runner=TEST_RUNNER).replay_workflow(history)
 
 

@@ -120,6 +120,35 @@ class _ConsolidatingMidDescribe:
         return _Described(WorkflowExecutionStatus.COMPLETED)
 
 
+class _DecidedAfterTheAnswer:
+    """A shipment that answers "in review", then the review is decided and the shipment completes."""
+
+    def __init__(self, sessions: SessionMaker, shipment_id: str) -> None:
+        self._sessions = sessions
+        self._shipment_id = shipment_id
+
+    async def describe(self) -> _Described:
+        return _Described(WorkflowExecutionStatus.RUNNING)
+
+    async def query(self, name: str, result_type: type) -> Any:
+        answer = ShipmentStatus(
+            shipment_id=self._shipment_id,
+            status="IN_REVIEW",
+            documents=[DocumentState("invoice", "in_review", ETAG)],
+            missing=[],
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(ShipmentDocument)
+                .where(ShipmentDocument.shipment_id == self._shipment_id)
+                .values(status="ACCEPTED", decided_by="ada")
+            )
+            await session.execute(
+                update(Shipment).where(Shipment.shipment_id == self._shipment_id).values(status="COMPLETE")
+            )
+        return answer
+
+
 class _Gone:
     """A shipment Temporal no longer holds (retention over) or never held."""
 
@@ -191,3 +220,11 @@ async def test_a_finished_shipment_gone_from_temporal_is_read_from_postgres(sess
         None,
         f"processed/{shipment_id}/shipment.json",
     )
+
+
+async def test_a_review_decided_after_the_workflow_answered_is_no_longer_waited_for(sessions: SessionMaker) -> None:
+    shipment_id = _shipment_id()
+    await _extracting(sessions, shipment_id)
+    view = await shipment_view(sessions, _Client(_DecidedAfterTheAnswer(sessions, shipment_id)), shipment_id)  # type: ignore[arg-type]
+    assert view is not None
+    assert (view.status, view.waiting, [d.status for d in view.documents]) == ("COMPLETE", [], ["ACCEPTED"])

@@ -501,8 +501,11 @@ async def reconciliations(
     status: Annotated[str, Query(max_length=20)] = "",
     campaign: Annotated[str, Query(max_length=50)] = "",
 ) -> Response:
-    """Runs from Postgres (newest first), a campaign's progress, and the form that starts one."""
-    rows = await list_runs(_services(request).sessions, client_id=client_id.strip(), status=status.strip())
+    """Runs from Postgres (newest first), a campaign's progress, and the form that starts one.
+
+    The campaign is asked first: a run's row is committed before the campaign learns its
+    outcome, so the runs read afterwards are never older than the outcomes shown.
+    """
     view = None
     error = ""
     if campaign:
@@ -510,6 +513,7 @@ async def reconciliations(
             view = await campaign_status(_services(request).client, campaign.strip())
         except CampaignNotFound as missing:
             error = str(missing)
+    rows = await list_runs(_services(request).sessions, client_id=client_id.strip(), status=status.strip())
     context = {"rows": rows, "filters": {"client_id": client_id, "status": status}, "campaign": view, "error": error}
     return page(request, "reconciliations.html", context, session=session, status=404 if error else 200)
 

@@ -243,6 +243,18 @@ async def shipment_view(sessions: SessionMaker, client: Client, shipment_id: str
     status = shipment.status if shipment is not None else "RECEIVING"
     if live is not None and status != "COMPLETE":
         status = live.status
+    # The rows may be newer than the workflow's answer: a review decided (or the shipment
+    # completed) since then is no longer waited for. The newest row of a type counts.
+    row_status = {document.doc_type: document.status for document in documents}
+    waiting = (
+        [
+            f"review:{d.doc_type}"
+            for d in live.documents
+            if d.status == "in_review" and row_status.get(d.doc_type, "IN_REVIEW") == "IN_REVIEW"
+        ]
+        if live is not None and status != "COMPLETE"
+        else []
+    )
     if failure is not None:
         status = "FAILED"
     return ShipmentView(
@@ -251,7 +263,7 @@ async def shipment_view(sessions: SessionMaker, client: Client, shipment_id: str
         status=status,
         owner=shipment.partner if shipment is not None else None,
         missing=list(live.missing) if live is not None and status != "COMPLETE" else [],
-        waiting=[f"review:{d.doc_type}" for d in live.documents if d.status == "in_review"] if live is not None else [],
+        waiting=waiting,
         processed_key=shipment.processed_key if shipment is not None else None,
         documents=views,
         created_at=shipment.created_at if shipment is not None else None,

@@ -134,6 +134,8 @@ async def reconciliation_status(client: Client, sessions: SessionMaker, run_id: 
     The workflow is asked first: its phase moves on only after the step that writes the
     run's row has committed, so the row read afterwards is never older than the phase
     (read the other way round, a view could say ``awaiting-signoff`` and ``RUNNING``).
+    The one exception is a summarise step an operator skipped: it writes no row, so the
+    run stays RUNNING in Postgres until its sign-off.
     """
     try:
         described = await client.get_workflow_handle(run_id).describe()
