@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.booking.activities import booking_reference
 from activities.booking.contracts import BookingProgress
 from activities.common.db import SessionMaker
 from activities.models.booking import Booking
+from tests.support.stub_temporal import GoneWorkflow, OneWorkflowClient
 from worker.services.booking import BookingNotFound, booking_status, workflow_id
 
 FORWARD = ["reserve_seats", "reserve_booking", "collect_payment", "confirm_booking"]
@@ -106,26 +106,6 @@ class _StartedNoRowYet:
         return BookingProgress(status="RUNNING", current_step="reserve_seats")
 
 
-class _Gone:
-    """A saga Temporal no longer holds (retention over) or never held."""
-
-    async def describe(self) -> None:
-        raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
-
-    async def query(self, query: Any, *args: Any, **kwargs: Any) -> None:
-        raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
-
-
-class _Client:
-    def __init__(self, handle: Any) -> None:
-        self._handle = handle
-        self.asked: list[str] = []
-
-    def get_workflow_handle(self, wid: str) -> Any:
-        self.asked.append(wid)
-        return self._handle
-
-
 def _booking_id() -> str:
     return f"bk-view-{uuid.uuid4().hex[:8]}"
 
@@ -134,7 +114,7 @@ async def test_progress_listing_confirmation_comes_with_the_confirmed_row(sessio
     booking_id = _booking_id()
     async with sessions.begin() as session:
         session.add(_booking(booking_id, "RESERVED"))
-    client = _Client(_ConfirmingMidQuery(sessions, booking_id))
+    client = OneWorkflowClient(_ConfirmingMidQuery(sessions, booking_id))
     view = await booking_status(client, sessions, booking_id)  # type: ignore[arg-type]
     assert client.asked == [workflow_id(booking_id)]
     assert view.completed_steps == FORWARD
@@ -149,7 +129,7 @@ async def test_a_completed_saga_comes_with_the_confirmed_row(sessions: SessionMa
     booking_id = _booking_id()
     async with sessions.begin() as session:
         session.add(_booking(booking_id, "RESERVED"))
-    view = await booking_status(_Client(_ConfirmingAndCompleting(sessions, booking_id)), sessions, booking_id)  # type: ignore[arg-type]
+    view = await booking_status(OneWorkflowClient(_ConfirmingAndCompleting(sessions, booking_id)), sessions, booking_id)  # type: ignore[arg-type]
     assert (view.workflow_status, view.status, view.reference) == (
         "COMPLETED",
         "CONFIRMED",
@@ -160,7 +140,7 @@ async def test_a_completed_saga_comes_with_the_confirmed_row(sessions: SessionMa
 
 async def test_a_saga_without_its_row_yet_is_pending_and_owned_by_the_memo(sessions: SessionMaker) -> None:
     booking_id = _booking_id()
-    view = await booking_status(_Client(_StartedNoRowYet()), sessions, booking_id)  # type: ignore[arg-type]
+    view = await booking_status(OneWorkflowClient(_StartedNoRowYet()), sessions, booking_id)  # type: ignore[arg-type]
     assert (view.status, view.owner, view.current_step, view.workflow_status) == (
         "PENDING",
         "partner-a",
@@ -171,14 +151,14 @@ async def test_a_saga_without_its_row_yet_is_pending_and_owned_by_the_memo(sessi
 
 async def test_a_booking_neither_temporal_nor_postgres_knows_is_not_found(sessions: SessionMaker) -> None:
     with pytest.raises(BookingNotFound):
-        await booking_status(_Client(_Gone()), sessions, _booking_id())  # type: ignore[arg-type]
+        await booking_status(OneWorkflowClient(GoneWorkflow()), sessions, _booking_id())  # type: ignore[arg-type]
 
 
 async def test_a_finished_booking_gone_from_temporal_is_read_from_postgres(sessions: SessionMaker) -> None:
     booking_id = _booking_id()
     async with sessions.begin() as session:
         session.add(_booking(booking_id, "CANCELLED", owner="partner-b"))
-    view = await booking_status(_Client(_Gone()), sessions, booking_id)  # type: ignore[arg-type]
+    view = await booking_status(OneWorkflowClient(GoneWorkflow()), sessions, booking_id)  # type: ignore[arg-type]
     assert (view.status, view.workflow_status, view.owner, view.completed_steps) == (
         "CANCELLED",
         None,

@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import func, update
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.common.db import SessionMaker
 from activities.documents.contracts import DocumentState, inbound_key
 from activities.models.documents import Shipment, ShipmentDocument, ShipmentField
+from tests.support.stub_temporal import GoneWorkflow, OneWorkflowClient
 from worker.services.documents import shipment_view
 from workflows.documents.shipment import STATUS_QUERY, ShipmentStatus
 
@@ -149,24 +149,6 @@ class _DecidedAfterTheAnswer:
         return answer
 
 
-class _Gone:
-    """A shipment Temporal no longer holds (retention over) or never held."""
-
-    async def describe(self) -> None:
-        raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
-
-    async def query(self, name: str, result_type: type) -> None:
-        raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
-
-
-class _Client:
-    def __init__(self, handle: Any) -> None:
-        self._handle = handle
-
-    def get_workflow_handle(self, workflow_id: str) -> Any:
-        return self._handle
-
-
 def _shipment_id() -> str:
     return f"ship-view-{uuid.uuid4().hex[:8]}"
 
@@ -174,7 +156,7 @@ def _shipment_id() -> str:
 async def test_a_document_in_review_comes_with_its_fields(sessions: SessionMaker) -> None:
     shipment_id = _shipment_id()
     await _extracting(sessions, shipment_id)
-    view = await shipment_view(sessions, _Client(_CheckingMidQuery(sessions, shipment_id)), shipment_id)  # type: ignore[arg-type]
+    view = await shipment_view(sessions, OneWorkflowClient(_CheckingMidQuery(sessions, shipment_id)), shipment_id)  # type: ignore[arg-type]
     assert view is not None
     assert (view.status, view.waiting) == ("IN_REVIEW", ["review:invoice"])
     [invoice] = view.documents
@@ -184,7 +166,9 @@ async def test_a_document_in_review_comes_with_its_fields(sessions: SessionMaker
 async def test_a_completed_workflow_comes_with_the_complete_shipment(sessions: SessionMaker) -> None:
     shipment_id = _shipment_id()
     await _extracting(sessions, shipment_id)
-    view = await shipment_view(sessions, _Client(_ConsolidatingMidDescribe(sessions, shipment_id)), shipment_id)  # type: ignore[arg-type]
+    view = await shipment_view(
+        sessions, OneWorkflowClient(_ConsolidatingMidDescribe(sessions, shipment_id)), shipment_id
+    )  # type: ignore[arg-type]
     assert view is not None
     assert (view.status, view.processed_key, [d.status for d in view.documents]) == (
         "COMPLETE",
@@ -195,7 +179,7 @@ async def test_a_completed_workflow_comes_with_the_complete_shipment(sessions: S
 
 
 async def test_a_shipment_neither_temporal_nor_postgres_knows_is_none(sessions: SessionMaker) -> None:
-    assert await shipment_view(sessions, _Client(_Gone()), _shipment_id()) is None  # type: ignore[arg-type]
+    assert await shipment_view(sessions, OneWorkflowClient(GoneWorkflow()), _shipment_id()) is None  # type: ignore[arg-type]
 
 
 async def test_a_finished_shipment_gone_from_temporal_is_read_from_postgres(sessions: SessionMaker) -> None:
@@ -210,7 +194,7 @@ async def test_a_finished_shipment_gone_from_temporal_is_read_from_postgres(sess
                 completed_at=func.now(),
             )
         )
-    view = await shipment_view(sessions, _Client(_Gone()), shipment_id)  # type: ignore[arg-type]
+    view = await shipment_view(sessions, OneWorkflowClient(GoneWorkflow()), shipment_id)  # type: ignore[arg-type]
     assert view is not None
     assert (view.status, view.owner, view.missing, view.waiting, view.reason, view.processed_key) == (
         "COMPLETE",
@@ -225,6 +209,6 @@ async def test_a_finished_shipment_gone_from_temporal_is_read_from_postgres(sess
 async def test_a_review_decided_after_the_workflow_answered_is_no_longer_waited_for(sessions: SessionMaker) -> None:
     shipment_id = _shipment_id()
     await _extracting(sessions, shipment_id)
-    view = await shipment_view(sessions, _Client(_DecidedAfterTheAnswer(sessions, shipment_id)), shipment_id)  # type: ignore[arg-type]
+    view = await shipment_view(sessions, OneWorkflowClient(_DecidedAfterTheAnswer(sessions, shipment_id)), shipment_id)  # type: ignore[arg-type]
     assert view is not None
     assert (view.status, view.waiting, [d.status for d in view.documents]) == ("COMPLETE", [], ["ACCEPTED"])

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.common.db import SessionMaker
 from activities.media.contracts import MediaProgress
 from activities.media.keys import media_workflow_id
 from activities.models.media import MediaJob, MediaTranslation
+from tests.support.stub_temporal import GoneWorkflow, OneWorkflowClient
 from worker.services.media import MediaJobNotFound, media_job_status
 
 
@@ -83,38 +83,20 @@ class _Running:
         return MediaProgress(status="RUNNING", current_step="wait_for_transcript", completed_steps=["copy_media"])
 
 
-class _Gone:
-    """A job Temporal no longer holds (retention over) or never held."""
-
-    async def describe(self) -> None:
-        raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
-
-    async def query(self, query: Any, *args: Any, **kwargs: Any) -> None:
-        raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
-
-
-class _Client:
-    def __init__(self, handle: Any) -> None:
-        self._handle = handle
-
-    def get_workflow_handle(self, workflow_id: str) -> Any:
-        return self._handle
-
-
 def _job_id() -> str:
     return f"media-view-{uuid.uuid4().hex[:8]}"
 
 
 async def test_a_completed_workflow_comes_with_its_record(sessions: SessionMaker) -> None:
     job_id = _job_id()
-    view = await media_job_status(_Client(_PostProcessingMidDescribe(sessions, job_id)), sessions, job_id)  # type: ignore[arg-type]
+    view = await media_job_status(OneWorkflowClient(_PostProcessingMidDescribe(sessions, job_id)), sessions, job_id)  # type: ignore[arg-type]
     assert (view.workflow_status, view.status, view.transcript) == ("COMPLETED", "COMPLETED", "hello")
     assert [t["language"] for t in view.translations] == ["es"]
 
 
 async def test_a_running_job_without_a_record_shows_its_progress(sessions: SessionMaker) -> None:
     job_id = _job_id()
-    view = await media_job_status(_Client(_Running()), sessions, job_id)  # type: ignore[arg-type]
+    view = await media_job_status(OneWorkflowClient(_Running()), sessions, job_id)  # type: ignore[arg-type]
     assert (view.status, view.workflow_status, view.owner, view.current_step, view.completed_steps) == (
         "RUNNING",
         "RUNNING",
@@ -126,14 +108,14 @@ async def test_a_running_job_without_a_record_shows_its_progress(sessions: Sessi
 
 async def test_a_job_neither_temporal_nor_postgres_knows_is_not_found(sessions: SessionMaker) -> None:
     with pytest.raises(MediaJobNotFound):
-        await media_job_status(_Client(_Gone()), sessions, _job_id())  # type: ignore[arg-type]
+        await media_job_status(OneWorkflowClient(GoneWorkflow()), sessions, _job_id())  # type: ignore[arg-type]
 
 
 async def test_a_finished_job_gone_from_temporal_is_read_from_postgres(sessions: SessionMaker) -> None:
     job_id = _job_id()
     async with sessions.begin() as session:
         session.add(_job(job_id, "FAILED", failed_step="translate", failure_reason="unsupported pair"))
-    view = await media_job_status(_Client(_Gone()), sessions, job_id)  # type: ignore[arg-type]
+    view = await media_job_status(OneWorkflowClient(GoneWorkflow()), sessions, job_id)  # type: ignore[arg-type]
     assert (view.status, view.workflow_status, view.failed_step, view.owner) == (
         "FAILED",
         None,

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.common.db import SessionMaker
 from activities.models.recon import ReconRun
 from activities.recon.contracts import ReconciliationStatus
+from tests.support.stub_temporal import GoneWorkflow, OneWorkflowClient
 from worker.services.recon import ReconciliationNotFound, reconciliation_status
 
 
@@ -49,41 +49,23 @@ class _RunCommittingMidView:
         return ReconciliationStatus(run_id=self._run_id, phase="awaiting-signoff", reports_total=1, compared=1)
 
 
-class _Client:
-    def __init__(self, handle: Any) -> None:
-        self._handle = handle
-
-    def get_workflow_handle(self, workflow_id: str) -> Any:
-        return self._handle
-
-
-class _Gone:
-    """A workflow Temporal no longer holds (retention over) or never held."""
-
-    async def describe(self) -> None:
-        raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
-
-    async def query(self, name: str, result_type: type) -> None:
-        raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
-
-
 async def test_the_phase_is_never_newer_than_the_status(sessions: SessionMaker) -> None:
     run_id = f"recon-view-{uuid.uuid4().hex[:8]}"
     async with sessions.begin() as session:
         session.add(ReconRun(run_id=run_id, client_id="acme", baseline="v1", candidate="v2", status="RUNNING"))
-    client = _Client(_RunCommittingMidView(sessions, run_id))
+    client = OneWorkflowClient(_RunCommittingMidView(sessions, run_id))
     view = await reconciliation_status(client, sessions, run_id)  # type: ignore[arg-type]
     assert (view.phase, view.status) == ("awaiting-signoff", "AWAITING_SIGNOFF")
 
 
 async def test_a_run_neither_temporal_nor_postgres_knows_is_not_found(sessions: SessionMaker) -> None:
     with pytest.raises(ReconciliationNotFound):
-        await reconciliation_status(_Client(_Gone()), sessions, f"recon-none-{uuid.uuid4().hex[:8]}")  # type: ignore[arg-type]
+        await reconciliation_status(OneWorkflowClient(GoneWorkflow()), sessions, f"recon-none-{uuid.uuid4().hex[:8]}")  # type: ignore[arg-type]
 
 
 async def test_a_finished_run_gone_from_temporal_is_read_from_postgres(sessions: SessionMaker) -> None:
     run_id = f"recon-old-{uuid.uuid4().hex[:8]}"
     async with sessions.begin() as session:
         session.add(ReconRun(run_id=run_id, client_id="acme", baseline="v1", candidate="v2", status="APPROVED"))
-    view = await reconciliation_status(_Client(_Gone()), sessions, run_id)  # type: ignore[arg-type]
+    view = await reconciliation_status(OneWorkflowClient(GoneWorkflow()), sessions, run_id)  # type: ignore[arg-type]
     assert (view.execution, view.phase, view.status) == ("UNKNOWN", "", "APPROVED")

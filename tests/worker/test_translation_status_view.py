@@ -15,12 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.common.db import SessionMaker
 from activities.common.resources import Resources
 from activities.models.translation import TranslationPair, TranslationProject
 from activities.translation.contracts import ProjectProgress, project_id, project_workflow_id
+from tests.support.stub_temporal import GoneWorkflow, OneWorkflowClient
 from worker.services.translation import project_view
 from workflows.translation.project import PROGRESS_QUERY
 
@@ -100,32 +100,13 @@ class _Collecting:
         return ProjectProgress("COLLECTING", 3, [], 0)
 
 
-class _Gone:
-    """A project Temporal no longer holds (retention over) or never held."""
-
-    async def describe(self) -> None:
-        raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
-
-    async def query(self, name: str, result_type: type) -> None:
-        raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
-
-
-class _Client:
-    def __init__(self, handle: Any) -> None:
-        self._handle = handle
-
-    def get_workflow_handle(self, workflow_id: str) -> Any:
-        self._handle.id = workflow_id  # as a real handle carries its workflow id
-        return self._handle
-
-
 def _project() -> str:
     return f"view-{uuid.uuid4().hex[:8]}"
 
 
 async def test_a_status_past_preprocessing_comes_with_the_project_row(sessions: SessionMaker) -> None:
     project = _project()
-    client = _Client(_PreprocessingMidQuery(sessions, "acme", project))
+    client = OneWorkflowClient(_PreprocessingMidQuery(sessions, "acme", project))
     view = await project_view(sessions, client, RESOURCES, "acme", project)  # type: ignore[arg-type]
     assert view is not None
     assert (view.status, view.characters, [(p.target_language, p.state) for p in view.pairs]) == (
@@ -138,20 +119,20 @@ async def test_a_status_past_preprocessing_comes_with_the_project_row(sessions: 
 
 async def test_a_project_still_collecting_is_read_from_the_workflow(sessions: SessionMaker) -> None:
     project = _project()
-    view = await project_view(sessions, _Client(_Collecting()), RESOURCES, "acme", project)  # type: ignore[arg-type]
+    view = await project_view(sessions, OneWorkflowClient(_Collecting()), RESOURCES, "acme", project)  # type: ignore[arg-type]
     assert view is not None
     assert (view.status, view.files, view.owner, view.pairs, view.created_at) == ("COLLECTING", 3, "acme", [], None)
     assert view.workflow_id == project_workflow_id("acme", project)
 
 
 async def test_a_project_neither_temporal_nor_postgres_knows_is_none(sessions: SessionMaker) -> None:
-    assert await project_view(sessions, _Client(_Gone()), RESOURCES, "acme", _project()) is None  # type: ignore[arg-type]
+    assert await project_view(sessions, OneWorkflowClient(GoneWorkflow()), RESOURCES, "acme", _project()) is None  # type: ignore[arg-type]
 
 
 async def test_a_finished_project_gone_from_temporal_is_read_from_postgres(sessions: SessionMaker) -> None:
     project = _project()
     async with sessions.begin() as session:
         session.add(_project_row("acme", project, "DELIVERED", 1500))
-    view = await project_view(sessions, _Client(_Gone()), RESOURCES, "acme", project)  # type: ignore[arg-type]
+    view = await project_view(sessions, OneWorkflowClient(GoneWorkflow()), RESOURCES, "acme", project)  # type: ignore[arg-type]
     assert view is not None
     assert (view.status, view.characters, view.cost_usd, view.late_files) == ("DELIVERED", 1500, "0.02", [])

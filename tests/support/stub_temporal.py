@@ -1,0 +1,35 @@
+"""Stand-ins for a Temporal client in tests of views that combine Postgres with a workflow.
+
+The views call ``client.get_workflow_handle(id)``, then ``describe()`` and ``query(...)``
+on the handle; a test hands in a handle whose answers (and side effects, such as a row
+committed mid-view) it controls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.service import RPCError, RPCStatusCode
+
+
+class GoneWorkflow:
+    """A workflow Temporal no longer holds (retention over) or never held."""
+
+    async def describe(self) -> None:
+        raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
+
+    async def query(self, *args: Any, **kwargs: Any) -> None:
+        raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
+
+
+class OneWorkflowClient:
+    """Hands out the same handle for every workflow id, and records the ids asked for."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+        self.asked: list[str] = []
+
+    def get_workflow_handle(self, workflow_id: str) -> Any:
+        self.asked.append(workflow_id)
+        self._handle.id = workflow_id  # as a real handle carries its workflow id
+        return self._handle
