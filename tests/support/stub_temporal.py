@@ -7,9 +7,27 @@ committed mid-view) it controls.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
+
+
+@dataclass
+class Described:
+    """What ``describe()`` returns: the status, and the owner the memo carries (if any)."""
+
+    status: WorkflowExecutionStatus
+    owner: str | None = None
+    raw_description: Any = field(default_factory=lambda: SimpleNamespace(pending_activities=[]))
+
+    async def memo(self) -> dict[str, Any]:
+        return {"owner": self.owner} if self.owner is not None else {}
+
+    async def memo_value(self, key: str, default: Any = None) -> Any:
+        return (await self.memo()).get(key, default)
 
 
 class GoneWorkflow:

@@ -10,7 +10,7 @@ workflow, the moment that tore the view.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
@@ -22,19 +22,10 @@ from activities.booking.activities import booking_reference
 from activities.booking.contracts import BookingProgress
 from activities.common.db import SessionMaker
 from activities.models.booking import Booking
-from tests.support.stub_temporal import GoneWorkflow, OneWorkflowClient
+from tests.support.stub_temporal import Described, GoneWorkflow, OneWorkflowClient
 from worker.services.booking import BookingNotFound, booking_status, workflow_id
 
 FORWARD = ["reserve_seats", "reserve_booking", "collect_payment", "confirm_booking"]
-
-
-@dataclass
-class _Described:
-    status: WorkflowExecutionStatus
-    owner: str | None = None
-
-    async def memo_value(self, key: str, default: Any = None) -> Any:
-        return self.owner if key == "owner" and self.owner is not None else default
 
 
 def _booking(booking_id: str, status: str, owner: str | None = None) -> Booking:
@@ -73,8 +64,8 @@ class _ConfirmingMidQuery:
         self._sessions = sessions
         self._booking_id = booking_id
 
-    async def describe(self) -> _Described:
-        return _Described(WorkflowExecutionStatus.RUNNING)
+    async def describe(self) -> Described:
+        return Described(WorkflowExecutionStatus.RUNNING)
 
     async def query(self, query: Any, *args: Any, **kwargs: Any) -> BookingProgress:
         await _confirm(self._sessions, self._booking_id)
@@ -88,9 +79,9 @@ class _ConfirmingAndCompleting:
         self._sessions = sessions
         self._booking_id = booking_id
 
-    async def describe(self) -> _Described:
+    async def describe(self) -> Described:
         await _confirm(self._sessions, self._booking_id)
-        return _Described(WorkflowExecutionStatus.COMPLETED)
+        return Described(WorkflowExecutionStatus.COMPLETED)
 
     async def result(self, follow_runs: bool = True) -> dict[str, Any]:
         return asdict(_confirmed(self._booking_id)) | {"booking_id": self._booking_id, "current_step": None}
@@ -99,8 +90,8 @@ class _ConfirmingAndCompleting:
 class _StartedNoRowYet:
     """A saga that has not reserved its booking row yet (the owner is only in the memo)."""
 
-    async def describe(self) -> _Described:
-        return _Described(WorkflowExecutionStatus.RUNNING, owner="partner-a")
+    async def describe(self) -> Described:
+        return Described(WorkflowExecutionStatus.RUNNING, owner="partner-a")
 
     async def query(self, query: Any, *args: Any, **kwargs: Any) -> BookingProgress:
         return BookingProgress(status="RUNNING", current_step="reserve_seats")

@@ -10,7 +10,6 @@ the step commits while the view is asking the workflow, the moment that tore the
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, update
@@ -19,16 +18,11 @@ from temporalio.client import WorkflowExecutionStatus
 from activities.common.db import SessionMaker
 from activities.documents.contracts import DocumentState, inbound_key
 from activities.models.documents import Shipment, ShipmentDocument, ShipmentField
-from tests.support.stub_temporal import GoneWorkflow, OneWorkflowClient
+from tests.support.stub_temporal import Described, GoneWorkflow, OneWorkflowClient
 from worker.services.documents import shipment_view
 from workflows.documents.shipment import STATUS_QUERY, ShipmentStatus
 
 ETAG = "etag-invoice-1"
-
-
-@dataclass
-class _Described:
-    status: WorkflowExecutionStatus
 
 
 async def _extracting(sessions: SessionMaker, shipment_id: str) -> None:
@@ -48,15 +42,19 @@ async def _extracting(sessions: SessionMaker, shipment_id: str) -> None:
         )
 
 
-class _CheckingMidQuery:
-    """A running shipment whose check step commits just before the workflow says IN_REVIEW."""
+class _RunningShipment:
+    """A shipment's workflow handle that is still running; subclasses commit rows mid-view."""
 
     def __init__(self, sessions: SessionMaker, shipment_id: str) -> None:
         self._sessions = sessions
         self._shipment_id = shipment_id
 
-    async def describe(self) -> _Described:
-        return _Described(WorkflowExecutionStatus.RUNNING)
+    async def describe(self) -> Described:
+        return Described(WorkflowExecutionStatus.RUNNING)
+
+
+class _CheckingMidQuery(_RunningShipment):
+    """A running shipment whose check step commits just before the workflow says IN_REVIEW."""
 
     async def query(self, name: str, result_type: type) -> Any:
         assert name == STATUS_QUERY
@@ -94,14 +92,10 @@ class _CheckingMidQuery:
         )
 
 
-class _ConsolidatingMidDescribe:
+class _ConsolidatingMidDescribe(_RunningShipment):
     """A shipment whose consolidation commits just before Temporal reports it COMPLETED."""
 
-    def __init__(self, sessions: SessionMaker, shipment_id: str) -> None:
-        self._sessions = sessions
-        self._shipment_id = shipment_id
-
-    async def describe(self) -> _Described:
+    async def describe(self) -> Described:
         async with self._sessions.begin() as session:
             await session.execute(
                 update(Shipment)
@@ -117,18 +111,11 @@ class _ConsolidatingMidDescribe:
                 .where(ShipmentDocument.shipment_id == self._shipment_id)
                 .values(status="ACCEPTED")
             )
-        return _Described(WorkflowExecutionStatus.COMPLETED)
+        return Described(WorkflowExecutionStatus.COMPLETED)
 
 
-class _DecidedAfterTheAnswer:
+class _DecidedAfterTheAnswer(_RunningShipment):
     """A shipment that answers "in review", then the review is decided and the shipment completes."""
-
-    def __init__(self, sessions: SessionMaker, shipment_id: str) -> None:
-        self._sessions = sessions
-        self._shipment_id = shipment_id
-
-    async def describe(self) -> _Described:
-        return _Described(WorkflowExecutionStatus.RUNNING)
 
     async def query(self, name: str, result_type: type) -> Any:
         answer = ShipmentStatus(

@@ -9,8 +9,6 @@ commits while the view is asking the workflow, the moment that tore the view.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,18 +18,8 @@ from activities.common.db import SessionMaker
 from activities.media.contracts import MediaProgress
 from activities.media.keys import media_workflow_id
 from activities.models.media import MediaJob, MediaTranslation
-from tests.support.stub_temporal import GoneWorkflow, OneWorkflowClient
+from tests.support.stub_temporal import Described, GoneWorkflow, OneWorkflowClient
 from worker.services.media import MediaJobNotFound, media_job_status
-
-
-@dataclass
-class _Described:
-    status: WorkflowExecutionStatus
-    owner: str | None = None
-    raw_description: Any = field(default_factory=lambda: SimpleNamespace(pending_activities=[]))
-
-    async def memo_value(self, key: str, default: Any = None) -> Any:
-        return self.owner if key == "owner" and self.owner is not None else default
 
 
 def _job(job_id: str, status: str, **values: Any) -> MediaJob:
@@ -54,7 +42,7 @@ class _PostProcessingMidDescribe:
         self._sessions = sessions
         self._job_id = job_id
 
-    async def describe(self) -> _Described:
+    async def describe(self) -> Described:
         async with self._sessions.begin() as session:
             session.add(_job(self._job_id, "COMPLETED", transcript="hello", manifest_uri="s3://out/manifest.json"))
             await session.flush()
@@ -70,14 +58,14 @@ class _PostProcessingMidDescribe:
                     segments=[{"index": 0, "source_bytes": 5, "machine_translated": True}],
                 )
             )
-        return _Described(WorkflowExecutionStatus.COMPLETED, owner="partner-a")
+        return Described(WorkflowExecutionStatus.COMPLETED, owner="partner-a")
 
 
 class _Running:
     """A job still transcribing: no record yet, the owner only in the memo."""
 
-    async def describe(self) -> _Described:
-        return _Described(WorkflowExecutionStatus.RUNNING, owner="partner-a")
+    async def describe(self) -> Described:
+        return Described(WorkflowExecutionStatus.RUNNING, owner="partner-a")
 
     async def query(self, query: Any, *args: Any, **kwargs: Any) -> MediaProgress:
         return MediaProgress(status="RUNNING", current_step="wait_for_transcript", completed_steps=["copy_media"])

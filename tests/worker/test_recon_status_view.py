@@ -10,7 +10,6 @@ workflow, the moment that tore the view.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -20,13 +19,8 @@ from temporalio.client import WorkflowExecutionStatus
 from activities.common.db import SessionMaker
 from activities.models.recon import ReconRun
 from activities.recon.contracts import ReconciliationStatus
-from tests.support.stub_temporal import GoneWorkflow, OneWorkflowClient
+from tests.support.stub_temporal import Described, GoneWorkflow, OneWorkflowClient
 from worker.services.recon import ReconciliationNotFound, reconciliation_status
-
-
-@dataclass
-class _Described:
-    status: WorkflowExecutionStatus
 
 
 class _RunCommittingMidView:
@@ -36,8 +30,8 @@ class _RunCommittingMidView:
         self._sessions = sessions
         self._run_id = run_id
 
-    async def describe(self) -> _Described:
-        return _Described(WorkflowExecutionStatus.RUNNING)
+    async def describe(self) -> Described:
+        return Described(WorkflowExecutionStatus.RUNNING)
 
     async def query(self, name: str, result_type: type) -> Any:
         if name != "recon.status":

@@ -10,9 +10,7 @@ workflow, the moment that tore the view.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus
 
@@ -20,22 +18,13 @@ from activities.common.db import SessionMaker
 from activities.common.resources import Resources
 from activities.models.translation import TranslationPair, TranslationProject
 from activities.translation.contracts import ProjectProgress, project_id, project_workflow_id
-from tests.support.stub_temporal import GoneWorkflow, OneWorkflowClient
+from tests.support.stub_temporal import Described, GoneWorkflow, OneWorkflowClient
 from worker.services.translation import project_view
 from workflows.translation.project import PROGRESS_QUERY
 
 LATE = "translation-inbound/acme/late.xlf"
 RESOURCES = Resources()
 """Only the bucket's name is read (for the outbound prefix): nothing on the AWS emulator is needed."""
-
-
-@dataclass
-class _Described:
-    status: WorkflowExecutionStatus
-    owner: str | None = None
-
-    async def memo(self) -> dict[str, Any]:
-        return {"owner": self.owner} if self.owner else {}
 
 
 def _project_row(customer: str, project: str, status: str, characters: int) -> TranslationProject:
@@ -65,8 +54,8 @@ class _PreprocessingMidQuery:
         self._project = project
         self._preprocessed = False
 
-    async def describe(self) -> _Described:
-        return _Described(WorkflowExecutionStatus.RUNNING, owner=self._customer)
+    async def describe(self) -> Described:
+        return Described(WorkflowExecutionStatus.RUNNING, owner=self._customer)
 
     async def query(self, name: str, result_type: type) -> ProjectProgress:
         assert name == PROGRESS_QUERY
@@ -93,8 +82,8 @@ class _PreprocessingMidQuery:
 class _Collecting:
     """A project still collecting its files: no row yet, the owner only in the memo."""
 
-    async def describe(self) -> _Described:
-        return _Described(WorkflowExecutionStatus.RUNNING, owner="acme")
+    async def describe(self) -> Described:
+        return Described(WorkflowExecutionStatus.RUNNING, owner="acme")
 
     async def query(self, name: str, result_type: type) -> ProjectProgress:
         return ProjectProgress("COLLECTING", 3, [], 0)
