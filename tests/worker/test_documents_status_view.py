@@ -136,6 +136,25 @@ class _DecidedAfterTheAnswer(_RunningShipment):
         return answer
 
 
+class _TakenBeforeItsRow(_RunningShipment):
+    """A shipment whose workflow has taken an invoice (on its signal) but not yet written its row;
+    with ``written`` the row is committed while the workflow answers, as the next step does."""
+
+    def __init__(self, sessions: SessionMaker, shipment_id: str, *, written: bool) -> None:
+        super().__init__(sessions, shipment_id)
+        self._written = written
+
+    async def query(self, name: str, result_type: type) -> Any:
+        if self._written:
+            await _extracting(self._sessions, self._shipment_id)
+        return ShipmentStatus(
+            shipment_id=self._shipment_id,
+            status="RECEIVING",
+            documents=[DocumentState("invoice", "received", ETAG), DocumentState("customs", "missing", "")],
+            missing=["customs"],
+        )
+
+
 def _shipment_id() -> str:
     return f"ship-view-{uuid.uuid4().hex[:8]}"
 
@@ -199,3 +218,25 @@ async def test_a_review_decided_after_the_workflow_answered_is_no_longer_waited_
     view = await shipment_view(sessions, OneWorkflowClient(_DecidedAfterTheAnswer(sessions, shipment_id)), shipment_id)  # type: ignore[arg-type]
     assert view is not None
     assert (view.status, view.waiting, [d.status for d in view.documents]) == ("COMPLETE", [], ["ACCEPTED"])
+
+
+async def test_a_document_taken_before_its_row_is_written_shows_as_received(sessions: SessionMaker) -> None:
+    shipment_id = _shipment_id()
+    view = await shipment_view(
+        sessions, OneWorkflowClient(_TakenBeforeItsRow(sessions, shipment_id, written=False)), shipment_id
+    )  # type: ignore[arg-type]
+    assert view is not None
+    assert (view.status, view.missing, view.owner) == ("RECEIVING", ["customs"], None)
+    assert [(d.doc_type, d.etag, d.status, d.size, d.fields) for d in view.documents] == [
+        ("invoice", ETAG, "RECEIVED", None, [])
+    ]
+
+
+async def test_a_row_written_while_the_workflow_answers_is_shown_once(sessions: SessionMaker) -> None:
+    shipment_id = _shipment_id()
+    view = await shipment_view(
+        sessions, OneWorkflowClient(_TakenBeforeItsRow(sessions, shipment_id, written=True)), shipment_id
+    )  # type: ignore[arg-type]
+    assert view is not None
+    assert (view.owner, view.missing) == ("partner-a", ["customs"])
+    assert [(d.doc_type, d.etag, d.status, d.size) for d in view.documents] == [("invoice", ETAG, "RECEIVED", 1024)]

@@ -145,7 +145,8 @@ class DocumentView:
     etag: str
     status: str
     reason: str | None
-    size: int
+    size: int | None
+    """Bytes; None for a document the workflow has taken whose arrival row is not written yet."""
     decided_by: str | None
     quarantine_key: str | None
     fields: list[FieldView] = field(default_factory=list)
@@ -226,7 +227,6 @@ async def shipment_view(sessions: SessionMaker, client: Client, shipment_id: str
                 review=row.review,
             )
         )
-    order = {name: index for index, name in enumerate(DOCUMENT_TYPES)}
     views = [
         DocumentView(
             doc_type=document.doc_type,
@@ -238,8 +238,20 @@ async def shipment_view(sessions: SessionMaker, client: Client, shipment_id: str
             quarantine_key=document.quarantine_key,
             fields=by_document.get(document.id, []),
         )
-        for document in sorted(documents, key=lambda d: order.get(d.doc_type, len(order)))
+        for document in documents
     ]
+    # The workflow takes a document when its signal arrives and writes the arrival's row in the
+    # step after, so for that moment the type is no longer missing and has no row yet: it is
+    # shown as the RECEIVED row it is about to be, not left out of both lists.
+    written = {(document.doc_type, document.etag) for document in documents}
+    if live is not None:
+        views += [
+            DocumentView(d.doc_type, d.etag, "RECEIVED", None, None, None, None)
+            for d in live.documents
+            if d.status == "received" and (d.doc_type, d.etag) not in written
+        ]
+    order = {name: index for index, name in enumerate(DOCUMENT_TYPES)}
+    views.sort(key=lambda view: order.get(view.doc_type, len(order)))
     status = shipment.status if shipment is not None else "RECEIVING"
     if live is not None and status != "COMPLETE":
         status = live.status
