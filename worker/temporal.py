@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.client import Client, RetryConfig
+from temporalio.client import Client, Interceptor, RetryConfig
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
@@ -25,6 +25,17 @@ FAIL_FAST = RetryConfig(
     initial_interval_millis=100, max_interval_millis=400, max_elapsed_time_millis=1000, max_retries=2
 )
 """At most two quick retries within a second: enough for a blip, short enough for a 503."""
+
+
+def client_interceptors() -> list[Interceptor]:
+    """What every Stepwise client carries, and the workers built from it inherit.
+
+    Temporal's ``TracingInterceptor``, also while this process records no spans: it still
+    forwards a caller's trace context (the API's, when the API traces) to activities, child
+    workflows and continued runs, so the worker's logs carry that trace id. Its cost per
+    booking saga is within the noise (``tests/benchmarks/test_tracing_cost.py``).
+    """
+    return [TracingInterceptor()]
 
 
 def temporal_address(settings: Settings) -> str:
@@ -59,7 +70,7 @@ async def connect(
     config = connect_config(settings)
     try:
         return await Client.connect(
-            **config, runtime=runtime, interceptors=[TracingInterceptor()], retry_config=retry, lazy=lazy
+            **config, runtime=runtime, interceptors=client_interceptors(), retry_config=retry, lazy=lazy
         )
     except RuntimeError as error:
         # The SDK's message is a Rust transport error; the cause keeps it for a traceback.

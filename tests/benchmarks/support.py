@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from worker.devstack.processes import ManagedProcess, free_port
 from worker.devstack.temporal_server import dev_server_command
+from worker.temporal import client_interceptors
 
 SIDE_PROCESSES: dict[str, int] = {}
 """The processes besides the worker whose CPU a measurement reports (name -> pid)."""
@@ -50,10 +50,8 @@ async def _connect_when_healthy(address: str, timeout: float = 60.0) -> Client:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            # The worker gets what `stepwise worker` gets from its client (worker.temporal):
-            # Temporal's tracing interceptor, which forwards a caller's trace context even
-            # while this process records no spans.
-            return await Client.connect(address, interceptors=[TracingInterceptor()])
+            # The worker gets what `stepwise worker` gets from its client.
+            return await Client.connect(address, interceptors=client_interceptors())
         except RuntimeError:
             if time.monotonic() > deadline:
                 raise

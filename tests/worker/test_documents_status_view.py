@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import func, update
 from temporalio.client import WorkflowExecutionStatus
 
@@ -220,23 +221,20 @@ async def test_a_review_decided_after_the_workflow_answered_is_no_longer_waited_
     assert (view.status, view.waiting, [d.status for d in view.documents]) == ("COMPLETE", [], ["ACCEPTED"])
 
 
-async def test_a_document_taken_before_its_row_is_written_shows_as_received(sessions: SessionMaker) -> None:
+@pytest.mark.parametrize(
+    ("written", "owner", "size"),
+    [(False, None, None), (True, "partner-a", 1024)],
+    ids=["taken before its row: shown as received", "row written while the workflow answers: shown once"],
+)
+async def test_a_document_the_workflow_has_taken_is_listed_once_received(
+    sessions: SessionMaker, written: bool, owner: str | None, size: int | None
+) -> None:
     shipment_id = _shipment_id()
     view = await shipment_view(
-        sessions, OneWorkflowClient(_TakenBeforeItsRow(sessions, shipment_id, written=False)), shipment_id
+        sessions, OneWorkflowClient(_TakenBeforeItsRow(sessions, shipment_id, written=written)), shipment_id
     )  # type: ignore[arg-type]
     assert view is not None
-    assert (view.status, view.missing, view.owner) == ("RECEIVING", ["customs"], None)
+    assert (view.status, view.missing, view.owner) == ("RECEIVING", ["customs"], owner)
     assert [(d.doc_type, d.etag, d.status, d.size, d.fields) for d in view.documents] == [
-        ("invoice", ETAG, "RECEIVED", None, [])
+        ("invoice", ETAG, "RECEIVED", size, [])
     ]
-
-
-async def test_a_row_written_while_the_workflow_answers_is_shown_once(sessions: SessionMaker) -> None:
-    shipment_id = _shipment_id()
-    view = await shipment_view(
-        sessions, OneWorkflowClient(_TakenBeforeItsRow(sessions, shipment_id, written=True)), shipment_id
-    )  # type: ignore[arg-type]
-    assert view is not None
-    assert (view.owner, view.missing) == ("partner-a", ["customs"])
-    assert [(d.doc_type, d.etag, d.status, d.size) for d in view.documents] == [("invoice", ETAG, "RECEIVED", 1024)]

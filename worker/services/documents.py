@@ -246,7 +246,15 @@ async def shipment_view(sessions: SessionMaker, client: Client, shipment_id: str
     written = {(document.doc_type, document.etag) for document in documents}
     if live is not None:
         views += [
-            DocumentView(d.doc_type, d.etag, "RECEIVED", None, None, None, None)
+            DocumentView(
+                doc_type=d.doc_type,
+                etag=d.etag,
+                status="RECEIVED",
+                reason=None,
+                size=None,
+                decided_by=None,
+                quarantine_key=None,
+            )
             for d in live.documents
             if d.status == "received" and (d.doc_type, d.etag) not in written
         ]
