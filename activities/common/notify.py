@@ -22,6 +22,9 @@ from activities.common.db import SessionMaker, transaction
 from activities.models.common import NotificationLedger
 
 LEDGER = cast(Table, NotificationLedger.__table__)
+SUBJECT_LIMIT = 100
+"""The longest subject kept: the ledger's column, and SNS's own limit. Longer ones are cut, not
+refused: a subject names a business id, which may be long, and a notice must not fail for it."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class Notifier:
                 "sns",
                 "publish",
                 TopicArn=await self.topic_arn(topic),
-                Subject=subject[:100],
+                Subject=subject[:SUBJECT_LIMIT],
                 Message=body,
                 MessageAttributes={"notification_key": {"DataType": "String", "StringValue": key}},
             )
@@ -80,6 +83,7 @@ class Notifier:
     async def _once(
         self, key: str, target: str, subject: str, body: str, deliver: Callable[[], Awaitable[str]]
     ) -> Sent:
+        subject = subject[:SUBJECT_LIMIT]
         async with transaction(self._sessions) as connection:
             # Claim the key: a fresh row is ours (its uncommitted insert makes any concurrent
             # claimant wait on the key until we commit). If the key exists, lock it and see
