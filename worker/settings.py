@@ -73,8 +73,12 @@ class WorkerSettings(BaseModel):
     """The worker's speed-ups on SDK internals (``worker.speedups``); false runs Temporal's stock sandbox runner."""
 
 
-PARTNER_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
-"""A partner id: safe in a URL path, and never containing the ``.`` that scopes a partner's ids."""
+PARTNER_ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,39}$"
+"""A partner id: safe in a URL path, and never containing the ``.`` that scopes a partner's ids
+nor the ``-`` that ends the partner's part of an id built from it (a B2B transaction's
+``b2b-<partner>-<TransactionID>``, a translation project's ``<customer>-<project>``): with a
+``-`` allowed, partner ``acme`` sending ``eu-1`` and partner ``acme-eu`` sending ``1`` would be
+one transaction."""
 
 
 OPERATOR_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
@@ -107,9 +111,16 @@ class ApiSettings(BaseModel):
     metrics_port: int = Field(default=9465, ge=0, le=65535)
     """Port of the API's Prometheus /metrics endpoint (apart from the API port, for the scraper only)."""
     unavailable_retry_after_seconds: int = Field(default=5, ge=1)
+    """Retry-After of a 503 answered while Temporal or PostgreSQL is unreachable."""
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     """Largest request body accepted (413 beyond it); a B2B file goes to S3, not through the API."""
-    """Retry-After of a 503 answered while Temporal or PostgreSQL is unreachable."""
+
+    @field_validator("partner_token_hashes")
+    @classmethod
+    def _no_reserved_partner(cls, value: dict[str, str]) -> dict[str, str]:
+        if "batch" in value:  # b2b-batch-... are the B2B batches' workflow ids
+            raise ValueError("'batch' is reserved and cannot be a partner id")
+        return value
 
 
 class TelemetrySettings(BaseModel):

@@ -21,7 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from activities.models.b2b import B2BQuarantine, B2BTransaction
 
 FINAL_STATUSES = frozenset({"STORED", "QUARANTINED", "FAILED"})
-PARTNER_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+PARTNER_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]{0,39}$")
+"""As the settings' partner id: no ``-``, which ends the partner's part of a workflow id."""
+RESERVED_PARTNER_IDS = frozenset({"batch"})
+"""``b2b-batch-...`` are batch workflow ids: a partner ``batch`` would share their namespace."""
 NOTE_PATTERN = re.compile(r"^Transaction made between user (\d{1,18}) and user (\d{1,18})\.?$")
 
 
@@ -32,8 +35,8 @@ def parse_note(note: str) -> tuple[str, str] | None:
 
 
 def valid_partner_id(partner_id: str) -> bool:
-    """Partner ids are short lowercase slugs; ``batch-...`` is reserved (batch workflow ids)."""
-    return bool(PARTNER_ID_PATTERN.match(partner_id)) and not partner_id.startswith("batch-")
+    """Partner ids are short lowercase slugs; ``batch`` is reserved (batch workflow ids)."""
+    return bool(PARTNER_ID_PATTERN.match(partner_id)) and partner_id not in RESERVED_PARTNER_IDS
 
 
 def transaction_workflow_id(partner_id: str, transaction_id: str) -> str:

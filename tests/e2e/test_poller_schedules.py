@@ -55,7 +55,7 @@ def poller_resources(aws_endpoint: str) -> Resources:
 @pytest.fixture
 def partner() -> str:
     """A partner of this test's own: its schedule id is nobody else's."""
-    return f"sync-{uuid.uuid4().hex[:8]}"
+    return f"sync_{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -357,7 +357,7 @@ async def test_a_bad_interval_is_one_line_naming_every_and_creates_nothing(
 async def test_an_unregistered_partner_is_one_line_naming_partner_and_creates_nothing(
     dev_env: WorkflowEnvironment, config: Settings, emulators: Any
 ) -> None:
-    stranger = f"stranger-{uuid.uuid4().hex[:8]}"
+    stranger = f"stranger_{uuid.uuid4().hex[:8]}"
     url = dataset_url(emulators, new_dataset())
     result = await _cli(_env(dev_env, config), "create", "--partner", stranger, "--url", url, "--every", "1h")
     assert result.returncode == 2  # refused, nothing created

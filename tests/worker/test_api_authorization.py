@@ -376,12 +376,16 @@ async def test_health_and_docs_need_no_token(api: httpx.AsyncClient, path: str) 
         {"media": {"input_locations": {"operator": ["s3://stepwise-media/partners/acme"]}}},
         {"media": {"input_locations": {"*": ["https://stepwise-media/"]}}},
         {"api": {"partner_token_hashes": {"ac.me": "0" * 64}}},
+        # A "-" ends the partner's part of b2b-<partner>-<id> and <customer>-<project>.
+        {"api": {"partner_token_hashes": {"acme-eu": "0" * 64}}},
+        {"poller": {"partners": {"acme-eu": ["https://partner.example/api/"]}}},
+        {"api": {"partner_token_hashes": {"batch": "0" * 64}}},  # b2b-batch-... are batch workflow ids
         # A placeholder the caller cannot have: refused at start-up, not a 500 at the first request.
         {"media": {"input_locations": {"operator": ["s3://{media_bucket}/partners/{partner}/"]}}},
         {"media": {"input_locations": {"*": ["s3://{bucket}/"]}}},
     ],
 )
-def test_settings_refuse_locations_that_are_not_folders_and_partner_ids_with_dots(
+def test_settings_refuse_locations_that_are_not_folders_and_partner_ids_with_dots_or_dashes(
     api_and_media: dict[str, Any],
 ) -> None:
     # A prefix without its "/" would admit "partners/acme-x/"; a "." would let a partner

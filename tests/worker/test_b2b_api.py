@@ -80,6 +80,34 @@ async def test_bad_submissions_are_refused_naming_the_field(
     assert await transactions_of(sessions, partner) == {}
 
 
+async def test_partner_ids_that_would_share_another_partners_workflow_ids_are_refused(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    sessions: SessionMaker,
+    http: httpx.AsyncClient,
+    partners: dict[str, str],
+) -> None:
+    # "-" ends the partner's part of b2b-<partner>-<TransactionID>: partner "<p>-eu" sending "1"
+    # would be partner <p> sending "eu-1". "batch" would share the batches' b2b-batch-... ids.
+    partner, token = next(iter(partners.items()))
+    body = {"transactionId": "1", "transactionMessage": note(1, 2)}
+    async with api_server(with_tokens(settings, OPERATOR, partners), dev_env.client, sessions) as base:
+        dashed = await http.post(f"{base}/partners/{partner}-eu/transactions", json=body, headers=_auth(OPERATOR))
+        reserved = await http.post(f"{base}/partners/batch/transactions", json=body, headers=_auth(OPERATOR))
+        own = await http.post(
+            f"{base}/partners/{partner}/transactions",
+            json={"transactionId": "eu-1", "transactionMessage": note(1, 2)},
+            headers=_auth(token),
+        )
+    assert dashed.status_code == 422 and dashed.json()["errors"][0]["field"] == "partner"
+    assert reserved.status_code == 404 and reserved.json()["detail"] == "no partner batch"
+    assert own.status_code == 202 and own.json()["workflow_id"] == f"b2b-{partner}-eu-1"
+    assert list(await transactions_of(sessions, f"{partner}-eu")) == []
+    assert list(await transactions_of(sessions, "batch")) == []
+    assert list(await transactions_of(sessions, partner)) == ["eu-1"]
+    await dev_env.client.get_workflow_handle(f"b2b-{partner}-eu-1").terminate("test over")
+
+
 async def test_partners_act_only_as_themselves_and_operators_read_all(
     dev_env: WorkflowEnvironment,
     settings: Settings,

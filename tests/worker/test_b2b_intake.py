@@ -36,7 +36,8 @@ def test_keys_arrive_url_encoded_and_name_their_partner() -> None:
     assert partner_of(found.key) == "acme"
     assert partner_of("b2b-inbound/file.xml") is None
     assert partner_of("b2b-inbound/Not A Partner/file.xml") is None
-    assert partner_of("b2b-inbound/batch-x/file.xml") is None  # reserved: batch workflow ids
+    assert partner_of("b2b-inbound/batch/file.xml") is None  # reserved: batch workflow ids
+    assert partner_of("b2b-inbound/acme-eu/file.xml") is None  # "-" ends the partner in b2b-<partner>-<id>
     assert objects_in(json.dumps({"Event": "s3:TestEvent"})) == []
     assert objects_in("not json") is None
 

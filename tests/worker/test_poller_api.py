@@ -372,7 +372,7 @@ async def test_a_schedule_with_a_bad_interval_is_422_naming_every_and_nothing_is
     every: str,
     message: str,
 ) -> None:
-    partner, ds = f"sched-{uuid.uuid4().hex[:8]}", new_dataset()
+    partner, ds = f"sched_{uuid.uuid4().hex[:8]}", new_dataset()
     config = poller_config(settings, {partner: [f"{emulators.state.url}/partner-api/"]})
     async with serving_api(dev_env, config, sessions) as api:
         response = await api.post(
@@ -406,7 +406,7 @@ async def test_a_schedule_with_a_refused_url_or_partner_is_422_and_nothing_is_cr
     message: str,
 ) -> None:
     ds, other = two_datasets
-    partner = f"sched-{uuid.uuid4().hex[:8]}"
+    partner = f"sched_{uuid.uuid4().hex[:8]}"
     config = poller_config(settings, {partner: [dataset_url(emulators, ds)]} if registered else {})
     url = _fill(template, emulators, ds, other)
     async with serving_api(dev_env, config, sessions) as api:
@@ -425,7 +425,7 @@ async def test_a_schedule_whose_metadata_redirects_is_refused_and_nothing_is_cre
     emulators: Any,
     http: httpx.AsyncClient,
 ) -> None:
-    partner, ds = f"sched-{uuid.uuid4().hex[:8]}", new_dataset()
+    partner, ds = f"sched_{uuid.uuid4().hex[:8]}", new_dataset()
     await configure(http, emulators, ds, redirect_to=METADATA_ENDPOINT)
     config = poller_config(settings, {partner: [f"{emulators.state.url}/partner-api/"]})
     async with serving_api(dev_env, config, sessions) as api:
@@ -441,7 +441,7 @@ async def test_a_schedule_whose_metadata_redirects_is_refused_and_nothing_is_cre
 async def test_deleting_a_schedule_nobody_created_is_404(
     dev_env: WorkflowEnvironment, settings: Settings, sessions: SessionMaker
 ) -> None:
-    partner = f"sched-{uuid.uuid4().hex[:8]}"
+    partner = f"sched_{uuid.uuid4().hex[:8]}"
     async with serving_api(dev_env, poller_config(settings, {}), sessions) as api:
         response = await api.delete(f"/poller-schedules/{partner}")
     assert response.status_code == 404

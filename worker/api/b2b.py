@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from activities.b2b.records import Submission, transaction_workflow_id
+from activities.b2b.records import Submission, transaction_workflow_id, valid_partner_id
 from activities.b2b.xml_file import MAX_NOTES_CHARS, TRANSACTION_ID_PATTERN
 from worker.api.app import ApiServices
 from worker.api.auth import Caller
@@ -63,6 +63,8 @@ async def partner_caller(caller: RateLimitedCaller, partner: PartnerId) -> Calle
     """The caller, rate-limited if a partner, and allowed to act for ``partner`` (else 403)."""
     if not caller.may_access_partner(partner):
         raise HTTPException(403, f"not allowed to act for partner {partner}")
+    if not valid_partner_id(partner):  # "batch": its ids would be the batches' workflow ids
+        raise HTTPException(404, f"no partner {partner}")
     return caller
 
 

@@ -104,7 +104,7 @@ def _show_batch(found: service.BatchView) -> None:
 
 def _check_partner(partner: str) -> None:
     if not valid_partner_id(partner):
-        raise CliError(f"partner: {partner!r} is not a partner id (lowercase letters, digits, '-', '_')")
+        raise CliError(f"partner: {partner!r} is not a partner id (lowercase letters, digits, '_'; not 'batch')")
 
 
 def _resources() -> Resources:
