@@ -15,14 +15,17 @@ line naming the variable.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import string
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_origin
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError as UnreadableVariable
 
 
 class SettingsError(Exception):
@@ -401,6 +404,41 @@ def load_settings() -> Settings:
         return Settings(temporal=temporal)
     except ValidationError as exc:
         raise _as_settings_error(exc, prefix=()) from None
+    except UnreadableVariable as exc:  # a dict or list setting whose value is not JSON
+        raise SettingsError(_unreadable_variable(str(exc))) from None
+
+
+def _unreadable_variable(message: str) -> str:
+    """Name the variable pydantic-settings could not parse (it names only the top-level field)."""
+    field = re.search(r'field "(\w+)"', message)
+    prefix = f"STEPWISE_{field.group(1).upper()}" if field else "STEPWISE_"
+    for name, value in sorted(os.environ.items()):
+        upper = name.upper()
+        if upper != prefix and not upper.startswith(f"{prefix}__"):
+            continue
+        if _holds_json(upper.removeprefix("STEPWISE_").lower().split("__")):
+            try:
+                json.loads(value)
+            except ValueError as error:
+                return f"{name}: not valid JSON ({error})"
+    return f"{prefix}: {message}"
+
+
+def _holds_json(path: list[str]) -> bool:
+    """True when the setting at ``path`` is a dict, a list or a whole group (given as JSON)."""
+    model: type[BaseModel] = Settings
+    for depth, part in enumerate(path):
+        field = model.model_fields.get(part)
+        if field is None:
+            return False
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if depth == len(path) - 1:
+                return True
+            model = annotation
+            continue
+        return get_origin(annotation) in (dict, list)
+    return False
 
 
 def _as_settings_error(exc: ValidationError, prefix: tuple[str, ...]) -> SettingsError:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from tests.support.processes import stepwise
 from worker.settings import SettingsError, hash_token, load_settings, normalise_database_url
 
 
@@ -43,6 +46,37 @@ def test_an_out_of_range_value_names_its_variable(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("STEPWISE_WORKER__GRACEFUL_SHUTDOWN_SECONDS", "-1")
     with pytest.raises(SettingsError, match=r"^STEPWISE_WORKER__GRACEFUL_SHUTDOWN_SECONDS:"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("STEPWISE_POLLER__PARTNERS", "garbage"),
+        ("STEPWISE_API__OPERATORS", "[1"),
+        ("STEPWISE_MEDIA__INPUT_LOCATIONS", "{"),
+        ("STEPWISE_API", "{x"),  # a whole group as JSON
+    ],
+)
+def test_a_setting_that_is_not_json_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    # A plain string setting of the same group, itself not JSON, is not the one blamed.
+    monkeypatch.setenv("STEPWISE_API__PUBLIC_URL", "http://stepwise.example/")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert message.startswith(f"{variable}: not valid JSON (")
+    assert "\n" not in message
+
+
+def test_the_cli_says_which_setting_is_not_json_in_one_line() -> None:
+    env = {**os.environ, "STEPWISE_POLLER__PARTNERS": "garbage"}
+    result = stepwise("poller", "status", "x", env=env)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "stepwise: STEPWISE_POLLER__PARTNERS: not valid JSON (Expecting value: line 1 column 1 (char 0))\n"
+    )
 
 
 def test_database_url_is_a_secret_and_normalised(monkeypatch: pytest.MonkeyPatch) -> None:
