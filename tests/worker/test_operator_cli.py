@@ -76,6 +76,11 @@ async def test_bad_operator_command_input_is_one_line_and_a_non_zero_exit(
         (("decide", "--query", "pipeline=b2b", "--action", "explode"), "--action: must be one of"),
         (("decide", "--query", "pipeline=b2b", "--action", "skip", "--yes"), "--operator: required"),
         (("decide", "--query", "min_age=soon", "--action", "skip"), "min_age='soon' is not a duration"),
+        # Each would have covered every waiting execution (or, for nan, silently none).
+        (("decide", "--query", "min_age=0", "--action", "abort"), "--query: give at least one of"),
+        (("decide", "--query", "min_age=-5m", "--action", "abort"), "min_age='-5m' is not a duration from 0s"),
+        (("decide", "--query", "min_age=nan", "--action", "abort"), "min_age='nan' is not a duration from 0s"),
+        (("decide", "--query", "min_age=inf", "--action", "abort"), "min_age='inf' is not a duration from 0s"),
         (("decisions", "--since", "yesterday"), "--since: 'yesterday' is not an ISO 8601 time"),
         (("dead-letters", "list", "nowhere"), "pipeline: must be one of"),
         (("dead-letters", "redrive", "media", "m-1"), "--operator: required"),

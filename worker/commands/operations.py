@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import uuid
 from typing import TYPE_CHECKING, Annotated
 
@@ -158,23 +159,31 @@ def parse_query(text: str) -> AttentionFilter:
         if not sep or key not in QUERY_KEYS or not value:
             raise CliError(f"--query: {part!r} is not one of {', '.join(k + '=VALUE' for k in QUERY_KEYS)}")
         values[key] = value
-    if not values:
-        raise CliError("--query: give at least one of " + ", ".join(QUERY_KEYS))
-    return AttentionFilter(
+    selection = AttentionFilter(
         pipeline=values.get("pipeline", ""),
         step=values.get("step", ""),
         error_type=values.get("error_type", ""),
         min_age_seconds=_seconds(values["min_age"]) if "min_age" in values else 0.0,
     )
+    if selection.is_empty:  # nothing given, or only min_age=0: it would cover every waiting execution
+        raise CliError("--query: give at least one of " + ", ".join(QUERY_KEYS) + " (min_age above 0)")
+    return selection
+
+
+MAX_MIN_AGE_SECONDS = 366 * 86400
+"""The longest min_age, as the API's selection allows."""
 
 
 def _seconds(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
     try:
-        return float(number) * units[unit]
+        seconds = float(number) * units[unit]
     except ValueError:
-        raise CliError(f"--query: min_age={text!r} is not a duration such as 90s, 10m, 2h, 1d") from None
+        seconds = math.nan
+    if not 0 <= seconds <= MAX_MIN_AGE_SECONDS:  # also refuses nan
+        raise CliError(f"--query: min_age={text!r} is not a duration from 0s to 366d, such as 90s, 10m, 2h, 1d")
+    return seconds
 
 
 def _decide_in_bulk(
