@@ -62,13 +62,34 @@ def test_postgres_down_is_one_line_naming_its_address(dev_env: WorkflowEnvironme
     assert result.stderr == f"stepwise: PostgreSQL at 127.0.0.1:{closed} is not reachable\n"
 
 
-@pytest.mark.parametrize("amount", ["1e30", "12345678901", "NaN", "-5", "1.005", "lots"])
+@pytest.mark.parametrize(
+    "amount", ["1e30", "12345678901", "NaN", "-5", "1.005", "lots", "1_000", "1e2", "\u0661\u0662\u0660"]
+)
 def test_a_bad_amount_is_a_one_line_usage_error(amount: str) -> None:
     result = stepwise(*_booking_args("FL-100", "r-1"), "--amount", amount, env=stack_env_without_temporal({}))
 
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("stepwise: Invalid value for --amount:")
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--customer", "c" * 201, "at most 200 characters"),
+        ("--customer", "cust\n1", "must not contain control character U+000A"),
+        ("--payment-token", "tok\tvisa", "must not contain control character U+0009"),
+    ],
+)
+def test_a_customer_or_token_the_api_would_refuse_is_a_one_line_usage_error(
+    option: str, value: str, message: str
+) -> None:
+    # The API's rule (one line, at most 200 characters): the saga would otherwise start and
+    # fail at reserve_booking, whose column holds 200.
+    result = stepwise(*_booking_args("FL-100", "r-1"), option, value, env=stack_env_without_temporal({}))
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"stepwise: Invalid value for {option}: {message}\n"
 
 
 async def test_a_start_no_worker_answers_for_exits_0_as_pending_and_the_booking_runs(

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from activities.booking.contracts import BookingRequest
 from activities.common.aws import AwsClients
@@ -24,21 +24,32 @@ from worker.api.errors import AUTHENTICATED, error_responses
 from worker.api.fields import Line, Text
 from worker.api.ratelimit import RateLimitedCaller
 from worker.services import booking as bookings
-from worker.services.booking_checks import InvalidBooking, validate_booking
+from worker.services.booking_checks import AMOUNT_PATTERN, InvalidBooking, check_amount_text, validate_booking
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
 BOOKING_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,140}$"
 """A booking id: a request id, or a partner's request id under its ``<partner>.`` prefix."""
-AMOUNT_PATTERN = r"^([1-9][0-9]{0,9}(\.[0-9]{1,2})?|0?\.(0[1-9]|[1-9][0-9]?))$"
-"""A positive decimal with at most 10 integer digits and 2 decimals."""
 
 BookingId = Annotated[str, Path(pattern=BOOKING_ID_PATTERN, description="The booking id the submission returned.")]
 # Numbers are accepted too, but only the exact decimal string is documented: a JSON number
 # cannot promise two decimal places.
+
+
+def _amount_as_documented(value: Any) -> Any:
+    """A string amount must be written as the document says (a number is taken as it is)."""
+    if isinstance(value, str):
+        try:
+            check_amount_text(value)
+        except InvalidBooking as refused:
+            raise ValueError(refused.message) from None
+    return value
+
+
 Amount = Annotated[
     Decimal,
+    BeforeValidator(_amount_as_documented),
     Field(gt=0, max_digits=12, decimal_places=2),
     WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["120.00"]}),
 ]

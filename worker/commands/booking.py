@@ -13,10 +13,11 @@ import asyncio
 import re
 import sys
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 import typer
+from pydantic import TypeAdapter, ValidationError
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import CancelledError
 
@@ -24,15 +25,14 @@ from activities.booking.contracts import BookingRequest
 from activities.common.aws import AwsClients
 from activities.common.db import create_engine, create_session_maker
 from activities.common.resources import Resources
+from worker.api.fields import Line
 from worker.commands.common import CliError, print_json, run, settings
 from worker.services import booking as bookings
-from worker.services.booking_checks import InvalidBooking, check_currency, validate_booking
+from worker.services.booking_checks import InvalidBooking, check_amount_text, check_currency, validate_booking
 from worker.temporal import FAIL_FAST, connect
 
 app = typer.Typer(help="Flight bookings (the ProcessBooking saga).", no_args_is_help=True)
 
-MAX_INTEGER_DIGITS = 10
-"""As the API's amount: at most 10 digits before the point, 2 after."""
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 
 EXIT_FAILED = 3
@@ -185,10 +185,20 @@ def _show(view: bookings.BookingView, as_json: bool) -> None:
         typer.echo(f"  compensated {', '.join(view.compensations_run)}")
 
 
+ONE_LINE = TypeAdapter(Line)
+MAX_LINE = 200
+"""The API's rule for the customer id and the payment token: one line of at most 200 characters."""
+
+
 def _required(option: str, value: str) -> str:
     if not value.strip():
         raise typer.BadParameter("must not be empty", param_hint=option)
-    return value
+    if len(value) > MAX_LINE:
+        raise typer.BadParameter(f"at most {MAX_LINE} characters", param_hint=option)
+    try:
+        return ONE_LINE.validate_python(value)
+    except ValidationError as refused:
+        raise typer.BadParameter(str(refused.errors()[0]["ctx"]["error"]), param_hint=option) from None
 
 
 def _id(option: str, value: str) -> str:
@@ -199,14 +209,10 @@ def _id(option: str, value: str) -> str:
 
 def _amount(value: str) -> str:
     try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise typer.BadParameter(f"{value!r} is not a number", param_hint="--amount") from None
-    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise typer.BadParameter("must be positive with at most 2 decimals", param_hint="--amount")
-    if amount.adjusted() >= MAX_INTEGER_DIGITS:
-        raise typer.BadParameter(f"at most {MAX_INTEGER_DIGITS} digits before the point", param_hint="--amount")
-    return str(amount.quantize(Decimal("0.01")))
+        check_amount_text(value)  # the API's rule: 120.00, not 1_000, 1e2 or other scripts' digits
+    except InvalidBooking as refused:
+        raise typer.BadParameter(refused.message, param_hint="--amount") from None
+    return str(Decimal(value).quantize(Decimal("0.01")))
 
 
 def _currency(value: str) -> str:

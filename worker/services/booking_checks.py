@@ -9,6 +9,8 @@ is not refused here: seats change while the request travels, and the saga's
 
 from __future__ import annotations
 
+import re
+
 import pycountry
 
 from activities.booking.contracts import BookingRequest
@@ -23,6 +25,19 @@ class InvalidBooking(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+AMOUNT_PATTERN = r"^([1-9][0-9]{0,9}(\.[0-9]{1,2})?|0?\.(0[1-9]|[1-9][0-9]?))$"
+"""An amount as text: a positive decimal with at most 10 integer digits and 2 decimals, ASCII
+digits only (Python's ``Decimal`` alone would also take ``1_000``, ``1e2`` and other scripts' digits)."""
+
+
+def check_amount_text(text: str) -> None:
+    """Refuse an amount written other than as ``AMOUNT_PATTERN`` allows (``120.00``, ``0.5``)."""
+    if re.fullmatch(AMOUNT_PATTERN, text) is None:
+        raise InvalidBooking(
+            "amount", f"{text!r} is not a positive amount such as 120.00 (at most 10 digits, then 2 decimals)"
+        )
 
 
 def check_currency(code: str) -> None:
