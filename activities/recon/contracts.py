@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from activities.common.contracts import ActivityRef, AttentionPolicy
 
 PIPELINE = "recon"
+PROVIDERS = ("local-postgres", "aws-ssm")
+"""Where a version's environment runs: a database on Stepwise's own server, or an EC2 instance by SSM."""
 
 # --- Error types ----------------------------------------------------------------------
 
@@ -56,7 +58,7 @@ class ReconciliationInput:
     signoff_attention: AttentionPolicy = DEFAULT_ATTENTION
     """Remind/escalate/default policy of the sign-off gate (default action: approve or reject)."""
     provider: str = "local-postgres"
-    """Environment provider: ``local-postgres`` or ``aws-ssm``."""
+    """Environment provider: one of :data:`PROVIDERS`."""
     provider_options: dict[str, str] = field(default_factory=dict)
     """Provider settings (``aws-ssm``: instance id, document names)."""
 

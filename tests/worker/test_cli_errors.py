@@ -137,3 +137,20 @@ def stack_env_without_temporal(extra: dict[str, str]) -> dict[str, str]:
     import os
 
     return {**os.environ, **extra}
+
+
+@pytest.mark.parametrize(
+    ("options", "line"),
+    [
+        (["--provider", "nope"], "provider: one of local-postgres, aws-ssm (got 'nope')"),
+        (["--max-parallel", "100000000000000000000"], "max_parallel_comparisons: at most 100"),
+        (["--client", "BAD CLIENT"], "client_id: lower-case letters, digits and dashes"),
+        (["--tolerance", "abc"], "tolerance: a non-negative number (got 'abc')"),
+    ],
+)
+def test_a_bad_reconciliation_option_is_named_even_with_temporal_down(options: list[str], line: str) -> None:
+    # Checked before connecting: the answer is the option, not "Temporal is not reachable".
+    result = stepwise("recon", "start", "--client", "acme", *options, env=stack_env_without_temporal({}))
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"stepwise: {line}\n"

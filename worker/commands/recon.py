@@ -43,7 +43,7 @@ def start(
     """Start a reconciliation (id recon-<client>-<run>)."""
     from activities.common.resources import Resources
     from activities.recon.contracts import ReconciliationInput
-    from worker.services.recon import InvalidReconciliationRequest, new_run_label, with_demo_defaults
+    from worker.services.recon import InvalidReconciliationRequest, check_request, new_run_label, with_demo_defaults
 
     config = settings()
     request = with_demo_defaults(
@@ -62,6 +62,10 @@ def start(
         ),
         Resources(prefix=config.aws.name_prefix),
     )
+    try:
+        check_request(request)  # before connecting: a bad option is named even with Temporal down
+    except InvalidReconciliationRequest as error:
+        raise CliError(str(error), exit_code=2) from None
 
     async def go() -> tuple[str, ReconciliationView | None]:
         from worker.services.recon import start_reconciliation, wait_for_decision_point

@@ -19,7 +19,7 @@ from activities.common.contracts import STEPS_QUERY, StepControlStatus
 from activities.common.db import SessionMaker
 from activities.common.resources import Resources
 from activities.models.recon import ReconReportResult, ReconRun
-from activities.recon.contracts import PIPELINE, ReconciliationInput, ReconciliationStatus
+from activities.recon.contracts import PIPELINE, PROVIDERS, ReconciliationInput, ReconciliationStatus
 from worker.devstack.seed import RECON_DEMO_PACKS, RECON_DEMO_SNAPSHOT
 from workflows.recon.reconciliation import ReconciliationWorkflow, reconciliation_id, validate_input
 
@@ -42,12 +42,25 @@ def new_run_label() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("r%Y%m%d-%H%M%S")
 
 
+MAX_PARALLEL = 100
+"""The most comparisons or reports in flight a request may ask for (as the API allows)."""
+
+
 def check_request(request: ReconciliationInput) -> None:
-    """The workflow's own input validation, at the edge."""
+    """The workflow's own input validation, at the edge, and the edge's bounds on top of it.
+
+    The bounds are the API's; the workflow does not check them, so executions started with
+    other values before replay as they ran.
+    """
     try:
         validate_input(request)
     except ApplicationError as error:
         raise InvalidReconciliationRequest(error.message) from None
+    if request.provider not in PROVIDERS:
+        raise InvalidReconciliationRequest(f"provider: one of {', '.join(PROVIDERS)} (got {request.provider!r})")
+    for name in ("max_parallel_comparisons", "max_parallel_reports"):
+        if getattr(request, name) > MAX_PARALLEL:
+            raise InvalidReconciliationRequest(f"{name}: at most {MAX_PARALLEL}")
 
 
 def with_demo_defaults(request: ReconciliationInput, resources: Resources) -> ReconciliationInput:
