@@ -50,7 +50,8 @@ async def _never_started(env: WorkflowEnvironment, job_id: str) -> bool:
         ({"targets": []}, "targets", "at least one target language"),
         ({"targets": ["en"]}, "targets", "is the language of the speech"),
         ({"job_id": "has spaces"}, "job_id", "letters, digits"),
-        ({"poll_interval_seconds": 0.1}, "poll_interval_seconds", "at least 1"),
+        ({"poll_interval_seconds": 0.1}, "poll_interval_seconds", "between 1 and 604800 seconds"),
+        ({"poll_interval_seconds": 1e9}, "poll_interval_seconds", "between 1 and 604800 seconds"),
     ],
 )
 async def test_invalid_requests_are_422_naming_the_field_and_start_nothing(

@@ -31,6 +31,7 @@ from worker.settings import Settings
         ),
         (None, ["--language", "en-XX"], "stepwise: --language: 'en-XX' is not an Amazon Transcribe language code"),
         (None, ["--to", "klingon"], "stepwise: --to: 'klingon' is not an Amazon Translate language code"),
+        (None, ["--poll-interval", "nan"], "stepwise: --poll-interval: must be between 1 and 604800 seconds"),
     ],
 )
 async def test_bad_input_is_one_line_and_a_non_zero_exit(

@@ -72,7 +72,7 @@ class MediaJobCreate(BaseModel):
     poll_interval_seconds: float = Field(
         default=DEFAULT_POLL_INTERVAL_SECONDS,
         description="Seconds between checks of the transcription job.",
-        json_schema_extra={"minimum": media.MIN_POLL_INTERVAL_SECONDS},
+        json_schema_extra={"minimum": media.MIN_POLL_INTERVAL_SECONDS, "maximum": media.MAX_WAIT_LIMIT_SECONDS},
     )
     max_wait_seconds: float = Field(
         default=DEFAULT_MAX_WAIT_SECONDS,

@@ -109,8 +109,11 @@ def check_request(request: MediaJobRequest) -> None:
     if source is None:
         raise MediaRequestInvalid("language", f"Amazon Translate cannot translate from {request.language_code}")
     _check_targets(request.target_languages, source)
-    if request.poll_interval_seconds < MIN_POLL_INTERVAL_SECONDS:
-        raise MediaRequestInvalid("poll_interval_seconds", f"must be at least {MIN_POLL_INTERVAL_SECONDS:g}")
+    if not MIN_POLL_INTERVAL_SECONDS <= request.poll_interval_seconds <= MAX_WAIT_LIMIT_SECONDS:  # nan too
+        raise MediaRequestInvalid(
+            "poll_interval_seconds",
+            f"must be between {MIN_POLL_INTERVAL_SECONDS:g} and {MAX_WAIT_LIMIT_SECONDS:g} seconds",
+        )
     if not request.poll_interval_seconds <= request.max_wait_seconds <= MAX_WAIT_LIMIT_SECONDS:
         raise MediaRequestInvalid(
             "max_wait_seconds", f"must be between the poll interval and {MAX_WAIT_LIMIT_SECONDS:g} seconds"
