@@ -7,8 +7,10 @@ activity's retry policy is the poll loop and history grows by nothing while it w
 
 * Automations are started with a ``ClientToken`` derived from run, version and
   operation, so a retried start returns the same execution.
-* Commands carry a deterministic ``Comment``; a retried attempt finds the command it
-  already sent instead of sending another.
+* Commands carry a deterministic ``Comment`` unique to environment and report (a digest of
+  both leads it); a retried attempt finds the command it already sent instead of sending
+  another. A command sent before the digest led the comment is not found again: the report
+  runs once more, into the same output file.
 
 Options (``provider_options``): ``instance_id`` (where reports run), and optionally
 ``provision_document``, ``restore_document``, ``teardown_document``, ``report_document``.
@@ -16,6 +18,7 @@ Options (``provider_options``): ``instance_id`` (where reports run), and optiona
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -111,8 +114,8 @@ class SsmProvider:
             raise ApplicationError(
                 "provider_options.instance_id: required by aws-ssm", type=INVALID_RECONCILIATION, non_retryable=True
             )
-        comment = f"stepwise {environment_name(env)} {request.report.name}"[:100]
-        command_id = await self._find_command(instance, comment)
+        comment = report_comment(environment_name(env), request.report.name)
+        command_id = await self._find_command(instance, self._document(env, "report"), comment)
         if command_id is None:
             bucket, key = split_s3_uri(output_uri)
             sent = await self._aws.call(
@@ -137,9 +140,31 @@ class SsmProvider:
             raise _failed(what, status, str(invocation.get("StandardErrorContent", ""))[:500])
         return ReportOutput(report=request.report.name, uri=output_uri, rows=-1)
 
-    async def _find_command(self, instance: str, comment: str) -> str | None:
-        listed = await self._aws.call("ssm", "list_commands", InstanceId=instance)
-        for command in listed.get("Commands", []):
-            if command.get("Comment") == comment:
-                return str(command["CommandId"])
-        return None
+    async def _find_command(self, instance: str, document: str, comment: str) -> str | None:
+        """The command this report sent before, looking through every page of the instance's list."""
+        token: str | None = None
+        while True:
+            page = {"NextToken": token} if token else {}
+            listed = await self._aws.call(
+                "ssm",
+                "list_commands",
+                InstanceId=instance,
+                Filters=[{"key": "DocumentName", "value": document}],
+                **page,
+            )
+            for command in listed.get("Commands", []):
+                if command.get("Comment") == comment:
+                    return str(command["CommandId"])
+            token = listed.get("NextToken")
+            if not token:
+                return None
+
+
+def report_comment(environment: str, report: str) -> str:
+    """The report command's ``Comment`` (SSM keeps 100 characters): unique per environment and report.
+
+    It leads with a digest of both names, so two long report names that share their first
+    characters are two commands, and goes on with the names for a person reading the list.
+    """
+    digest = hashlib.sha256(f"{environment}\n{report}".encode()).hexdigest()[:20]
+    return f"stepwise {digest} {environment} {report}"[:100]

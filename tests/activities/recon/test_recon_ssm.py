@@ -15,7 +15,7 @@ from activities.common.aws import AwsClients
 from activities.common.resources import Resources
 from activities.recon.contracts import EnvironmentRef, ReportSpec, RunReportInput
 from activities.recon.providers import environment_name
-from activities.recon.ssm import OperationPending, SsmProvider
+from activities.recon.ssm import OperationPending, SsmProvider, report_comment
 
 EXECUTION = "0f3c1a8e-5b2d-4c7e-9a61-2d8b4f6e1c90"
 
@@ -121,3 +121,44 @@ async def test_a_report_without_an_instance_is_invalid(env: EnvironmentRef) -> N
     with pytest.raises(ApplicationError) as invalid:
         await SsmProvider(AwsClients()).run_report(RunReportInput(bare, "", ReportSpec("r", ["k"])), "", "s3://b/k")
     assert invalid.value.type == "InvalidReconciliation" and "instance_id" in invalid.value.message
+
+
+async def test_reports_whose_long_names_share_their_start_are_two_commands(resources: Resources) -> None:
+    # SSM keeps 100 characters of a comment: a long environment name and long report names
+    # once cut them to the same comment, and the second report found the first one's command.
+    run_id = f"recon-bank-of-example-2026-q4-{uuid.uuid4().hex[:8]}"
+    env = EnvironmentRef("aws-ssm", run_id, "candidate-v2", {"instance_id": "i-0123456789abcdef1"})
+    provider = SsmProvider(AwsClients())
+    uris = {}
+    for name in ("loan_portfolio_summary_by_region_2023", "loan_portfolio_summary_by_region_2024"):
+        request = RunReportInput(env, "s3://bucket/packs/", ReportSpec(name, ["id"], f"{name}.sql"))
+        uris[name] = f"s3://{resources.reports_bucket}/recon/runs/{run_id}/v2/{name}.csv"
+        for _ in range(2):  # the retry finds its own command
+            assert (await provider.run_report(request, f"SELECT 1 -- {name}", uris[name])).uri == uris[name]
+    listed = await AwsClients().call("ssm", "list_commands", InstanceId="i-0123456789abcdef1")
+    mine = [c for c in listed["Commands"] if environment_name(env) in c.get("Comment", "")]
+    assert sorted(c["Parameters"]["OutputUri"][0] for c in mine) == sorted(uris.values())
+    assert len({c["Comment"] for c in mine}) == 2 and all(len(c["Comment"]) <= 100 for c in mine)
+
+
+async def test_a_command_on_a_later_page_of_the_list_is_found_again(env: EnvironmentRef) -> None:
+    aws = AwsClients()
+    request = RunReportInput(env, "s3://bucket/packs/", ReportSpec("loan_balances", ["loan_id"], "loan_balances.sql"))
+    comment = report_comment(environment_name(env), "loan_balances")
+    instance = env.options["instance_id"]
+    listing = {"InstanceId": instance, "Filters": [{"key": "DocumentName", "value": "Stepwise-RunReport"}]}
+    with Stubber(aws.client("ssm")) as stubber:
+        others = [{"CommandId": str(uuid.uuid4()), "Comment": "stepwise another report"} for _ in range(3)]
+        ours = str(uuid.uuid4())
+        stubber.add_response("list_commands", {"Commands": others, "NextToken": "page-2"}, listing)
+        stubber.add_response(
+            "list_commands",
+            {"Commands": [{"CommandId": ours, "Comment": comment}]},
+            {**listing, "NextToken": "page-2"},
+        )
+        stubber.add_response(
+            "get_command_invocation", {"Status": "Success"}, {"CommandId": ours, "InstanceId": instance}
+        )
+        output = await SsmProvider(aws).run_report(request, "SELECT 1", "s3://bucket/out.csv")  # no send_command
+        stubber.assert_no_pending_responses()
+    assert output.uri == "s3://bucket/out.csv"
