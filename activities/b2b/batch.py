@@ -63,6 +63,7 @@ from activities.b2b.xml_file import FileRejected, TransactionFileParser
 from activities.common import search_attributes
 from activities.common.aws import AwsClients
 from activities.common.db import SessionMaker
+from activities.common.notify import Notifier
 from activities.common.resources import Resources
 from activities.models.b2b import B2BBatch, B2BQuarantine, B2BTransaction
 
@@ -253,7 +254,7 @@ class B2BBatchActivities:
 
     @activity.defn(name=FAIL_BATCH.name)
     async def fail_batch(self, failure: BatchFailure) -> None:
-        """Mark the batch FAILED with the step and reason and send it to ``b2b-dlq`` (at least once).
+        """Mark the batch FAILED with the step and reason and send it to ``b2b-dlq`` (once per run).
 
         Its transactions keep their own outcomes.
         """
@@ -261,7 +262,8 @@ class B2BBatchActivities:
             row = await session.get(B2BBatch, failure.batch_id)
         if row is not None and row.status != "FAILED":
             story = {"kind": "batch", "partner_id": row.partner_id, "object_key": row.object_key, **asdict(failure)}
-            await send_dead_letter(self._aws, self._resources.b2b_dlq, story)
+            notifier = Notifier(self._aws, self._sessions)
+            await send_dead_letter(notifier, self._resources.b2b_dlq, f"batch:{failure.batch_id}", story)
         async with self._sessions.begin() as session:
             await session.execute(
                 update(B2BBatch)

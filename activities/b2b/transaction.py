@@ -34,6 +34,7 @@ from activities.b2b.contracts import (
 from activities.b2b.records import Submission, admit, append_status, parse_note, quarantine
 from activities.common.aws import AwsClients, aws_error_code
 from activities.common.db import SessionMaker, autocommit
+from activities.common.notify import Notifier
 from activities.common.partner_http import PartnerResponse, partner_request
 from activities.common.resources import Resources
 from activities.models.b2b import B2BTransaction
@@ -168,13 +169,14 @@ class B2BTransactionActivities:
         """Record a transaction that ends unstored.
 
         A QUARANTINED one also gets a quarantine row; a FAILED one is also sent to the
-        ``b2b-dlq`` queue (at least once: the message carries the transaction's key, and a
-        retry after a send whose status write failed may send it again).
+        ``b2b-dlq`` queue, once per workflow run (through the notification ledger: a retry
+        after a send whose status write failed finds the message already sent).
         """
         if settlement.status == "FAILED" and not await self._has_status(settlement, "FAILED"):
             await send_dead_letter(
-                self._aws,
+                Notifier(self._aws, self._sessions),
                 self._resources.b2b_dlq,
+                f"transaction:{settlement.partner_id}:{settlement.transaction_id}",
                 {"kind": "transaction", "partner_id": settlement.partner_id, **asdict(settlement)},
             )
         async with self._sessions.begin() as session:
@@ -200,10 +202,14 @@ class B2BTransactionActivities:
         return SettlementResult(moved)
 
 
-async def send_dead_letter(aws: AwsClients, queue: str, story: dict[str, Any]) -> None:
-    """Put the whole story of a terminal failure on a dead-letter queue."""
-    url = await aws.queue_url(queue)
-    await aws.call("sqs", "send_message", QueueUrl=url, MessageBody=json.dumps(story, sort_keys=True, default=str))
+async def send_dead_letter(notifier: Notifier, queue: str, subject: str, story: dict[str, Any]) -> None:
+    """Put the whole story of a terminal failure on a dead-letter queue, once per workflow run.
+
+    The ledger key names the run, so a retried activity sends nothing twice while a run
+    started again for the same transaction or batch (after a redrive) reports its own failure.
+    """
+    key = f"b2b-dlq:{subject}:{activity.info().workflow_run_id}"
+    await notifier.send_once(key, queue, f"B2B {subject} failed", json.dumps(story, sort_keys=True, default=str))
 
 
 def _error_text(response: PartnerResponse) -> str:

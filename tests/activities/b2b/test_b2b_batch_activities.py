@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from typing import Any
@@ -10,10 +11,13 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.b2b.batch import B2BBatchActivities
 from activities.b2b.contracts import BatchFailure, BatchFile
+from activities.b2b.transaction import send_dead_letter
 from activities.common.aws import AwsClients
 from activities.common.db import SessionMaker
+from activities.common.notify import Notifier
 from activities.common.resources import Resources
 from tests.support.b2b import batch_row, new_partner
+from tests.support.world import QueueReader
 
 
 async def test_a_failed_batch_is_marked_and_dead_lettered_once(
@@ -44,3 +48,24 @@ async def test_a_failed_batch_is_marked_and_dead_lettered_once(
         "step": "dispatch-3",
         "reason": "s3.get_object: NoSuchKey",
     }
+
+
+async def test_a_dead_letter_is_sent_once_per_run_whatever_the_retries(
+    sessions: SessionMaker, aws: AwsClients, resources: Resources
+) -> None:
+    # The window the status check cannot close: the message went out, the status write after it
+    # failed, and the activity runs again. The ledger (keyed by the run) sends nothing twice; a
+    # run started again for the same batch (a redrive) reports its own failure.
+    batch_id = uuid.uuid4().hex[:24]
+    story = {"kind": "batch", "batch_id": batch_id, "step": "dispatch-1", "reason": "boom"}
+    notifier = Notifier(aws, sessions)
+    first_run = ActivityEnvironment()
+    for _ in range(2):
+        await first_run.run(send_dead_letter, notifier, resources.b2b_dlq, f"batch:{batch_id}", story)
+    second_run = ActivityEnvironment()
+    second_run.info = dataclasses.replace(first_run.info, workflow_run_id=str(uuid.uuid4()))
+    await second_run.run(send_dead_letter, notifier, resources.b2b_dlq, f"batch:{batch_id}", story)
+
+    reader = await QueueReader.of_queue(aws, resources.b2b_dlq)
+    mine = [s for s in await reader.drain() if isinstance(s, dict) and s.get("batch_id") == batch_id]
+    assert mine == [story, story]
