@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
 from activities.common.db import SessionMaker
+from tests.support.step_control import wait_waiting
+from tests.support.step_probe_fixtures import start_probe
+from tests.workflows.common.step_probe import ProbeActivities, ProbeInput
 from worker.api.app import ApiServices, create_app
 from worker.settings import Settings, hash_token
 
@@ -65,3 +70,12 @@ async def csrf_of(http: httpx.AsyncClient) -> str:
     page = await http.get("/console/inbox")
     assert page.status_code == 200, page.text[:300]
     return hidden(page.text, "csrf")
+
+
+async def park_probe(client: Client, task_queue: str, probe: ProbeActivities) -> tuple[WorkflowHandle[Any, Any], str]:
+    """A probe execution parked at a step of its own name (a filter on it matches nothing else)."""
+    step = f"check-{uuid.uuid4().hex[:8]}"
+    probe.armed.add(step)
+    handle = await start_probe(client, task_queue, ProbeInput(steps=[step, "after"]))
+    await wait_waiting(handle, step)
+    return handle, step

@@ -46,10 +46,18 @@ def operator_names(settings: ApiSettings) -> set[str]:
     return set(settings.operators) | {unnamed_operator(d) for d in settings.operator_token_hashes}
 
 
-async def signed_in(request: Request) -> Session:
-    """The signed-in operator (FastAPI dependency); a removed operator's session no longer counts."""
+def current_session(request: Request) -> Session | None:
+    """The signed-in operator's session, or None; a removed operator's session no longer counts."""
     session = sessions_of(request).read(request)
     if session is None or session.operator not in operator_names(request.app.state.settings.api):
+        return None
+    return session
+
+
+async def signed_in(request: Request) -> Session:
+    """The signed-in operator (FastAPI dependency); without one the handler answers with the sign-in page."""
+    session = current_session(request)
+    if session is None:
         raise SignInRequired
     return session
 

@@ -2,7 +2,8 @@
 
 Every page needs a signed-in operator (else the sign-in page); every POST needs the
 session's CSRF token (else 403, nothing done). Decisions carry the signed-in operator's
-name, so the audit says who decided without a free-text field.
+name, so the audit says who decided without a free-text field. A refused form or query value
+and an unreachable Temporal or PostgreSQL answer as console pages (``worker.console.failures``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from activities.common.contracts import GATE_ACTIONS, StepDecision
 from activities.common.resources import Resources
 from worker.api.app import ApiServices, api_aws
 from worker.api.auth import identify
+from worker.console.failures import ConsoleRoute
+from worker.console.filters import PIPELINES, FilterForm, read_filter
 from worker.console.render import page, redirect, sessions_of, signed_in
 from worker.console.session import Session, csrf_ok
 from worker.services.audit import DecisionFilter, list_decisions, parse_time
 from worker.services.dead_letters import DeadLetterNotFound, RedriveRefused, peek, queues, redrive
 from worker.services.documents import shipment_view
 from worker.services.executions import (
+    ExecutionView,
     NoSuchExecution,
     check_substitute,
     example_output,
@@ -34,7 +38,6 @@ from worker.services.executions import (
     waiting_step,
 )
 from worker.services.operations import (
-    AttentionFilter,
     DecisionRejected,
     ExecutionNotFound,
     decide_many,
@@ -50,11 +53,9 @@ from worker.services.recon_runs import (
 )
 from workflows.common.form_answers import MAX_ANSWER, MAX_ANSWER_NAME, MAX_ANSWERS, field_problems
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 SignedIn = Annotated[Session, Depends(signed_in)]
 LOGIN_COOKIE = "stepwise_login"
-PIPELINES = ("booking", "media", "recon", "b2b", "poller", "translation", "documents")
-"""The pipelines the inbox, bulk and audit pages filter by (each workflow's StepwisePipeline)."""
 MAX_TEXT = 2000
 MAX_SUBSTITUTE = 64_000
 ANSWER_PREFIX = "answer:"
@@ -145,22 +146,6 @@ async def home() -> Response:
 # ----- inbox and bulk ---------------------------------------------------------------------------------------
 
 
-def _selection(pipeline: str, step: str, error_type: str, min_age_minutes: float) -> AttentionFilter:
-    return AttentionFilter(
-        pipeline=pipeline if pipeline in PIPELINES else "",
-        step=step.strip()[:200],
-        error_type=error_type.strip()[:200],
-        min_age_seconds=max(0.0, min(min_age_minutes, 527_040.0)) * 60,
-    )
-
-
-FilterArgs = dict[str, Any]
-
-
-def _filter_args(pipeline: str, step: str, error_type: str, min_age_minutes: float) -> FilterArgs:
-    return {"pipeline": pipeline, "step": step, "error_type": error_type, "min_age_minutes": min_age_minutes or ""}
-
-
 @router.get("/inbox")
 async def inbox(
     request: Request,
@@ -168,16 +153,14 @@ async def inbox(
     pipeline: Annotated[str, Query(max_length=50)] = "",
     step: Annotated[str, Query(max_length=200)] = "",
     error_type: Annotated[str, Query(max_length=200)] = "",
-    min_age_minutes: Annotated[float, Query(ge=0)] = 0,
+    min_age_minutes: Annotated[str, Query(max_length=50)] = "",
 ) -> Response:
     """Every execution waiting for a human, oldest first, with filters and the count."""
-    items = await find_attention(_services(request).client, _selection(pipeline, step, error_type, min_age_minutes))
-    return page(
-        request,
-        "inbox.html",
-        {"items": items, "filters": _filter_args(pipeline, step, error_type, min_age_minutes), "pipelines": PIPELINES},
-        session=session,
-    )
+    chosen = read_filter(pipeline, step, error_type, min_age_minutes)
+    # A refused filter lists nothing rather than everything it failed to narrow.
+    items = [] if chosen.problem else await find_attention(_services(request).client, chosen.selection)
+    context = {"items": items, "chosen": chosen, "filters": chosen.fields(), "pipelines": PIPELINES}
+    return page(request, "inbox.html", context, session=session, status=422 if chosen.problem else 200)
 
 
 @router.get("/bulk")
@@ -187,25 +170,25 @@ async def bulk_form(
     pipeline: Annotated[str, Query(max_length=50)] = "",
     step: Annotated[str, Query(max_length=200)] = "",
     error_type: Annotated[str, Query(max_length=200)] = "",
-    min_age_minutes: Annotated[float, Query(ge=0)] = 0,
+    min_age_minutes: Annotated[str, Query(max_length=50)] = "",
 ) -> Response:
     """Choose a filter, see what matches, then decide for all of them."""
-    context = await _bulk_context(request, pipeline, step, error_type, min_age_minutes)
-    return page(request, "bulk.html", context, session=session)
+    chosen = read_filter(pipeline, step, error_type, min_age_minutes)
+    context = await _bulk_context(request, chosen)
+    return page(request, "bulk.html", context, session=session, status=422 if chosen.problem else 200)
 
 
-async def _bulk_context(
-    request: Request, pipeline: str, step: str, error_type: str, min_age_minutes: float
-) -> dict[str, Any]:
-    """What the bulk page shows for a filter: the executions it matches now (none without a filter)."""
-    selection = _selection(pipeline, step, error_type, min_age_minutes)
+async def _bulk_context(request: Request, chosen: FilterForm) -> dict[str, Any]:
+    """What the bulk page shows for a filter: the executions it matches now (none without a valid filter)."""
+    selection = chosen.selection
     items = [] if selection.is_empty else await find_attention(_services(request).client, selection)
     return {
         "selection": selection,
         "items": items,
-        "filters": _filter_args(pipeline, step, error_type, min_age_minutes),
+        "chosen": chosen,
+        "filters": chosen.fields(),
         "pipelines": PIPELINES,
-        "empty_filter": selection.is_empty,
+        "empty_filter": selection.is_empty and not chosen.problem,
         "outcomes": None,
         "error": "",
     }
@@ -219,7 +202,7 @@ async def bulk_decide(
     pipeline: Annotated[str, Form(max_length=50)] = "",
     step: Annotated[str, Form(max_length=200)] = "",
     error_type: Annotated[str, Form(max_length=200)] = "",
-    min_age_minutes: Annotated[float, Form(ge=0)] = 0,
+    min_age_minutes: Annotated[str, Form(max_length=50)] = "",
     action: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=MAX_TEXT)] = "",
     substitute_output: Annotated[str, Form(max_length=MAX_SUBSTITUTE)] = "",
@@ -229,10 +212,13 @@ async def bulk_decide(
     """Apply one decision to every execution the filter matches; report each one's answer."""
     if not csrf_ok(session, csrf):
         return _forbidden(request, session)
-    context = await _bulk_context(request, pipeline, step, error_type, min_age_minutes)
+    chosen = read_filter(pipeline, step, error_type, min_age_minutes)
+    context = await _bulk_context(request, chosen)
     items = context["items"]
     substitute: Any = None
-    if context["empty_filter"]:
+    if chosen.problem:
+        context["error"] = "Nothing was decided: the filter was refused."
+    elif context["empty_filter"]:
         context["error"] = "Choose at least one filter: a bulk decision never covers everything by default."
     elif len(items) != expected_count:
         context["error"] = f"{expected_count} matched when you looked, {len(items)} match now: check the list again."
@@ -291,6 +277,7 @@ async def _execution_page(
             "view": view,
             "examples": examples,
             "errors": errors or {},
+            "refusals": _refusals(view, form or {}, errors or {}),
             "message": message,
             "form": form or {},
             "recon": recon,
@@ -299,6 +286,19 @@ async def _execution_page(
         session=session,
         status=status,
     )
+
+
+def _refusals(view: ExecutionView, form: dict[str, str], errors: dict[str, str]) -> list[str]:
+    """Errors of a decision whose step has no form on the page now, each saying what was refused.
+
+    A waiting step's errors appear beside its form; a step that is not waiting (a stale page,
+    a second operator, a double submit) has no form, so its refusal is said at the top.
+    """
+    step = form.get("step", "")
+    if step in view.waiting and view.step(step) is not None:
+        return []
+    what = f"{form.get('action') or 'decision'} of {step or 'no step'}"
+    return [f"Your {what} was refused: {message}" for message in errors.values()]
 
 
 @router.get("/executions/{workflow_id:path}")
@@ -335,7 +335,12 @@ async def decide(
         state = await waiting_step(_services(request).client, workflow_id, step)
         if state is None:
             return await _execution_page(
-                request, session, workflow_id, errors={"step": f"{step} is not waiting"}, form=form, status=409
+                request,
+                session,
+                workflow_id,
+                errors={f"decision:{step}": f"step {step} is not waiting for a decision"},
+                form=form,
+                status=409,
             )
         checked = check_substitute(state, substitute_output)
         if checked.error:
