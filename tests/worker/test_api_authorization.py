@@ -570,3 +570,35 @@ async def test_poller_schedules_are_the_operators_a_partner_neither_creates_list
     assert created.status_code == 201, created.text
     assert {name: r.status_code for name, r in refused.items()} == {"list": 403, "delete": 403, "anonymous": 401}
     assert still_there and deleted.status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/bookings", _booking("FL-100", "acme.booked-by-an-operator"), "request_id"),
+        (
+            "/media-jobs",
+            {
+                "job_id": "acme.transcribed",
+                "media_uri": "s3://stepwise-media/a.wav",
+                "language": "en-US",
+                "targets": ["es"],
+            },
+            "job_id",
+        ),
+        ("/jobs", {"job_id": "acme.sync", "partner": "acme", "url": "https://partner.example/api/x/"}, "job_id"),
+    ],
+)
+async def test_an_operator_cannot_create_a_record_inside_a_partners_namespace(
+    api: httpx.AsyncClient, dev_env: WorkflowEnvironment, path: str, body: dict[str, Any], field: str
+) -> None:
+    # It would belong to nobody, out of acme's reach, and collide with acme's own id.
+    response = await api.post(path, json=body, headers=IDENTITIES["operator"])
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"field": field, "message": "ids starting 'acme.' are partner acme's: choose another id"}
+    ]
+    chosen = body.get("request_id") or body["job_id"]
+    started = (workflow_id(chosen), media_workflow_id(chosen), job_workflow_id(chosen))
+    assert not [wid for wid in started if await _exists(dev_env, wid)]

@@ -46,15 +46,21 @@ S3 drop belongs to no partner.
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from worker.settings import ApiSettings, hash_token
+from worker.settings import PARTNER_ID_PATTERN, ApiSettings, hash_token
 
 bearer = HTTPBearer(auto_error=False, description="Operator or partner token")
+
+
+PARTNER_NAMESPACE = re.compile(rf"^({PARTNER_ID_PATTERN[1:-1]})\.")
+"""An id that starts with a partner id and a dot: inside that partner's namespace."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,19 @@ class Caller:
         Partner ids contain no ``.``, so no partner can choose an id inside another's namespace.
         """
         return chosen if self.is_operator else f"{self.partner_id}.{chosen}"
+
+    def new_id(self, chosen: str, field: str) -> str:
+        """The id of a record the caller creates as ``chosen`` (body field ``field``).
+
+        As :meth:`scoped_id`; an operator's id may not start ``<partner>.`` either: the record
+        would sit in that partner's namespace owned by nobody, out of the partner's reach, and
+        the partner's own id would collide with it (422 naming the field).
+        """
+        if self.is_operator and (namespace := PARTNER_NAMESPACE.match(chosen)) is not None:
+            partner = namespace.group(1)
+            message = f"ids starting '{partner}.' are partner {partner}'s: choose another id"
+            raise RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
+        return self.scoped_id(chosen)
 
 
 def identify(token: str, settings: ApiSettings) -> Caller | None:

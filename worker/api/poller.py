@@ -104,7 +104,9 @@ async def start_job(body: JobCreate, request: Request, response: Response, calle
     if not caller.may_access_partner(body.partner):
         raise HTTPException(403, "a partner may start jobs for its own data only")
     settings = request.app.state.settings
-    job = service.job_request(settings, body.partner, body.url, caller.scoped_id(body.job_id or str(uuid.uuid4())))
+    job = service.job_request(
+        settings, body.partner, body.url, caller.new_id(body.job_id or str(uuid.uuid4()), "job_id")
+    )
     services = _services(request)
     try:
         submitted = await service.submit_job(
