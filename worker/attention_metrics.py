@@ -15,17 +15,13 @@ from temporalio.client import Client
 from temporalio.common import MetricMeter
 
 from activities.common.search_attributes import PIPELINE
-from worker.services.operations import ATTENTION_QUERY, list_attention
+from worker.services.operations import ATTENTION_QUERY, PIPELINES, list_attention
 
 PIPELINE_ATTRIBUTE = PIPELINE.name
 OLDEST_SAMPLE = 1000
 """Executions listed to find the oldest wait (the counts are exact regardless)."""
 
 log = logging.getLogger("stepwise.attention")
-
-
-KNOWN_PIPELINES = ("booking", "media", "recon", "b2b")
-"""Pipelines exported at zero from the first poll on."""
 
 
 class AttentionGauges:
@@ -39,7 +35,7 @@ class AttentionGauges:
             "stepwise_attention_oldest_waiting_seconds", "How long the oldest waiting execution has waited", "s"
         )
         # Known pipelines start at zero so the gauges exist (and alerts evaluate) before anything waits.
-        self._pipelines: set[str] = set(KNOWN_PIPELINES)
+        self._pipelines: set[str] = set(PIPELINES)
 
     async def poll_once(self) -> dict[str, int]:
         """Read visibility once and set the gauges; return the count per pipeline.

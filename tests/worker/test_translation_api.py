@@ -337,8 +337,8 @@ async def test_the_openapi_document_lists_each_routes_refusals(api: httpx.AsyncC
     }
     assert refusals == {
         "POST /translation-projects/{project_id}/files": ["401", "403", "409", "413", "422", "429", "503"],
-        "GET /translation-projects/{project_id}": ["401", "404", "422", "503"],
-        "GET /translation-projects/{project_id}/outbound/{target}/{name}": ["401", "404", "422", "503"],
+        "GET /translation-projects/{project_id}": ["401", "404", "422", "429", "503"],
+        "GET /translation-projects/{project_id}/outbound/{target}/{name}": ["401", "404", "422", "429", "503"],
     }
     upload = paths["/translation-projects/{project_id}/files"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]

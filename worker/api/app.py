@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
@@ -24,8 +24,10 @@ from temporalio.service import RPCError
 from activities.common.aws import AwsClients
 from activities.common.db import SessionMaker, create_engine, create_session_maker
 from worker.api.body_limit import BodyLimit
-from worker.api.errors import ErrorBody
+from worker.api.errors import ErrorBody, error_responses
 from worker.api.openapi import describe_errors
+from worker.api.ratelimit import rate_limited
+from worker.api.unreadable_body import is_unparsed_json, unparsed_body, unreadable_body
 from worker.health import dependency_checks
 from worker.outages import ASYNCPG_CONNECTION_ERRORS, outage_of
 from worker.settings import Settings
@@ -76,6 +78,7 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> FastA
         app.state.services = services
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     describe_errors(app)
+    app.add_exception_handler(400, unparsed_body)  # type: ignore[arg-type]
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.api.max_body_bytes,
@@ -92,7 +95,9 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> FastA
     from worker.api.routes import ROUTERS
 
     for router in ROUTERS:
-        app.include_router(router)
+        # A partner has one bucket whichever route it calls, reads included; a route that also
+        # names RateLimitedCaller takes no second token (FastAPI solves a dependency once per request).
+        app.include_router(router, dependencies=[Depends(rate_limited)], responses=error_responses(429))
     _add_console(app)
     return app
 
@@ -117,6 +122,8 @@ def _add_console(app: FastAPI) -> None:
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
     """422 whose body names each bad field and why, in one line per field."""
+    if is_unparsed_json(error):
+        return await unreadable_body(request)
     problems = []
     for item in error.errors():
         location = [str(part) for part in item["loc"] if part not in ("body", "query", "path")]

@@ -34,7 +34,7 @@ _DESCRIPTIONS = {
     409: "The request conflicts with the record as it is.",
     413: "The request body is larger than the API accepts.",
     415: "The body's media type is not accepted.",
-    422: "A field was refused; each is named in ``errors``.",
+    422: "A field was refused, or the body could not be parsed (``body``); each is named in ``errors``.",
     429: "The partner's request rate is exceeded.",
     503: "Temporal or PostgreSQL is unreachable; retry later.",
 }

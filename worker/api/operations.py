@@ -9,7 +9,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, WithJsonSchema
 
 from activities.common.contracts import ACTIONS, StepDecision
 from activities.common.resources import Resources
@@ -20,6 +20,7 @@ from worker.api.fields import Line, Text, refuse_nul_in_json
 from worker.services.audit import DecisionFilter, list_decisions
 from worker.services.dead_letters import DeadLetterNotFound, RedriveRefused, peek, redrive
 from worker.services.operations import (
+    PIPELINES,
     AttentionFilter,
     DecisionRejected,
     ExecutionNotFound,
@@ -33,7 +34,15 @@ from workflows.common.form_answers import ANSWER_PATTERN, MAX_ANSWER, MAX_ANSWER
 router = APIRouter(tags=["operations"])
 
 WorkflowId = Annotated[Line, Path(min_length=1, max_length=1000, description="The waiting workflow's id.")]
-Pipeline = Literal["booking", "media", "recon", "b2b"]
+
+
+def _known_pipeline(name: str) -> str:
+    if name not in PIPELINES:
+        raise ValueError(f"unknown pipeline; one of {', '.join(PIPELINES)}")
+    return name
+
+
+Pipeline = Annotated[str, AfterValidator(_known_pipeline), WithJsonSchema({"type": "string", "enum": list(PIPELINES)})]
 DeadLetterPipeline = Literal[
     "booking", "media", "b2b", "b2b-intake", "recon", "poller", "translation-intake", "documents-intake"
 ]

@@ -99,7 +99,8 @@ def _limiter(request: Request) -> PartnerRateLimiter:
 async def rate_limited(request: Request, caller: AnyCaller) -> Caller:
     """The caller, after taking a token from its partner's bucket (429 with ``Retry-After`` if none).
 
-    Operators are not limited. One bucket per partner, whichever route it calls.
+    Operators are not limited. One bucket per partner, whichever route it calls: the app makes
+    this a dependency of every API router (``worker.api.app``), so reads draw on it as starts do.
     """
     if caller.partner_id is not None:
         wait = await _limiter(request).retry_after(caller.partner_id)
@@ -109,4 +110,5 @@ async def rate_limited(request: Request, caller: AnyCaller) -> Caller:
 
 
 RateLimitedCaller = Annotated[Caller, Depends(rate_limited)]
-"""A route parameter: any authenticated caller, partners rate-limited."""
+"""A route parameter: any authenticated caller, partners rate-limited (the same token as the
+router's dependency takes: FastAPI solves a dependency once per request)."""

@@ -41,12 +41,20 @@ RUN_STATUSES = "RUNNING|AWAITING_SIGNOFF|APPROVED|REJECTED|COMPLETED|ABORTED|FAI
 RunId = Annotated[Line, Path(min_length=1, max_length=200, description="The run id the start returned.")]
 
 
+MAX_ATTENTION_SECONDS = 366 * 86400
+"""The longest wait before a reminder, an escalation or the default action: a year and a day."""
+
+AttentionDelay = Annotated[float, Field(gt=0, le=MAX_ATTENTION_SECONDS, allow_inf_nan=False)]
+"""Seconds from the start of the wait. Bounded because each delay becomes a workflow timer, and a
+timer the SDK cannot build (``Infinity``, ``1e300``) would fail every workflow task of the run."""
+
+
 class AttentionRequest(BaseModel):
     """Remind -> escalate -> default action while nobody answers (seconds from the start of the wait)."""
 
-    remind_after_seconds: float | None = Field(default=4 * 3600, gt=0)
-    escalate_after_seconds: float | None = Field(default=24 * 3600, gt=0)
-    default_after_seconds: float | None = Field(default=None, gt=0)
+    remind_after_seconds: AttentionDelay | None = 4 * 3600
+    escalate_after_seconds: AttentionDelay | None = 24 * 3600
+    default_after_seconds: AttentionDelay | None = None
     default_action: str | None = Field(default=None, pattern="^(" + "|".join(ACTIONS) + ")$")
 
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from worker.services.operations import AttentionFilter
+from worker.services.operations import PIPELINES, AttentionFilter
 
-PIPELINES = ("booking", "media", "recon", "b2b", "poller", "translation", "documents")
-"""The pipelines the inbox, bulk and audit pages filter by (each workflow's StepwisePipeline)."""
 MAX_AGE_MINUTES = 527_040.0
 """A longer wait (a leap year) matches nothing more, so longer filters are cut to it."""
 

@@ -23,7 +23,7 @@ from activities.common.resources import Resources
 from worker.api.app import ApiServices, api_aws
 from worker.api.auth import identify
 from worker.console.failures import ConsoleRoute
-from worker.console.filters import PIPELINES, FilterForm, read_filter
+from worker.console.filters import FilterForm, read_filter
 from worker.console.render import page, redirect, sessions_of, signed_in
 from worker.console.session import Session, csrf_ok
 from worker.services.audit import DecisionFilter, list_decisions, parse_time
@@ -38,6 +38,7 @@ from worker.services.executions import (
     waiting_step,
 )
 from worker.services.operations import (
+    PIPELINES,
     DecisionRejected,
     ExecutionNotFound,
     decide_many,

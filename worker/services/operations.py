@@ -16,6 +16,8 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.b2b.contracts import PIPELINE as B2B
+from activities.booking.contracts import PIPELINE as BOOKING
 from activities.common import search_attributes
 from activities.common.contracts import (
     ACTIONS,
@@ -25,6 +27,15 @@ from activities.common.contracts import (
     StepControlStatus,
     StepDecision,
 )
+from activities.documents.contracts import PIPELINE as DOCUMENTS
+from activities.media.contracts import PIPELINE as MEDIA
+from activities.poller.contracts import PIPELINE as POLLER
+from activities.recon.contracts import PIPELINE as RECON
+from activities.translation.contracts import PIPELINE as TRANSLATION
+
+PIPELINES = (BOOKING, MEDIA, RECON, B2B, POLLER, TRANSLATION, DOCUMENTS)
+"""Every pipeline whose steps and gates wait for operators, each named by its own contracts module
+(the doctor's checks never wait for anyone): the API's and the console's filters, the attention gauges."""
 
 ATTENTION_QUERY = "StepwiseNeedsAttention = true AND ExecutionStatus = 'Running'"
 """Visibility query of executions waiting for a human."""

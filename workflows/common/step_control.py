@@ -34,6 +34,7 @@ step runs, and :meth:`StepControl.compensate` runs the registered undos newest f
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -72,6 +73,20 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 NONE_TYPE = type(None)
+
+LONGEST_TIMER_SECONDS = 2.0**63
+"""A timer's duration is a protobuf Duration, whose seconds are an int64: no longer delay can be set."""
+
+
+def _timer_can_hold(seconds: float) -> bool:
+    """Whether an attention stage after ``seconds`` can be waited for with a workflow timer.
+
+    The API refuses delays past a year, but a direct Temporal start can still carry ``inf``,
+    ``nan`` or ``1e300``; building that timer raises and would fail every workflow task of the
+    run. Such a stage never fires instead. Skipping it changes no command a history can hold:
+    the timer's command was never sent, since building it raised.
+    """
+    return math.isfinite(seconds) and seconds < LONGEST_TIMER_SECONDS
 
 
 @dataclass(frozen=True)
@@ -467,6 +482,8 @@ class StepControl:
                 if attention.escalate_after_seconds is not None:
                     stages.append((attention.escalate_after_seconds, "escalate"))
             for after, stage in sorted(stages):
+                if not _timer_can_hold(after):
+                    continue
                 remaining = after - (workflow.now() - since).total_seconds()
                 try:
                     await workflow.wait_condition(condition, timeout=max(remaining, 0.001))
@@ -583,6 +600,8 @@ class StepControl:
                 if seconds is not None:
                     stages.append((seconds, stage))
         for after, stage in sorted(stages):
+            if not _timer_can_hold(after):
+                continue
             remaining = after - (workflow.now() - park.since).total_seconds()
             try:
                 await workflow.wait_condition(lambda: park.decision is not None, timeout=max(remaining, 0.001))
