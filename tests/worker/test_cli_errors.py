@@ -56,10 +56,16 @@ def test_postgres_down_is_one_line_naming_its_address(dev_env: WorkflowEnvironme
     closed = free_port()
     env = stack_env(dev_env, settings, STEPWISE_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{closed}/stepwise")
 
-    result = stepwise("booking", "status", "b-1", env=env)
-
-    assert result.returncode == 1, result.stderr
-    assert result.stderr == f"stepwise: PostgreSQL at 127.0.0.1:{closed} is not reachable\n"
+    for command in (
+        ["booking", "status", "b-1"],
+        ["decisions"],
+        ["recon", "list"],
+        ["b2b", "status", "acme", "7"],
+        ["b2b", "batch", "acme", "abc"],
+    ):
+        result = stepwise(*command, env=env)
+        assert result.returncode == 1, (command, result.stderr)
+        assert result.stderr == f"stepwise: PostgreSQL at 127.0.0.1:{closed} is not reachable\n", command
 
 
 @pytest.mark.parametrize(

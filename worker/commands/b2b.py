@@ -113,10 +113,7 @@ def _resources() -> Resources:
 
 async def _read(query: Any) -> Any:
     async with database_sessions() as sessions:
-        try:
-            return await query(sessions)
-        except OSError as error:
-            raise CliError(f"postgres: {error}") from None
+        return await query(sessions)
 
 
 async def _wait_for_batch(partner: str, batch_id: str, seconds: float) -> service.BatchView | None:

@@ -247,10 +247,7 @@ def decisions(
 
     async def read() -> list[AuditedDecision]:
         async with database_sessions() as sessions:
-            try:
-                return await list_decisions(sessions, selection)
-            except OSError as error:
-                raise CliError(f"postgres: {error}") from None
+            return await list_decisions(sessions, selection)
 
     rows = run(read())
     if as_json:

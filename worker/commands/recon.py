@@ -174,10 +174,7 @@ def list_runs(
 
     async def go() -> list[RunRow]:
         async with database_sessions() as sessions:
-            try:
-                return await read_runs(sessions, client_id=client, status=status_, limit=limit)
-            except OSError as error:
-                raise CliError(f"postgres: {error}") from None
+            return await read_runs(sessions, client_id=client, status=status_, limit=limit)
 
     rows = run(go())
     if as_json:
