@@ -305,7 +305,8 @@ def _refusals(view: ExecutionView, form: dict[str, str], errors: dict[str, str])
 @router.get("/executions/{workflow_id:path}")
 async def execution(request: Request, session: SignedIn, workflow_id: str, done: str = "") -> Response:
     """Status, input, step timeline and the decision forms that apply now."""
-    return await _execution_page(request, session, workflow_id[:1000], message=done[:300])
+    notice = sessions_of(request).read_notice(done[:2000])
+    return await _execution_page(request, session, workflow_id[:1000], message=notice)
 
 
 @router.post("/decide/{workflow_id:path}")
@@ -373,7 +374,8 @@ async def decide(
         return await _execution_page(
             request, session, workflow_id, errors={f"decision:{step}": str(error)}, form=form, status=409
         )
-    return redirect(f"/console/executions/{quote(workflow_id, safe='')}?done={quote(outcome.message, safe='')}")
+    notice = sessions_of(request).sign_notice(outcome.message)
+    return redirect(f"/console/executions/{quote(workflow_id, safe='')}?done={notice}")
 
 
 async def _answers(request: Request) -> dict[str, str]:
@@ -454,7 +456,13 @@ async def dead_letters(request: Request, session: SignedIn, pipeline: str = "med
     return page(
         request,
         "dead_letters.html",
-        {"letters": letters, "pipeline": pipeline, "pipelines": names, "message": done[:300], "error": ""},
+        {
+            "letters": letters,
+            "pipeline": pipeline,
+            "pipelines": names,
+            "message": sessions_of(request).read_notice(done[:2000]),
+            "error": "",
+        },
         session=session,
     )
 
@@ -492,8 +500,8 @@ async def redrive_letter(
         letters = await peek(api_aws(request), _resources(request), pipeline)
         context = {"letters": letters, "pipeline": pipeline, "pipelines": names, "message": "", "error": str(error)}
         return page(request, "dead_letters.html", context, session=session, status=409)
-    message = f"{done.workflow_id} started again (run {done.run_id})"
-    return redirect(f"/console/dead-letters?pipeline={quote(pipeline)}&done={quote(message, safe='')}")
+    notice = sessions_of(request).sign_notice(f"{done.workflow_id} started again (run {done.run_id})")
+    return redirect(f"/console/dead-letters?pipeline={quote(pipeline)}&done={notice}")
 
 
 # ----- reconciliation runs and campaigns --------------------------------------------------------------------------

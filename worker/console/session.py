@@ -20,6 +20,8 @@ from worker.settings import ApiSettings
 
 COOKIE = "stepwise_console"
 COOKIE_PATH = "/console"
+NOTICE_CHARACTERS = 300
+NOTICE_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Sessions:
     def __init__(self, settings: ApiSettings) -> None:
         secret = settings.session_secret.get_secret_value() or secrets.token_urlsafe(32)
         self._serializer = URLSafeTimedSerializer(secret, salt="stepwise-console")
+        self._notices = URLSafeTimedSerializer(secret, salt="stepwise-console-notice")
         self.max_age = settings.session_minutes * 60
 
     def start(self, response: Response, request: Request, operator: str) -> Session:
@@ -64,6 +67,22 @@ class Sessions:
         if not isinstance(data, dict) or not isinstance(data.get("operator"), str) or not data.get("csrf"):
             return None
         return Session(data["operator"], str(data["csrf"]))
+
+    def sign_notice(self, text: str) -> str:
+        """``text`` as a page shows it after a redirect (``?done=``), signed so only the console writes it."""
+        return self._notices.dumps(text[:NOTICE_CHARACTERS])
+
+    def read_notice(self, signed: str) -> str:
+        """The notice :meth:`sign_notice` wrote in the last ten minutes; "" for anything else.
+
+        Without the signature any link could show its own text as the console's notice
+        ("Session expired, sign in at …").
+        """
+        try:
+            text = self._notices.loads(signed, max_age=NOTICE_SECONDS)
+        except (SignatureExpired, BadSignature):
+            return ""
+        return text if isinstance(text, str) else ""
 
     @staticmethod
     def end(response: Response) -> None:
