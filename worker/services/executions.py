@@ -104,18 +104,30 @@ async def waiting_step(client: Client, workflow_id: str, step: str, *, query_tim
 
 
 async def _input_summary(client: Client, workflow_id: str, run_id: str) -> list[tuple[str, str]]:
-    """The start input's top-level fields, secrets redacted, long values cut."""
+    """The start input's top-level fields, secrets redacted at any depth, long values cut."""
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     async for event in handle.fetch_history_events():
         payloads = event.workflow_execution_started_event_attributes.input.payloads
         if not payloads:
             return []
         values = await client.data_converter.decode(list(payloads))
-        first = values[0] if values else None
+        first = redacted(values[0] if values else None)
         if not isinstance(first, dict):
             return [("input", _cut(json.dumps(first, default=str)))]
-        return [(key, "<redacted>" if SECRET_KEYS.search(key) else _cut(_text(value))) for key, value in first.items()]
+        return [(key, _cut(_text(value))) for key, value in first.items()]
     return []
+
+
+def redacted(value: Any) -> Any:
+    """``value`` with every field whose name says it is a secret replaced, however deep it is."""
+    if isinstance(value, dict):
+        return {
+            key: "<redacted>" if isinstance(key, str) and SECRET_KEYS.search(key) else redacted(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redacted(item) for item in value]
+    return value
 
 
 def _text(value: Any) -> str:
