@@ -140,3 +140,11 @@ async def test_an_error_message_with_markup_is_shown_as_text(
     assert "<script>alert(1)</script>" not in page.text
     assert "injected fault in x&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     await handle.terminate("test over")
+
+
+async def test_the_sign_in_forms_csrf_cookie_is_strict_http_only_and_secure_over_https(http: httpx.AsyncClient) -> None:
+    form = await http.get("/console/login")
+    cookie = next(c for c in form.headers.get_list("set-cookie") if c.startswith("stepwise_login="))
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert {"httponly", "secure", "max-age", "path"} <= attributes
+    assert "samesite=strict" in cookie.lower() and "path=/console" in cookie.lower()

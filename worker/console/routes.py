@@ -97,8 +97,21 @@ async def login_form(request: Request, next: str = "") -> Response:
     """The sign-in form; a double-submitted token protects the form itself."""
     token = secrets.token_urlsafe(24)
     response = page(request, "login.html", {"login_csrf": token, "next": next, "error": ""}, session=None)
-    response.set_cookie(LOGIN_COOKIE, token, max_age=600, path="/console", httponly=True, samesite="strict")
+    _set_login_cookie(response, request, token)
     return response
+
+
+def _set_login_cookie(response: Response, request: Request, token: str) -> None:
+    """The sign-in form's CSRF cookie: as the session's, Secure over HTTPS."""
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=600,
+        path="/console",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
 
 
 @router.post("/login")
@@ -119,7 +132,7 @@ async def login(
         refused = page(
             request, "login.html", {"login_csrf": fresh, "next": next, "error": message}, session=None, status=401
         )
-        refused.set_cookie(LOGIN_COOKIE, fresh, max_age=600, path="/console", httponly=True, samesite="strict")
+        _set_login_cookie(refused, request, fresh)
         return refused
     response = redirect(_safe_next(next))
     sessions_of(request).start(response, request, caller.name)
