@@ -42,7 +42,8 @@ STOCK_RUNNER_TESTS := tests/test_replay.py tests/workflows/b2b/test_b2b_replay.p
 	tests/workflows/recon/test_recon_workflow.py tests/workflows/b2b/test_b2b_batch_history.py \
 	tests/workflows/common/test_step_control_replay.py tests/workflows/poller/test_poller_replay.py \
 	tests/workflows/translation/test_translation_replay.py tests/workflows/translation/test_translation_workflow.py \
-	tests/workflows/documents/test_documents_replay.py tests/workflows/documents/test_shipment_workflow.py
+	tests/workflows/documents/test_documents_replay.py tests/workflows/documents/test_shipment_workflow.py \
+	tests/workflows/doctor/test_doctor_replay.py
 unit-stock-runner: $(VENV)/.test-installed
 	STEPWISE_WORKER__SDK_SPEEDUPS=false $(BIN)/pytest $(STOCK_RUNNER_TESTS) -p no:randomly
 

@@ -10,7 +10,11 @@ scenario:
 * ``poller_slice_page_skipped``: a slice whose page 2 parked after its five attempts and was
   skipped by an operator (the slice's history: the update, its audit, the failed task);
 * ``poller_job_url_refused``: a job whose URL was refused when preparing it (the job's
-  history: the failure recorded, the job failed).
+  history: the failure recorded, the job failed);
+* ``poller_retention_purged``: the retention run the schedule starts every hour, purging
+  the tasks of finished jobs older than seven days with their payloads (started directly
+  under the id and search attributes the schedule gives it: the time-skipping server has no
+  schedules).
 
 Re-record only when a workflow change is meant to be incompatible; where executions may be
 running, guard the change with ``workflow.patched`` instead.
@@ -22,17 +26,30 @@ import contextlib
 import uuid
 
 from temporalio.client import WorkflowFailureError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.common import search_attributes
 from activities.common.contracts import DECIDE_UPDATE, DecisionOutcome, StepDecision
-from activities.poller.contracts import JobRequest, job_workflow_id, slice_workflow_id
+from activities.poller.contracts import (
+    PIPELINE,
+    PURGE_TASKS,
+    RETENTION_SCHEDULE_ID,
+    JobRequest,
+    RetentionRequest,
+    RetentionResult,
+    job_workflow_id,
+    slice_workflow_id,
+)
 from tests.histories.recording import Scenario, main
+from tests.support.mocks import activity_name, mock_activity
 from tests.support.runner import TEST_RUNNER
 from tests.support.step_control import wait_waiting
 from tests.workflows.poller.mocks import MockPoller
 from workflows.catalog import WORKFLOWS
 from workflows.poller.job import PollerJobWorkflow
+from workflows.poller.retention import PollerRetentionWorkflow
 
 PARTNER = "acme"
 URL = "http://partner.test/api/"
@@ -47,6 +64,8 @@ RECORDED_WORKFLOW_IDS = {
     "poller_job_completed": job_workflow_id(recorded_job_id("poller_job_completed")),
     "poller_slice_page_skipped": slice_workflow_id(recorded_job_id("poller_slice_page_skipped"), 0),
     "poller_job_url_refused": job_workflow_id(recorded_job_id("poller_job_url_refused")),
+    # A scheduled run's id: the schedule's action id and the time it was due.
+    "poller_retention_purged": f"{RETENTION_SCHEDULE_ID}-2026-12-08T03:00:00Z",
 }
 """The workflow id of each recorded history (the replay runs it under the same id)."""
 
@@ -95,10 +114,44 @@ async def slice_page_skipped(env: WorkflowEnvironment) -> str:
         return (await slice_handle.fetch_history()).to_json()
 
 
+async def retention_purged(env: WorkflowEnvironment) -> str:
+    """The hourly retention run purges 2,340 old tasks and their payloads; its history as JSON."""
+
+    @mock_activity(PURGE_TASKS)
+    async def purge_tasks(request: RetentionRequest) -> RetentionResult:
+        return RetentionResult(tasks=2340, objects=2298)  # three batches; some tasks had no payload left
+
+    others = [fn for fn in MockPoller().activities() if activity_name(fn) != PURGE_TASKS.name]
+    queue = f"record-{uuid.uuid4()}"
+    async with Worker(
+        env.client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
+        activities=[*others, purge_tasks],
+        workflow_runner=TEST_RUNNER,
+    ):
+        handle = await env.client.start_workflow(
+            PollerRetentionWorkflow.run,
+            RetentionRequest(days=7.0),
+            id=RECORDED_WORKFLOW_IDS["poller_retention_purged"],
+            task_queue=queue,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(search_attributes.PIPELINE, PIPELINE),
+                    SearchAttributePair(search_attributes.BUSINESS_KEY, "retention"),
+                ]
+            ),
+        )
+        result = await handle.result()
+        assert result == RetentionResult(tasks=2340, objects=2298), result
+        return (await handle.fetch_history()).to_json()
+
+
 SCENARIOS: dict[str, Scenario] = {
     "poller_job_completed": job_completed,
     "poller_slice_page_skipped": slice_page_skipped,
     "poller_job_url_refused": job_url_refused,
+    "poller_retention_purged": retention_purged,
 }
 
 

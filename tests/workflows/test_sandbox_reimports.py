@@ -16,12 +16,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.histories import record_documents, record_poller, record_translation
+from tests.histories import record_doctor, record_documents, record_poller, record_recon, record_translation
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDED_IDS = (
-    record_documents.RECORDED_WORKFLOW_IDS
+    record_doctor.RECORDED_WORKFLOW_IDS
+    | record_documents.RECORDED_WORKFLOW_IDS
     | record_poller.RECORDED_WORKFLOW_IDS
+    | record_recon.RECORDED_WORKFLOW_IDS
     | record_translation.RECORDED_WORKFLOW_IDS
     | {"recon-demo-parent": "recon-acme-t25cc349b12", "recon-demo-environment": "recon-acme-t25cc349b12-v2"}
 )
@@ -31,15 +33,19 @@ CASES = {
     "booking_confirmed.json": "workflows.booking.workflow:BookingWorkflow",
     "b2b_transaction_stored.json": "workflows.b2b.transaction:B2BTransactionWorkflow",
     "b2b_batch_completed.json": "workflows.b2b.batch:B2BBatchWorkflow",
+    "doctor_all_healthy.json": "workflows.doctor.workflow:DoctorWorkflow",
     "media_completed.json": "workflows.media.workflow:MediaWorkflow",
     "poller_job_completed.json": "workflows.poller.job:PollerJobWorkflow",
     "poller_slice_page_skipped.json": "workflows.poller.slice:PollerSliceWorkflow",
+    "poller_retention_purged.json": "workflows.poller.retention:PollerRetentionWorkflow",
     "recon-demo-parent.json": "workflows.recon.reconciliation:ReconciliationWorkflow",
     "recon-demo-environment.json": "workflows.recon.reconciliation:VersionEnvironmentWorkflow",
+    "recon_campaign_completed.json": "workflows.recon.campaign:ReconciliationCampaignWorkflow",
     "shipment_reviewed_and_consolidated.json": "workflows.documents.shipment:ShipmentWorkflow",
     "translation_project_delivered.json": "workflows.translation.project:TranslationProjectWorkflow",
     "translation_pair_resubmitted.json": "workflows.translation.pair:TranslationPairWorkflow",
 }
+
 
 PROBE = """
 import asyncio, importlib, json, sys

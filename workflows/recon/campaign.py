@@ -26,8 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common.cleanup import at_exit
     from workflows.common.step_control import StepControl, StepControlHandlers
-
-from workflows.recon.reconciliation import CAMPAIGN_SLOT_SIGNAL, ReconciliationWorkflow, reconciliation_id, tags
+    from workflows.recon.reconciliation import CAMPAIGN_SLOT_SIGNAL, ReconciliationWorkflow, reconciliation_id, tags
 
 
 @workflow.defn

@@ -1,8 +1,8 @@
 """The recorded poller histories replay on today's workflow code (tests/histories/poller_*.json).
 
-A failure means a change to PollerJobWorkflow or PollerSliceWorkflow is not compatible with
-executions that may be running: guard it with ``workflow.patched`` rather than re-recording
-the history (``python -m tests.histories.record_poller`` writes them).
+A failure means a change to PollerJobWorkflow, PollerSliceWorkflow or PollerRetentionWorkflow
+is not compatible with executions that may be running: guard it with ``workflow.patched``
+rather than re-recording the history (``python -m tests.histories.record_poller`` writes them).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _scheduled(stem: str) -> list[str]:
 
 def test_every_poller_scenario_has_a_recorded_history() -> None:
     assert [p.stem for p in HISTORIES] == sorted(
-        ["poller_job_completed", "poller_slice_page_skipped", "poller_job_url_refused"]
+        ["poller_job_completed", "poller_slice_page_skipped", "poller_job_url_refused", "poller_retention_purged"]
     )
     assert set(RECORDED_WORKFLOW_IDS) == {p.stem for p in HISTORIES}
 
@@ -60,6 +60,10 @@ def test_the_recorded_histories_hold_what_they_are_named_for() -> None:
     refused = _events("poller_job_url_refused")
     assert refused[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
     assert _scheduled("poller_job_url_refused") == ["poller_prepare_job", "poller_record_job_failure"]
+
+    purged = _events("poller_retention_purged")
+    assert purged[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    assert _scheduled("poller_retention_purged") == ["poller_purge_tasks"]
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
