@@ -13,8 +13,14 @@ def test_bad_upload_arguments_are_one_line_errors(tmp_path: Path) -> None:
     bad_partner = stepwise("b2b", "upload", str(tmp_path), "--partner", "Not A Partner", env=env)
     missing = stepwise("b2b", "upload", str(tmp_path / "missing.xml"), "--partner", "acme", env=env)
     bad_name = stepwise("b2b", "upload", __file__, "--partner", "acme", "--name", "a/b.xml", env=env)
+    dot_dot = stepwise("b2b", "upload", __file__, "--partner", "acme", "--name", "..", env=env)
+    folder = stepwise("b2b", "upload", str(tmp_path), "--partner", "acme", env=env)
     assert (bad_partner.returncode, missing.returncode, bad_name.returncode) == (1, 1, 1)
+    assert (dot_dot.returncode, folder.returncode) == (1, 1)
     assert bad_partner.stderr.strip().startswith("stepwise: partner: 'Not A Partner' is not a partner id")
     assert missing.stderr.strip() == f"stepwise: {tmp_path / 'missing.xml'}: no such file"
-    assert bad_name.stderr.strip() == "stepwise: --name: must be a plain object name without '/'"
-    assert all(len(r.stderr.strip().splitlines()) == 1 for r in (bad_partner, missing, bad_name))
+    plain = "is not a plain object name (no '/', '.' or '..', no control character)"
+    assert bad_name.stderr.strip() == f"stepwise: --name: 'a/b.xml' {plain}"
+    assert dot_dot.stderr.strip() == f"stepwise: --name: '..' {plain}"
+    assert folder.stderr.strip() == f"stepwise: {tmp_path}: is a folder; give one XML file"
+    assert all(len(r.stderr.strip().splitlines()) == 1 for r in (bad_partner, missing, bad_name, dot_dot, folder))

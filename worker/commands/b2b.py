@@ -30,10 +30,14 @@ def upload(
 ) -> None:
     """Put a file where the intake picks it up (what the SFTP front door does in production)."""
     _check_partner(partner)
+    if file.is_dir():
+        raise CliError(f"{file}: is a folder; give one XML file")
     if not file.is_file():
         raise CliError(f"{file}: no such file")
-    if name is not None and (not name or "/" in name):
-        raise CliError("--name: must be a plain object name without '/'")
+    if name is not None and not _plain_object_name(name):
+        raise CliError(f"--name: {name!r} is not a plain object name (no '/', '.' or '..', no control character)")
+    if name is None and not _plain_object_name(file.name):
+        raise CliError(f"{file.name!r} cannot be an object name: give one with --name")
     uploaded = run(service.upload_file(AwsClients(), _resources(), partner, file, name))
     batch = run(_wait_for_batch(partner, uploaded.batch_id, wait)) if wait > 0 else None
     if as_json:
@@ -100,6 +104,12 @@ def _show_batch(found: service.BatchView) -> None:
         typer.echo(f"  reason  {found.reason}")
     for rejected in found.rejected:
         typer.echo(f"  rejected #{rejected['index']} {rejected['transaction_id'] or '-'}: {rejected['reason']}")
+
+
+def _plain_object_name(name: str) -> bool:
+    """One object in the partner's folder: at most 255 characters, no '/', not '.' or '..', one line."""
+    printable = not any(ord(character) < 0x20 or ord(character) == 0x7F for character in name)
+    return 0 < len(name) <= 255 and "/" not in name and name not in (".", "..") and printable
 
 
 def _check_partner(partner: str) -> None:
