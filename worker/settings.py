@@ -84,6 +84,16 @@ nor the ``-`` that ends the partner's part of an id built from it (a B2B transac
 one transaction."""
 
 
+PARTNER_NAMESPACE = re.compile(rf"^({PARTNER_ID_PATTERN[1:-1]})\.")
+"""An id that starts with a partner id and a dot: inside that partner's namespace (``acme.SHP-1``)."""
+
+
+def partner_namespace(identifier: str) -> str | None:
+    """The partner whose namespace ``identifier`` is in (``acme`` for ``acme.SHP-1``), or None."""
+    found = PARTNER_NAMESPACE.match(identifier)
+    return found.group(1) if found else None
+
+
 OPERATOR_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 """An operator's name as audited: printable, no spaces, at most 64 characters."""
 

@@ -46,7 +46,6 @@ S3 drop belongs to no partner.
 from __future__ import annotations
 
 import hmac
-import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -54,13 +53,9 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from worker.settings import PARTNER_ID_PATTERN, ApiSettings, hash_token
+from worker.settings import ApiSettings, hash_token, partner_namespace
 
 bearer = HTTPBearer(auto_error=False, description="Operator or partner token")
-
-
-PARTNER_NAMESPACE = re.compile(rf"^({PARTNER_ID_PATTERN[1:-1]})\.")
-"""An id that starts with a partner id and a dot: inside that partner's namespace."""
 
 
 @dataclass(frozen=True)
@@ -104,8 +99,7 @@ class Caller:
         would sit in that partner's namespace owned by nobody, out of the partner's reach, and
         the partner's own id would collide with it (422 naming the field).
         """
-        if self.is_operator and (namespace := PARTNER_NAMESPACE.match(chosen)) is not None:
-            partner = namespace.group(1)
+        if self.is_operator and (partner := partner_namespace(chosen)) is not None:
             message = f"ids starting '{partner}.' are partner {partner}'s: choose another id"
             raise RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
         return self.scoped_id(chosen)

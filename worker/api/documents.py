@@ -109,7 +109,10 @@ async def upload(
         return _refused(refused.field, refused.message, refused.status)
     services = _services(request)
     scoped = _scoped(caller, shipment_id)
-    if scoped is None or not await service.claim(services.sessions, scoped, caller.owner):
+    if scoped is None:
+        raise _not_found(shipment_id)
+    owner = service.starting_owner(scoped, caller.owner)
+    if not await service.claim(services.sessions, scoped, owner, any_shipment=caller.is_operator):
         raise _not_found(shipment_id)
     shipment_id = scoped
     if await service.is_complete(services.sessions, shipment_id):

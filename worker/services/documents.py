@@ -32,7 +32,7 @@ from activities.documents.contracts import (
 )
 from activities.models.documents import Shipment, ShipmentDocument, ShipmentField
 from worker.documents_intake import shipment_input, signal_shipment
-from worker.settings import Settings
+from worker.settings import Settings, partner_namespace
 from workflows.documents.shipment import STATUS_QUERY, ShipmentStatus
 
 PDF_MAGIC = b"%PDF-"
@@ -60,10 +60,16 @@ def check_document(data: bytes, max_bytes: int) -> None:
         raise DocumentRefused("file", f"is not a PDF (it starts with {data[:8]!r}, a PDF with %PDF-)")
 
 
-async def claim(sessions: SessionMaker, shipment_id: str, owner: str | None) -> bool:
+def starting_owner(shipment_id: str, partner: str | None) -> str | None:
+    """Who owns a shipment when the caller starts it: a partner itself; for an operator, the
+    partner whose namespace the id is in (``acme.SHP-1`` is acme's, so acme reaches it), else nobody."""
+    return partner if partner is not None else partner_namespace(shipment_id)
+
+
+async def claim(sessions: SessionMaker, shipment_id: str, owner: str | None, *, any_shipment: bool = False) -> bool:
     """Record ``owner`` as the shipment's owner if it is new; True when the caller may add to it.
 
-    An operator (``owner`` None) may add to any shipment; a partner only to one it started.
+    An operator (``any_shipment``) may add to any shipment; a partner only to one it started.
     """
     async with sessions() as session, session.begin():
         await session.execute(
@@ -72,7 +78,7 @@ async def claim(sessions: SessionMaker, shipment_id: str, owner: str | None) -> 
             .on_conflict_do_nothing(index_elements=["shipment_id"])
         )
         recorded = await session.scalar(select(Shipment.partner).where(Shipment.shipment_id == shipment_id))
-    return owner is None or recorded == owner
+    return any_shipment or recorded == owner
 
 
 async def is_complete(sessions: SessionMaker, shipment_id: str) -> bool:
