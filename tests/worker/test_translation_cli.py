@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from pathlib import Path
 
@@ -64,6 +65,8 @@ async def test_bad_submissions_are_one_line_and_write_nothing(
 ) -> None:
     project = f"bad{uuid.uuid4().hex[:8]}"
     nested = _folder(tmp_path / "nested", {"a.xlf": b"x", "chapter/b.xlf": b"x"})
+    with_a_pipe = _folder(tmp_path / "piped", {"a.xlf": b"x"})
+    os.mkfifo(with_a_pipe / "b.xlf")  # reading it would wait for a writer forever
     env = stack_env(dev_env, settings)
     cases = {
         "stepwise: --customer: 'Acme-1' is not a customer id (lowercase letters, digits, '_'; no '-')": [
@@ -73,6 +76,7 @@ async def test_bad_submissions_are_one_line_and_write_nothing(
         ],
         f"stepwise: {tmp_path / 'missing'}: no such directory": [str(tmp_path / "missing"), "--customer", "acme"],
         f"stepwise: {nested}: 'chapter/b.xlf': a file name is letters": [str(nested), "--customer", "acme"],
+        f"stepwise: {with_a_pipe}: b.xlf is not a regular file": [str(with_a_pipe), "--customer", "acme"],
     }
     for line, args in cases.items():
         result = await asyncio.to_thread(stepwise, "translation", "submit", *args, "--project", project, env=env)

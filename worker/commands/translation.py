@@ -109,6 +109,8 @@ def _project_files(folder: Path, max_files: int) -> list[tuple[str, Path]]:
         relative = path.relative_to(folder)
         if path.is_dir() or any(part.startswith(".") for part in relative.parts):
             continue
+        if not path.is_file():  # a FIFO or a device would block the read, a broken link fail it
+            raise CliError(f"{folder}: {relative.as_posix()} is not a regular file")
         try:
             files.append((service.check_file_name(relative.as_posix()), path))
         except service.InvalidFileName as error:
