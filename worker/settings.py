@@ -94,6 +94,10 @@ def partner_namespace(identifier: str) -> str | None:
     return found.group(1) if found else None
 
 
+MAX_WAIT_HOURS = 366 * 24
+"""The longest reminder or escalation delay a setting may give: each becomes a workflow timer."""
+
+
 OPERATOR_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 """An operator's name as audited: printable, no spaces, at most 64 characters."""
 
@@ -293,9 +297,9 @@ class TranslationSettings(BaseModel):
         "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"
     ] = "GLACIER_IR"
     """The cheaper storage class."""
-    review_remind_hours: float | None = Field(default=24.0, gt=0)
+    review_remind_hours: float | None = Field(default=24.0, gt=0, le=MAX_WAIT_HOURS, allow_inf_nan=False)
     """Remind the translators' topic of a waiting review after this long (None: never)."""
-    review_escalate_hours: float | None = Field(default=72.0, gt=0)
+    review_escalate_hours: float | None = Field(default=72.0, gt=0, le=MAX_WAIT_HOURS, allow_inf_nan=False)
     """Escalate a waiting review to the operators after this long (None: never)."""
     max_files: int = Field(default=500, ge=1, le=1000)
     """Most files one project may have (each arrival costs the project's history up to four events)."""
@@ -319,13 +323,13 @@ class DocumentsSettings(BaseModel):
     """Seconds between GetDocumentAnalysis calls while Textract works."""
     max_analysis_minutes: float = Field(default=60.0, gt=0)
     """Longest a Textract analysis may run before its wait parks for an operator."""
-    missing_remind_hours: float | None = Field(default=4.0, gt=0)
+    missing_remind_hours: float | None = Field(default=4.0, gt=0, le=MAX_WAIT_HOURS, allow_inf_nan=False)
     """Remind the reviewers' topic of a shipment still missing a document after this long (None: never)."""
-    missing_escalate_hours: float | None = Field(default=24.0, gt=0)
+    missing_escalate_hours: float | None = Field(default=24.0, gt=0, le=MAX_WAIT_HOURS, allow_inf_nan=False)
     """Escalate a shipment still missing a document to the operators after this long (None: never)."""
-    review_remind_hours: float | None = Field(default=4.0, gt=0)
+    review_remind_hours: float | None = Field(default=4.0, gt=0, le=MAX_WAIT_HOURS, allow_inf_nan=False)
     """Remind the reviewers' topic of a waiting review after this long (None: never)."""
-    review_escalate_hours: float | None = Field(default=24.0, gt=0)
+    review_escalate_hours: float | None = Field(default=24.0, gt=0, le=MAX_WAIT_HOURS, allow_inf_nan=False)
     """Escalate a waiting review to the operators after this long (None: never)."""
 
 

@@ -93,3 +93,20 @@ def test_a_non_postgres_database_url_is_rejected_by_name() -> None:
 
 def test_tokens_are_stored_as_digests() -> None:
     assert hash_token("secret") == "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("STEPWISE_DOCUMENTS__REVIEW_REMIND_HOURS", "inf"),
+        ("STEPWISE_DOCUMENTS__MISSING_ESCALATE_HOURS", "nan"),
+        ("STEPWISE_TRANSLATION__REVIEW_ESCALATE_HOURS", "1e9"),
+    ],
+)
+def test_a_reminder_or_escalation_no_timer_can_wait_for_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    # Each becomes a workflow timer: infinity or a billion hours would fail the workflow's tasks.
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=rf"^{variable}:"):
+        load_settings()
