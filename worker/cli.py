@@ -166,7 +166,7 @@ def _run_cli() -> int:
                 typer.echo(error.format_message())
                 return 0
             return _fail(error.format_message(), error.exit_code)
-        outage = _outage(error)
+        outage = _outage(error) or _unready(error)
         if outage is not None:
             return _fail(outage, 1)
         return _fail(f"{type(error).__name__}: {error}", 1)
@@ -182,6 +182,30 @@ def _outage(error: Exception) -> str | None:
     except SettingsError:
         return None
     return None if outage is None else str(outage)
+
+
+UNDEFINED_TABLE = "42P01"
+"""PostgreSQL's SQLSTATE for a table that does not exist: the database was never migrated."""
+
+
+def _unready(error: Exception) -> str | None:
+    """One line for a database without Stepwise's tables or an AWS endpoint that does not answer."""
+    from sqlalchemy.exc import ProgrammingError
+    from temporalio.exceptions import ApplicationError
+
+    from activities.common.contracts import AWS_CONNECTION_ERROR
+    from worker.outages import postgres_address
+
+    if isinstance(error, ProgrammingError) and getattr(error.orig, "sqlstate", None) == UNDEFINED_TABLE:
+        try:
+            where = postgres_address(settings())
+        except SettingsError:
+            where = "STEPWISE_DATABASE_URL"
+        return f"PostgreSQL at {where} has no Stepwise tables: run `stepwise migrate`"
+    if isinstance(error, ApplicationError) and error.type == AWS_CONNECTION_ERROR:
+        operation = error.message.split(":", 1)[0]  # "s3.put_object: Could not connect to ..."
+        return f"AWS at {os.environ.get('AWS_ENDPOINT_URL') or 'its endpoint'} is not reachable ({operation})"
+    return None
 
 
 def _fail(message: str, exit_code: int) -> int:

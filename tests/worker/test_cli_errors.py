@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,6 +22,7 @@ from activities.common.resources import Resources
 from tests.e2e.booking_support import new_flight
 from tests.support.processes import stack_env, stepwise
 from worker.devstack.processes import free_port
+from worker.outages import postgres_address
 from worker.services.booking import workflow_id
 from worker.settings import Settings
 
@@ -160,3 +165,35 @@ def test_a_bad_reconciliation_option_is_named_even_with_temporal_down(options: l
 
     assert result.returncode == 2, result.stderr
     assert result.stderr == f"stepwise: {line}\n"
+
+
+async def test_a_database_never_migrated_says_to_migrate(settings: Settings) -> None:
+    # The suite's own database is migrated; a fresh one beside it is not.
+    url = make_url(settings.require_database_url())
+    fresh = f"never_migrated_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{fresh}"'))
+    try:
+        fresh_url = url.set(database=fresh).render_as_string(hide_password=False)
+        where = postgres_address(settings.model_copy(update={"database_url": SecretStr(fresh_url)}))
+        result = await asyncio.to_thread(
+            stepwise, "recon", "list", env=stack_env_without_temporal({"STEPWISE_DATABASE_URL": fresh_url})
+        )
+        assert result.returncode == 1, result.stderr
+        assert result.stderr == f"stepwise: PostgreSQL at {where} has no Stepwise tables: run `stepwise migrate`\n"
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE "{fresh}"'))
+        await admin.dispose()
+
+
+def test_an_aws_endpoint_that_does_not_answer_is_one_line_naming_it(tmp_path: Path) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    xml = tmp_path / "t.xml"
+    xml.write_text("<transactions/>")
+    result = stepwise(
+        "b2b", "upload", str(xml), "--partner", "acme", env=stack_env_without_temporal({"AWS_ENDPOINT_URL": endpoint})
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"stepwise: AWS at {endpoint} is not reachable (s3.put_object)\n"
