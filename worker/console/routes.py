@@ -22,6 +22,7 @@ from activities.common.contracts import GATE_ACTIONS, StepDecision
 from activities.common.resources import Resources
 from worker.api.app import ApiServices, api_aws
 from worker.api.auth import identify
+from worker.api.ratelimit import PartnerRateLimiter
 from worker.console.failures import ConsoleRoute
 from worker.console.filters import FilterForm, read_filter
 from worker.console.render import page, redirect, sessions_of, signed_in
@@ -83,6 +84,33 @@ def _forbidden(request: Request, session: Session | None) -> HTMLResponse:
     )
 
 
+SIGN_IN_FAILURES_BURST = 10
+SIGN_IN_FAILURES_PER_MINUTE = 5.0
+"""Failed sign-ins an address may make at once, and then per minute: guessing a token is slow."""
+
+
+def _sign_in_failures(request: Request) -> PartnerRateLimiter:
+    """A bucket per client address that each failed sign-in draws on (in PostgreSQL, for every replica)."""
+    limiter: PartnerRateLimiter | None = getattr(request.app.state, "sign_in_failures", None)
+    if limiter is None:
+        sessions = request.app.state.services.sessions
+        limiter = PartnerRateLimiter(sessions, SIGN_IN_FAILURES_PER_MINUTE / 60, SIGN_IN_FAILURES_BURST, "sign-in")
+        request.app.state.sign_in_failures = limiter
+    return limiter
+
+
+def _too_many_sign_ins(request: Request, next: str, wait: int) -> Response:
+    """429 + Retry-After: the sign-in form again, saying when to retry."""
+    fresh = secrets.token_urlsafe(24)
+    message = f"Too many failed sign-ins from this address: try again in {wait} s."
+    refused = page(
+        request, "login.html", {"login_csrf": fresh, "next": next, "error": message}, session=None, status=429
+    )
+    refused.headers["Retry-After"] = str(wait)
+    _set_login_cookie(refused, request, fresh)
+    return refused
+
+
 def _safe_next(target: str) -> str:
     """Only a console path may be returned to after sign-in (no open redirect)."""
     target = unquote(target)
@@ -125,8 +153,14 @@ async def login(
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not csrf or not secrets.compare_digest(expected, csrf):
         return _forbidden(request, None)
+    failures = _sign_in_failures(request)
+    source = request.client.host if request.client else "unknown"
+    wait = await failures.waiting(source)
+    if wait:  # checked before the token: a guesser learns nothing while it waits
+        return _too_many_sign_ins(request, next, wait)
     caller = identify(token, request.app.state.settings.api) if token else None
     if caller is None or not caller.is_operator:
+        await failures.retry_after(source)  # a failed sign-in takes a token from the address's bucket
         fresh = secrets.token_urlsafe(24)
         message = "That token does not belong to an operator." if caller else "Unknown token."
         refused = page(
