@@ -28,9 +28,11 @@ from tests.support.step_control import audits, wait_waiting
 from tests.support.step_probe_fixtures import start_probe
 from tests.workflows.common.step_probe import ProbeActivities, ProbeInput
 from worker.console.routes import SIGN_IN_FAILURES_BURST
-from worker.console.session import COOKIE
-from worker.settings import Settings
+from worker.console.session import COOKIE, token_mark
+from worker.settings import Settings, hash_token
 
+ANNA = token_mark(hash_token(OPERATOR_TOKEN))
+"""The token fingerprint a session of OPERATOR carries."""
 PAGES = ["/console/inbox", "/console/bulk", "/console/audit", "/console/dead-letters", "/console/executions/x"]
 FORMS = ["/console/decide/x", "/console/bulk", "/console/logout", "/console/dead-letters/media/m-1/redrive"]
 
@@ -85,10 +87,10 @@ async def test_an_expired_session_is_sent_back_to_sign_in(http: httpx.AsyncClien
     serializer = URLSafeTimedSerializer(SESSION_SECRET, salt="stepwise-console")
     nine_hours_ago = time.time() - 9 * 3600  # sessions last 8 hours by default
     with mock.patch("itsdangerous.timed.time.time", return_value=nine_hours_ago):
-        stale = serializer.dumps({"operator": OPERATOR, "csrf": "c"})
+        stale = serializer.dumps({"operator": OPERATOR, "csrf": "c", "mark": ANNA})
     http.cookies.set(COOKIE, stale, domain="console.test", path="/console")
     assert (await http.get("/console/inbox")).status_code == 303
-    fresh = serializer.dumps({"operator": OPERATOR, "csrf": "c"})
+    fresh = serializer.dumps({"operator": OPERATOR, "csrf": "c", "mark": ANNA})
     http.cookies.set(COOKIE, fresh, domain="console.test", path="/console")
     assert (await http.get("/console/inbox")).status_code == 200
 

@@ -272,10 +272,11 @@ async def test_a_redrive_without_its_csrf_token_starts_nothing_and_keeps_the_dea
 
 @asynccontextmanager
 async def _console_without_the_other_operator(
-    client: Client, settings: Settings, sessions: SessionMaker
+    client: Client, settings: Settings, sessions: SessionMaker, operators: dict[str, str] | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The console as it runs once OTHER_OPERATOR is removed from the settings (same session secret)."""
-    configured = console_settings(settings, operators={OPERATOR: hash_token(OPERATOR_TOKEN)})
+    """The console as it runs once OTHER_OPERATOR is removed from the settings (same session secret),
+    or with ``operators`` as they are configured then."""
+    configured = console_settings(settings, operators=operators or {OPERATOR: hash_token(OPERATOR_TOKEN)})
     app = create_app(configured, ApiServices(client, sessions, settings.worker.task_queue))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://console.test") as http:
         yield http
@@ -316,3 +317,17 @@ async def test_a_removed_operators_session_no_longer_counts_and_does_nothing(
     assert not await _exists(dev_env, campaign_id(campaign))
     assert still_works.status_code == 200 and f'<span id="operator">{OPERATOR}</span>' in still_works.text
     await handle.terminate("test over")
+
+
+async def test_a_session_signed_in_with_a_token_since_rotated_no_longer_counts(
+    http: httpx.AsyncClient, dev_env: WorkflowEnvironment, settings: Settings, sessions: SessionMaker
+) -> None:
+    assert (await sign_in(http, OTHER_TOKEN)).status_code == 303
+    rotated = {OPERATOR: hash_token(OPERATOR_TOKEN), OTHER_OPERATOR: hash_token("ben-new-token")}
+    async with _console_without_the_other_operator(dev_env.client, settings, sessions, rotated) as after_rotation:
+        after_rotation.cookies = httpx.Cookies(http.cookies)
+        old_session = await after_rotation.get("/console/inbox")
+        assert (await sign_in(after_rotation, "ben-new-token")).status_code == 303
+        new_session = await after_rotation.get("/console/inbox")
+    assert (old_session.status_code, old_session.headers["location"]) == (303, "/console/login?next=%2Fconsole%2Finbox")
+    assert new_session.status_code == 200 and f'<span id="operator">{OTHER_OPERATOR}</span>' in new_session.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hmac
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from worker.api.auth import unnamed_operator
-from worker.console.session import Session, Sessions
+from worker.console.session import Session, Sessions, token_mark
 from worker.services.operations import waited
 from worker.settings import ApiSettings
 
@@ -41,15 +42,21 @@ def sessions_of(request: Request) -> Sessions:
     return sessions
 
 
-def operator_names(settings: ApiSettings) -> set[str]:
-    """Every operator name a token can sign in as now."""
-    return set(settings.operators) | {unnamed_operator(d) for d in settings.operator_token_hashes}
+def operator_digest(settings: ApiSettings, name: str) -> str | None:
+    """The stored token digest of the operator called ``name`` now, or None if there is none."""
+    if name in settings.operators:
+        return settings.operators[name]
+    return next((digest for digest in settings.operator_token_hashes if unnamed_operator(digest) == name), None)
 
 
 def current_session(request: Request) -> Session | None:
-    """The signed-in operator's session, or None; a removed operator's session no longer counts."""
+    """The signed-in operator's session, or None: a removed operator's, or one signed in with a
+    token since rotated, no longer counts."""
     session = sessions_of(request).read(request)
-    if session is None or session.operator not in operator_names(request.app.state.settings.api):
+    if session is None:
+        return None
+    digest = operator_digest(request.app.state.settings.api, session.operator)
+    if digest is None or not hmac.compare_digest(session.token_mark, token_mark(digest)):
         return None
     return session
 

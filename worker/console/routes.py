@@ -12,6 +12,7 @@ import datetime
 import json
 import secrets
 import uuid
+from collections.abc import Awaitable
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
@@ -20,7 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from activities.common.contracts import GATE_ACTIONS, StepDecision
 from activities.common.resources import Resources
-from worker.api.app import ApiServices, api_aws
+from worker.api.app import OUTAGE_ERROR_TYPES, ApiServices, api_aws
 from worker.api.auth import identify
 from worker.api.ratelimit import PartnerRateLimiter
 from worker.console.failures import ConsoleRoute
@@ -53,6 +54,7 @@ from worker.services.recon_runs import (
     list_runs,
     start_campaign,
 )
+from worker.settings import hash_token
 from workflows.common.form_answers import MAX_ANSWER, MAX_ANSWER_NAME, MAX_ANSWERS, field_problems
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
@@ -97,6 +99,15 @@ def _sign_in_failures(request: Request) -> PartnerRateLimiter:
         limiter = PartnerRateLimiter(sessions, SIGN_IN_FAILURES_PER_MINUTE / 60, SIGN_IN_FAILURES_BURST, "sign-in")
         request.app.state.sign_in_failures = limiter
     return limiter
+
+
+async def _unless_postgres_is_down(take: Awaitable[int]) -> int:
+    """The bucket's answer, or 0 while PostgreSQL is unreachable: signing in does not need it (the
+    pages that do say so), so an outage does not lock the operators out of the console."""
+    try:
+        return await take
+    except OUTAGE_ERROR_TYPES:
+        return 0
 
 
 def _too_many_sign_ins(request: Request, next: str, wait: int) -> Response:
@@ -155,12 +166,12 @@ async def login(
         return _forbidden(request, None)
     failures = _sign_in_failures(request)
     source = request.client.host if request.client else "unknown"
-    wait = await failures.waiting(source)
+    wait = await _unless_postgres_is_down(failures.waiting(source))
     if wait:  # checked before the token: a guesser learns nothing while it waits
         return _too_many_sign_ins(request, next, wait)
     caller = identify(token, request.app.state.settings.api) if token else None
     if caller is None or not caller.is_operator:
-        await failures.retry_after(source)  # a failed sign-in takes a token from the address's bucket
+        await _unless_postgres_is_down(failures.retry_after(source))  # a failure takes a token from the bucket
         fresh = secrets.token_urlsafe(24)
         message = "That token does not belong to an operator." if caller else "Unknown token."
         refused = page(
@@ -169,7 +180,7 @@ async def login(
         _set_login_cookie(refused, request, fresh)
         return refused
     response = redirect(_safe_next(next))
-    sessions_of(request).start(response, request, caller.name)
+    sessions_of(request).start(response, request, caller.name, hash_token(token))
     response.delete_cookie(LOGIN_COOKIE, path="/console")
     return response
 

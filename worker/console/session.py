@@ -3,12 +3,15 @@
 Operators sign in with their own API token (``STEPWISE_API__OPERATORS``); the token is
 checked once and never stored. The cookie holds the operator's name, a random CSRF token
 and the sign-in time, signed with ``STEPWISE_API__SESSION_SECRET`` (itsdangerous), and is
-HttpOnly, SameSite=Strict, limited to ``/console`` and — over HTTPS — Secure. Every form
+HttpOnly, SameSite=Strict, limited to ``/console`` and — over HTTPS — Secure. It also holds a
+fingerprint of the operator's token digest: once the operator's token is rotated in the
+settings (or the operator removed), the session no longer counts. Every form
 POST must carry the session's CSRF token; a missing or wrong one is refused with 403.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -30,6 +33,13 @@ class Session:
 
     operator: str
     csrf: str
+    token_mark: str = ""
+    """:func:`token_mark` of the token the operator signed in with: a new token ends the session."""
+
+
+def token_mark(digest: str) -> str:
+    """A short fingerprint of a token's stored digest (the cookie never carries the digest itself)."""
+    return hashlib.sha256(f"stepwise-console-session:{digest.lower()}".encode()).hexdigest()[:16]
 
 
 class Sessions:
@@ -41,12 +51,12 @@ class Sessions:
         self._notices = URLSafeTimedSerializer(secret, salt="stepwise-console-notice")
         self.max_age = settings.session_minutes * 60
 
-    def start(self, response: Response, request: Request, operator: str) -> Session:
-        """Sign ``operator`` in: set the cookie on ``response``."""
-        session = Session(operator, secrets.token_urlsafe(24))
+    def start(self, response: Response, request: Request, operator: str, digest: str) -> Session:
+        """Sign ``operator`` in (with the token whose stored digest is ``digest``): set the cookie on ``response``."""
+        session = Session(operator, secrets.token_urlsafe(24), token_mark(digest))
         response.set_cookie(
             COOKIE,
-            self._serializer.dumps({"operator": session.operator, "csrf": session.csrf}),
+            self._serializer.dumps({"operator": session.operator, "csrf": session.csrf, "mark": session.token_mark}),
             max_age=self.max_age,
             path=COOKIE_PATH,
             httponly=True,
@@ -66,7 +76,7 @@ class Sessions:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("operator"), str) or not data.get("csrf"):
             return None
-        return Session(data["operator"], str(data["csrf"]))
+        return Session(data["operator"], str(data["csrf"]), str(data.get("mark", "")))
 
     def sign_notice(self, text: str) -> str:
         """``text`` as a page shows it after a redirect (``?done=``), signed so only the console writes it."""
