@@ -156,3 +156,12 @@ async def _status_once_ended(dev_env: WorkflowEnvironment, api: httpx.AsyncClien
     with suppress(WorkflowFailureError):
         await dev_env.client.get_workflow_handle(workflow_id(request_id)).result()
     return (await api.get(f"/bookings/{request_id}")).json()
+
+
+async def test_a_refusal_says_why_in_the_validators_own_words(api: httpx.AsyncClient) -> None:
+    response = await api.post("/bookings", json=_body("FL-100", "v-2", amount="1e2", customer_id="c\n1"))
+    assert response.status_code == 422
+    assert sorted((e["field"], e["message"]) for e in response.json()["errors"]) == [
+        ("amount", "'1e2' is not a positive amount such as 120.00 (at most 10 digits, then 2 decimals)"),
+        ("customer_id", "must not contain control character U+000A"),
+    ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -127,9 +128,15 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     problems = []
     for item in error.errors():
         location = [str(part) for part in item["loc"] if part not in ("body", "query", "path")]
-        problems.append({"field": ".".join(location) or "body", "message": item["msg"]})
+        problems.append({"field": ".".join(location) or "body", "message": _message(item)})
     summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     return JSONResponse({"detail": summary, "errors": problems}, status_code=422)
+
+
+def _message(item: Any) -> str:
+    """The refusal's own words: a validator's ValueError without pydantic's "Value error, " prefix."""
+    error = item.get("ctx", {}).get("error") if item.get("type") == "value_error" else None
+    return str(error) if error is not None else str(item["msg"])
 
 
 OUTAGE_ERROR_TYPES: tuple[type[Exception], ...] = (
