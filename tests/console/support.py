@@ -43,12 +43,11 @@ def console_settings(settings: Settings, **api: object) -> Settings:
 
 @asynccontextmanager
 async def console_client(
-    client: Client, settings: Settings, sessions: SessionMaker, address: str = "127.0.0.1"
+    client: Client, settings: Settings, sessions: SessionMaker
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client of the whole API app (console included), served in-process over https,
-    its requests coming from ``address``."""
+    """An HTTP client of the whole API app (console included), served in-process over https."""
     app = create_app(console_settings(settings), ApiServices(client, sessions, settings.worker.task_queue))
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://console.test") as http:
         yield http
 

@@ -76,13 +76,6 @@ class PartnerRateLimiter:
         """Microseconds per token, rounded up (never admits faster than configured)."""
         return max(1, math.ceil(1_000_000 / self.rate))
 
-    async def waiting(self, key: str) -> int:
-        """Whole seconds until ``key``'s bucket has a token again, taking none; 0 when it has one."""
-        params = {"key": f"{self.scope}:{key}", "emission_us": self.emission_us, "burst": self.burst}
-        async with self.sessions() as session:
-            wait_us = await session.scalar(WAIT_US, params)
-        return 0 if wait_us is None or wait_us <= 0 else max(1, math.ceil(wait_us / 1_000_000))
-
     async def retry_after(self, partner_id: str) -> int:
         """0 if the partner may proceed (a token was taken), else whole seconds to wait (at least 1)."""
         params = {"key": f"{self.scope}:{partner_id}", "emission_us": self.emission_us, "burst": self.burst}

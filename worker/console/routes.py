@@ -12,7 +12,6 @@ import datetime
 import json
 import secrets
 import uuid
-from collections.abc import Awaitable
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
@@ -21,9 +20,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from activities.common.contracts import GATE_ACTIONS, StepDecision
 from activities.common.resources import Resources
-from worker.api.app import OUTAGE_ERROR_TYPES, ApiServices, api_aws
+from worker.api.app import ApiServices, api_aws
 from worker.api.auth import identify
-from worker.api.ratelimit import PartnerRateLimiter
 from worker.console.failures import ConsoleRoute
 from worker.console.filters import FilterForm, read_filter
 from worker.console.render import page, redirect, sessions_of, signed_in
@@ -86,42 +84,6 @@ def _forbidden(request: Request, session: Session | None) -> HTMLResponse:
     )
 
 
-SIGN_IN_FAILURES_BURST = 10
-SIGN_IN_FAILURES_PER_MINUTE = 5.0
-"""Failed sign-ins an address may make at once, and then per minute: guessing a token is slow."""
-
-
-def _sign_in_failures(request: Request) -> PartnerRateLimiter:
-    """A bucket per client address that each failed sign-in draws on (in PostgreSQL, for every replica)."""
-    limiter: PartnerRateLimiter | None = getattr(request.app.state, "sign_in_failures", None)
-    if limiter is None:
-        sessions = request.app.state.services.sessions
-        limiter = PartnerRateLimiter(sessions, SIGN_IN_FAILURES_PER_MINUTE / 60, SIGN_IN_FAILURES_BURST, "sign-in")
-        request.app.state.sign_in_failures = limiter
-    return limiter
-
-
-async def _unless_postgres_is_down(take: Awaitable[int]) -> int:
-    """The bucket's answer, or 0 while PostgreSQL is unreachable: signing in does not need it (the
-    pages that do say so), so an outage does not lock the operators out of the console."""
-    try:
-        return await take
-    except OUTAGE_ERROR_TYPES:
-        return 0
-
-
-def _too_many_sign_ins(request: Request, next: str, wait: int) -> Response:
-    """429 + Retry-After: the sign-in form again, saying when to retry."""
-    fresh = secrets.token_urlsafe(24)
-    message = f"Too many failed sign-ins from this address: try again in {wait} s."
-    refused = page(
-        request, "login.html", {"login_csrf": fresh, "next": next, "error": message}, session=None, status=429
-    )
-    refused.headers["Retry-After"] = str(wait)
-    _set_login_cookie(refused, request, fresh)
-    return refused
-
-
 def _safe_next(target: str) -> str:
     """Only a console path may be returned to after sign-in (no open redirect)."""
     target = unquote(target)
@@ -164,14 +126,8 @@ async def login(
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not csrf or not secrets.compare_digest(expected, csrf):
         return _forbidden(request, None)
-    failures = _sign_in_failures(request)
-    source = request.client.host if request.client else "unknown"
-    wait = await _unless_postgres_is_down(failures.waiting(source))
-    if wait:  # checked before the token: a guesser learns nothing while it waits
-        return _too_many_sign_ins(request, next, wait)
     caller = identify(token, request.app.state.settings.api) if token else None
     if caller is None or not caller.is_operator:
-        await _unless_postgres_is_down(failures.retry_after(source))  # a failure takes a token from the bucket
         fresh = secrets.token_urlsafe(24)
         message = "That token does not belong to an operator." if caller else "Unknown token."
         refused = page(
