@@ -19,6 +19,7 @@ import json
 import os
 import re
 import string
+from collections.abc import Collection
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal, get_origin
@@ -84,14 +85,19 @@ nor the ``-`` that ends the partner's part of an id built from it (a B2B transac
 one transaction."""
 
 
-PARTNER_NAMESPACE = re.compile(rf"^({PARTNER_ID_PATTERN[1:-1]})\.")
-"""An id that starts with a partner id and a dot: inside that partner's namespace (``acme.SHP-1``)."""
+def partner_namespace(identifier: str, partners: Collection[str]) -> str | None:
+    """The configured partner whose namespace ``identifier`` is in (``acme`` for ``acme.SHP-1``), or None."""
+    prefix, dot, _ = identifier.partition(".")
+    return prefix if dot and prefix in partners else None
 
 
-def partner_namespace(identifier: str) -> str | None:
-    """The partner whose namespace ``identifier`` is in (``acme`` for ``acme.SHP-1``), or None."""
-    found = PARTNER_NAMESPACE.match(identifier)
-    return found.group(1) if found else None
+def namespace_refusal(identifier: str, partners: Collection[str]) -> str | None:
+    """Why an operator may not choose ``identifier`` (it lies in a partner's namespace), or None.
+
+    The record would be owned by nobody, out of the partner's reach, and the partner's own id
+    would collide with it."""
+    partner = partner_namespace(identifier, partners)
+    return None if partner is None else f"ids starting '{partner}.' are partner {partner}'s: choose another id"
 
 
 MAX_WAIT_HOURS = 366 * 24

@@ -91,3 +91,15 @@ async def test_a_gate_started_directly_with_a_delay_no_timer_can_hold_skips_that
         e async for e in handle.fetch_history_events() if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
     ]
     assert failed == []
+
+
+async def test_a_gate_started_directly_with_a_delay_of_minus_infinity_reminds_at_once_as_it_always_did(
+    dev_env: WorkflowEnvironment, task_queue: str, probe_worker: Worker, sessions: SessionMaker
+) -> None:
+    # -inf always became the shortest timer, and histories hold that timer: it must stay one.
+    policy = AttentionPolicy(remind_after_seconds=-math.inf, escalate_after_seconds=1)
+    handle = await start_probe(dev_env.client, task_queue, ProbeInput(steps=["a"], gate=True, attention=policy))
+    sent = await notices(sessions, handle.id, at_least=3)  # the gate's notice, the reminder, the escalation
+    await handle.terminate("test over")
+
+    assert sorted(row.notification_key.rsplit(":", 1)[1] for row in sent) == ["escalate", "notice", "remind"]

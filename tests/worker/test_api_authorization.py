@@ -602,3 +602,14 @@ async def test_an_operator_cannot_create_a_record_inside_a_partners_namespace(
     chosen = body.get("request_id") or body["job_id"]
     started = (workflow_id(chosen), media_workflow_id(chosen), job_workflow_id(chosen))
     assert not [wid for wid in started if await _exists(dev_env, wid)]
+
+
+async def test_an_operators_dotted_id_outside_every_partners_namespace_is_its_own(
+    api: httpx.AsyncClient, dev_env: WorkflowEnvironment
+) -> None:
+    # Only configured partners have namespaces: "2024.07.01-run" is an operator's id like any other.
+    request_id = f"2024.07.01-{uuid.uuid4().hex[:8]}"
+    response = await api.post("/bookings", json=_booking("FL-100", request_id), headers=IDENTITIES["operator"])
+    assert response.status_code == 202, response.text
+    assert response.json()["booking_id"] == request_id
+    await dev_env.client.get_workflow_handle(workflow_id(request_id)).terminate("test over")  # no worker runs it

@@ -7,6 +7,7 @@ would, and reads its exit code, its output and Temporal's record of what it star
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -197,3 +198,41 @@ def test_an_aws_endpoint_that_does_not_answer_is_one_line_naming_it(tmp_path: Pa
     )
     assert result.returncode == 1, result.stderr
     assert result.stderr == f"stepwise: AWS at {endpoint} is not reachable (s3.put_object)\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            [*_booking_args("FL-100", "acme.r-1")],
+            "Invalid value for --request-id: ids starting 'acme.' are partner acme's: choose another id",
+        ),
+        (
+            [
+                "media",
+                "start",
+                "s3://stepwise-media/a.wav",
+                "--language",
+                "en-US",
+                "--to",
+                "es",
+                "--job-id",
+                "acme.j-1",
+            ],
+            "--job-id: ids starting 'acme.' are partner acme's: choose another id",
+        ),
+        (
+            ["poller", "start", "https://partner.example/api/x/", "--partner", "acme", "--job-id", "acme.j-1"],
+            "--job-id: ids starting 'acme.' are partner acme's: choose another id",
+        ),
+    ],
+)
+def test_an_id_in_a_configured_partners_namespace_is_refused_to_the_cli(args: list[str], line: str) -> None:
+    # The CLI acts as an operator: as at the API, its record would be nobody's, out of acme's reach.
+    partners = {
+        "STEPWISE_API__PARTNER_TOKEN_HASHES": json.dumps({"acme": "0" * 64}),
+        "STEPWISE_POLLER__PARTNERS": json.dumps({"acme": ["https://partner.example/api/"]}),
+    }
+    result = stepwise(*args, env=stack_env_without_temporal(partners))
+    assert result.returncode != 0, result.stderr
+    assert result.stderr == f"stepwise: {line}\n"

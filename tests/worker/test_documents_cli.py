@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from pathlib import Path
 
@@ -12,10 +13,11 @@ from temporalio.testing import WorkflowEnvironment
 from activities.common.db import SessionMaker
 from activities.common.resources import Resources
 from activities.models.documents import Shipment
+from tests.conftest import PARTNER_TOKENS
 from tests.support.processes import stack_env, stepwise
 from tests.worker.test_api_authorization import ACME
 from worker.devstack.shipment_demo import demo_documents
-from worker.settings import Settings
+from worker.settings import Settings, hash_token
 
 
 async def test_an_operators_upload_to_a_partners_shipment_id_leaves_it_the_partners(
@@ -31,7 +33,9 @@ async def test_an_operators_upload_to_a_partners_shipment_id_leaves_it_the_partn
     invoice.write_bytes(demo_documents()["invoice"])
     args = ["documents", "upload", str(invoice), "--shipment", f"acme.{reference}", "--type", "invoice"]
     try:
-        uploaded = await asyncio.to_thread(stepwise, *args, env=stack_env(dev_env, settings))
+        partners = json.dumps({p: hash_token(t) for p, t in PARTNER_TOKENS.items()})  # configured as the API's
+        env = stack_env(dev_env, settings, STEPWISE_API__PARTNER_TOKEN_HASHES=partners)
+        uploaded = await asyncio.to_thread(stepwise, *args, env=env)
         assert uploaded.returncode == 0, uploaded.stderr
         async with sessions() as session:
             row = await session.get(Shipment, f"acme.{reference}")

@@ -46,6 +46,7 @@ S3 drop belongs to no partner.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -53,7 +54,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from worker.settings import ApiSettings, hash_token, partner_namespace
+from worker.settings import ApiSettings, hash_token, namespace_refusal
 
 bearer = HTTPBearer(auto_error=False, description="Operator or partner token")
 
@@ -92,16 +93,14 @@ class Caller:
         """
         return chosen if self.is_operator else f"{self.partner_id}.{chosen}"
 
-    def new_id(self, chosen: str, field: str) -> str:
+    def new_id(self, chosen: str, field: str, partners: Collection[str]) -> str:
         """The id of a record the caller creates as ``chosen`` (body field ``field``).
 
-        As :meth:`scoped_id`; an operator's id may not start ``<partner>.`` either: the record
-        would sit in that partner's namespace owned by nobody, out of the partner's reach, and
-        the partner's own id would collide with it (422 naming the field).
+        As :meth:`scoped_id`; an operator's id may not lie in one of ``partners``' namespaces
+        (``acme.x``): 422 naming the field (:func:`worker.settings.namespace_refusal`).
         """
-        if self.is_operator and (partner := partner_namespace(chosen)) is not None:
-            message = f"ids starting '{partner}.' are partner {partner}'s: choose another id"
-            raise RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
+        if self.is_operator and (refusal := namespace_refusal(chosen, partners)) is not None:
+            raise RequestValidationError([{"loc": ("body", field), "msg": refusal, "type": "value_error"}])
         return self.scoped_id(chosen)
 
 

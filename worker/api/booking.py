@@ -113,7 +113,9 @@ async def submit(
 ) -> BookingAccepted:
     """Start the booking saga (or find the one this request id started); a partner's booking is its own."""
     booking = BookingRequest(
-        request_id=caller.new_id(body.request_id or str(uuid.uuid4()), "request_id"),
+        request_id=caller.new_id(
+            body.request_id or str(uuid.uuid4()), "request_id", request.app.state.settings.api.partner_token_hashes
+        ),
         customer_id=body.customer_id,
         outbound_flight_id=body.flight_id,
         return_flight_id=body.return_flight_id,

@@ -111,7 +111,7 @@ async def upload(
     scoped = _scoped(caller, shipment_id)
     if scoped is None:
         raise _not_found(shipment_id)
-    owner = service.starting_owner(scoped, caller.owner)
+    owner = service.starting_owner(scoped, caller.owner, settings.api.partner_token_hashes)
     if not await service.claim(services.sessions, scoped, owner, any_shipment=caller.is_operator):
         raise _not_found(shipment_id)
     shipment_id = scoped

@@ -120,7 +120,9 @@ def _not_found(job_id: str) -> HTTPException:
 async def submit(body: MediaJobCreate, request: Request, response: Response, caller: RateLimitedCaller) -> Any:
     """Start the media pipeline (or find the job this id started); nothing starts if the request is invalid."""
     job = MediaJobRequest(
-        job_id=caller.new_id(body.job_id or str(uuid.uuid4()), "job_id"),
+        job_id=caller.new_id(
+            body.job_id or str(uuid.uuid4()), "job_id", request.app.state.settings.api.partner_token_hashes
+        ),
         media_uri=body.media_uri,
         language_code=body.language,
         target_languages=list(body.targets),

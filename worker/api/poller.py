@@ -105,7 +105,10 @@ async def start_job(body: JobCreate, request: Request, response: Response, calle
         raise HTTPException(403, "a partner may start jobs for its own data only")
     settings = request.app.state.settings
     job = service.job_request(
-        settings, body.partner, body.url, caller.new_id(body.job_id or str(uuid.uuid4()), "job_id")
+        settings,
+        body.partner,
+        body.url,
+        caller.new_id(body.job_id or str(uuid.uuid4()), "job_id", settings.api.partner_token_hashes),
     )
     services = _services(request)
     try:

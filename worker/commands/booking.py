@@ -29,6 +29,7 @@ from worker.api.fields import Line
 from worker.commands.common import CliError, print_json, run, settings
 from worker.services import booking as bookings
 from worker.services.booking_checks import InvalidBooking, check_amount_text, check_currency, validate_booking
+from worker.settings import namespace_refusal
 from worker.temporal import FAIL_FAST, connect
 
 app = typer.Typer(help="Flight bookings (the ProcessBooking saga).", no_args_is_help=True)
@@ -62,7 +63,7 @@ def start(
     operator (--wait; the step, its error and the `stepwise decide` command are printed).
     """
     request = BookingRequest(
-        request_id=_id("--request-id", request_id or str(uuid.uuid4())),
+        request_id=_operators_id("--request-id", request_id or str(uuid.uuid4())),
         customer_id=_required("--customer", customer),
         outbound_flight_id=_id("--flight", flight),
         return_flight_id=_id("--return-flight", return_flight) if return_flight else None,
@@ -204,6 +205,14 @@ def _required(option: str, value: str) -> str:
 def _id(option: str, value: str) -> str:
     if not ID.fullmatch(value):
         raise typer.BadParameter("letters, digits and ._:- only, at most 100 characters", param_hint=option)
+    return value
+
+
+def _operators_id(option: str, value: str) -> str:
+    """An id the CLI (an operator) chooses: as :func:`_id`, and outside every partner's namespace."""
+    refusal = namespace_refusal(_id(option, value), settings().api.partner_token_hashes)
+    if refusal is not None:
+        raise typer.BadParameter(refusal, param_hint=option)
     return value
 
 

@@ -17,6 +17,7 @@ from activities.media.contracts import DEFAULT_MAX_WAIT_SECONDS, DEFAULT_POLL_IN
 from worker.commands.common import CliError, print_json, run, settings
 from worker.commands.follow import EXIT_PARKED, follow
 from worker.services import media
+from worker.settings import namespace_refusal
 from worker.temporal import FAIL_FAST, connect
 
 app = typer.Typer(help="Media jobs: Transcribe, then Translate into each target language.", no_args_is_help=True)
@@ -81,6 +82,9 @@ async def _start(request: MediaJobRequest, wait: bool) -> media.MediaJobView:
     try:
         # Checked before connecting, so a bad request fails fast even with Temporal down.
         media.check_request(request)
+        refusal = namespace_refusal(request.job_id, config.api.partner_token_hashes)
+        if refusal is not None:  # the CLI acts as an operator, whose ids stay out of partners' namespaces
+            raise media.MediaRequestInvalid("job_id", refusal)
         # The CLI acts as an operator: the operator's input locations apply, as at the API.
         allowed = media.input_locations(config.media, Resources(prefix=config.aws.name_prefix), None)
         media.check_media_location(request.media_uri, allowed)

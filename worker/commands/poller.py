@@ -19,6 +19,7 @@ from activities.poller.contracts import TASK_STATES, job_workflow_id, slice_work
 from worker.commands.common import CliError, database_sessions, print_json, run, settings
 from worker.commands.follow import EXIT_PARKED, Parked, parked_step, running_steps
 from worker.services import poller as service
+from worker.settings import namespace_refusal
 from worker.temporal import FAIL_FAST, connect
 
 app = typer.Typer(help="API poller: walk every page of a partner's API into partner_records.", no_args_is_help=True)
@@ -117,6 +118,9 @@ async def _start(url: str, partner: str, job_id: str, wait: bool) -> service.Job
     access = service.poller_access(config)
     try:
         # Checked before connecting, so a bad request fails fast even with Temporal down.
+        refusal = namespace_refusal(job_id, config.api.partner_token_hashes)
+        if refusal is not None:  # the CLI acts as an operator, whose ids stay out of partners' namespaces
+            raise service.PollerRequestInvalid("job_id", refusal)
         await service.check_request(access, partner, url, job_id)
         client = await _client()
         submitted = await service.submit_job(client, config.worker.task_queue, access, request, owner=None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -60,10 +61,11 @@ def check_document(data: bytes, max_bytes: int) -> None:
         raise DocumentRefused("file", f"is not a PDF (it starts with {data[:8]!r}, a PDF with %PDF-)")
 
 
-def starting_owner(shipment_id: str, partner: str | None) -> str | None:
+def starting_owner(shipment_id: str, partner: str | None, partners: Collection[str]) -> str | None:
     """Who owns a shipment when the caller starts it: a partner itself; for an operator, the
-    partner whose namespace the id is in (``acme.SHP-1`` is acme's, so acme reaches it), else nobody."""
-    return partner if partner is not None else partner_namespace(shipment_id)
+    configured partner whose namespace the id is in (``acme.SHP-1`` is acme's, so acme reaches
+    it), else nobody."""
+    return partner if partner is not None else partner_namespace(shipment_id, partners)
 
 
 async def claim(sessions: SessionMaker, shipment_id: str, owner: str | None, *, any_shipment: bool = False) -> bool:

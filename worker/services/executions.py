@@ -19,7 +19,9 @@ from activities.common import search_attributes
 from activities.common.contracts import STEPS_QUERY, StepControlStatus, StepState
 from worker.services.starting import OWNER_MEMO
 
-SECRET_KEYS = re.compile(r"token|secret|password|card|api_key", re.IGNORECASE)
+SECRET_KEYS = re.compile(
+    r"token|secret|password|passwd|card|api[_-]?key|private|credential|authorization", re.IGNORECASE
+)
 """Input fields never shown: their values are replaced by ``<redacted>``."""
 
 CONTRACT_MODULES = ("activities.",)

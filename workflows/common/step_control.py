@@ -84,9 +84,10 @@ def _timer_can_hold(seconds: float) -> bool:
     The API refuses delays past a year, but a direct Temporal start can still carry ``inf``,
     ``nan`` or ``1e300``; building that timer raises and would fail every workflow task of the
     run. Such a stage never fires instead. Skipping it changes no command a history can hold:
-    the timer's command was never sent, since building it raised.
+    the timer's command was never sent, since building it raised. ``-inf`` is kept: it always
+    became the shortest timer (the stage fires at once), and histories hold that timer.
     """
-    return math.isfinite(seconds) and seconds < LONGEST_TIMER_SECONDS
+    return not math.isnan(seconds) and seconds < LONGEST_TIMER_SECONDS
 
 
 @dataclass(frozen=True)
