@@ -100,8 +100,11 @@ def namespace_refusal(identifier: str, partners: Collection[str]) -> str | None:
     return None if partner is None else f"ids starting '{partner}.' are partner {partner}'s: choose another id"
 
 
-MAX_WAIT_HOURS = 366 * 24
-"""The longest reminder or escalation delay a setting may give: each becomes a workflow timer."""
+LONGEST_WAIT_SECONDS = 366 * 86400
+"""A year and a day: the longest delay or age Stepwise accepts anywhere (a reminder, an escalation,
+a default action, a filter's age). Each delay becomes a workflow timer, which must be buildable."""
+MAX_WAIT_HOURS = LONGEST_WAIT_SECONDS // 3600
+"""The longest reminder or escalation delay a setting may give, in the settings' hours."""
 
 
 OPERATOR_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"

@@ -29,6 +29,7 @@ from worker.services.operations import (
     list_attention,
     send_decision,
 )
+from worker.settings import LONGEST_WAIT_SECONDS
 from workflows.common.form_answers import ANSWER_PATTERN, MAX_ANSWER, MAX_ANSWER_NAME, MAX_ANSWERS
 
 router = APIRouter(tags=["operations"])
@@ -89,7 +90,7 @@ class Selection(BaseModel):
     pipeline: Pipeline | None = Field(default=None, description="Only this pipeline.")
     step: Line = Field(default="", max_length=200, description="The parked step or gate; `compare:*` matches a prefix.")
     error_type: Line = Field(default="", max_length=200, description="Only steps whose last error has this type.")
-    min_age_seconds: float = Field(default=0, ge=0, le=366 * 86400, description="Waiting at least this long.")
+    min_age_seconds: float = Field(default=0, ge=0, le=LONGEST_WAIT_SECONDS, description="Waiting at least this long.")
 
 
 class BulkDecisionRequest(BaseModel):

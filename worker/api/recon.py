@@ -34,6 +34,7 @@ from worker.services.recon_runs import (
     list_runs,
     start_campaign,
 )
+from worker.settings import LONGEST_WAIT_SECONDS
 
 router = APIRouter(tags=["reconciliation"])
 RUN_STATUSES = "RUNNING|AWAITING_SIGNOFF|APPROVED|REJECTED|COMPLETED|ABORTED|FAILED"
@@ -41,8 +42,8 @@ RUN_STATUSES = "RUNNING|AWAITING_SIGNOFF|APPROVED|REJECTED|COMPLETED|ABORTED|FAI
 RunId = Annotated[Line, Path(min_length=1, max_length=200, description="The run id the start returned.")]
 
 
-MAX_ATTENTION_SECONDS = 366 * 86400
-"""The longest wait before a reminder, an escalation or the default action: a year and a day."""
+MAX_ATTENTION_SECONDS = LONGEST_WAIT_SECONDS
+"""The longest wait before a reminder, an escalation or the default action."""
 
 AttentionDelay = Annotated[float, Field(gt=0, le=MAX_ATTENTION_SECONDS, allow_inf_nan=False)]
 """Seconds from the start of the wait. Bounded because each delay becomes a workflow timer, and a

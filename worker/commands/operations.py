@@ -11,6 +11,7 @@ import typer
 from temporalio.client import Client
 
 from worker.commands.common import CliError, print_json, run, settings
+from worker.settings import LONGEST_WAIT_SECONDS
 
 if TYPE_CHECKING:
     from activities.common.contracts import DecisionOutcome
@@ -170,7 +171,7 @@ def parse_query(text: str) -> AttentionFilter:
     return selection
 
 
-MAX_MIN_AGE_SECONDS = 366 * 86400
+MAX_MIN_AGE_SECONDS = LONGEST_WAIT_SECONDS
 """The longest min_age, as the API's selection allows."""
 
 

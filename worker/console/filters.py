@@ -11,8 +11,9 @@ import math
 from dataclasses import dataclass
 
 from worker.services.operations import PIPELINES, AttentionFilter
+from worker.settings import LONGEST_WAIT_SECONDS
 
-MAX_AGE_MINUTES = 527_040.0
+MAX_AGE_MINUTES = LONGEST_WAIT_SECONDS / 60
 """A longer wait (a leap year) matches nothing more, so longer filters are cut to it."""
 
 
