@@ -85,3 +85,10 @@ async def signed_in_page(browser: Browser, base_url: str) -> Page:
 def screenshot_dir(fallback: Path) -> Path:
     """Where the browser test saves its screenshots: ``STEPWISE_CONSOLE_SCREENSHOTS`` (e.g. docs/) or a temp dir."""
     return Path(os.environ.get("STEPWISE_CONSOLE_SCREENSHOTS") or fallback)
+
+
+@asynccontextmanager
+async def signed_in_console(client: Client, settings: Settings, sessions: SessionMaker) -> AsyncIterator[Page]:
+    """The console served on ``client``, and a Chromium page signed in to it as the operator."""
+    async with served_console(client, settings, sessions) as base_url, chromium() as browser:
+        yield await signed_in_page(browser, base_url)

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from activities.common.db import SessionMaker, create_engine, create_session_maker
-from tests.console.browser import chromium, served_console, signed_in_page
+from tests.console.browser import signed_in_console
 from tests.console.support import OPERATOR, OPERATOR_TOKEN, console_client
 from worker.devstack.processes import free_port
 from worker.settings import Settings
@@ -25,8 +25,7 @@ async def test_a_refused_query_value_is_a_422_page_naming_the_field(
     dev_env: WorkflowEnvironment, settings: Settings, sessions: SessionMaker
 ) -> None:
     too_long = "2026-01-01T00:00:00+00:00" + "0" * 20
-    async with served_console(dev_env.client, settings, sessions) as base_url, chromium() as browser:
-        page = await signed_in_page(browser, base_url)
+    async with signed_in_console(dev_env.client, settings, sessions) as page:
         answer = await page.goto(f"/console/audit?since={too_long}")
         assert answer is not None and answer.status == 422
         assert answer.headers["content-type"].startswith("text/html")
@@ -64,14 +63,13 @@ async def unreachable(settings: Settings) -> Any:
 
 async def test_an_unreachable_temporal_or_postgres_is_a_503_page_naming_it(unreachable: Any) -> None:
     down, client, sessions = unreachable
-    async with served_console(client, down, sessions) as base_url, chromium() as browser:
-        page = await signed_in_page(browser, base_url)  # the inbox lists from Temporal
+    async with signed_in_console(client, down, sessions) as page:  # the inbox lists from Temporal
         inbox = await page.reload()
         inbox_says = await page.inner_text("#error-message")
         audit = await page.goto("/console/audit")  # the decision log reads PostgreSQL
         audit_says = await page.inner_text("#error-message")
         assert await page.inner_text("#operator") == OPERATOR
-        async with httpx.AsyncClient(base_url=base_url) as http:
+        async with httpx.AsyncClient(base_url=page.url.split("/console/")[0]) as http:
             api = await http.get("/attention", headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
     assert inbox is not None and audit is not None
     assert (inbox.status, audit.status) == (503, 503)

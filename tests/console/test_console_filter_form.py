@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.common.db import SessionMaker
-from tests.console.browser import chromium, served_console, signed_in_page
+from tests.console.browser import signed_in_console
 from tests.console.support import park_probe
 from tests.support.step_control import audits, wait_waiting
 from tests.workflows.common.step_probe import ProbeActivities
@@ -45,8 +45,7 @@ async def test_filtering_with_the_age_left_empty_lists_the_match_and_leads_to_it
     probe_worker: Worker,
 ) -> None:
     handle, step = await park_probe(dev_env.client, task_queue, probe)
-    async with served_console(dev_env.client, settings, sessions) as base_url, chromium() as browser:
-        page = await signed_in_page(browser, base_url)
+    async with signed_in_console(dev_env.client, settings, sessions) as page:
         assert await _filter_inbox_by_step(page, step) == 200
         assert "min_age_minutes=&" in page.url or page.url.endswith("min_age_minutes=")
         rows = page.locator("#inbox tbody tr")
@@ -77,8 +76,7 @@ async def test_an_age_that_is_not_minutes_from_zero_is_refused_on_the_page_and_n
     probe_worker: Worker,
 ) -> None:
     handle, step = await park_probe(dev_env.client, task_queue, probe)
-    async with served_console(dev_env.client, settings, sessions) as base_url, chromium() as browser:
-        page = await signed_in_page(browser, base_url)
+    async with signed_in_console(dev_env.client, settings, sessions) as page:
         # Chromium will not submit such a number field, but a link or an edited address can.
         for age in ("-1", "nan", "inf", "-inf", "1e400", "soon"):
             for where in ("inbox", "bulk"):

@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 
 from activities.common.aws import AwsClients
 from activities.common.db import SessionMaker
-from tests.console.browser import chromium, served_console, signed_in_page
+from tests.console.browser import signed_in_console
 from tests.console.support import park_probe
 from tests.workflows.common.step_probe import ProbeActivities
 from worker.settings import Settings
@@ -40,14 +40,12 @@ async def test_an_execution_page_does_not_show_a_notice_written_into_its_link(
     probe_worker: Worker,
 ) -> None:
     handle, _ = await park_probe(dev_env.client, task_queue, probe)
-    async with served_console(dev_env.client, settings, sessions) as base_url, chromium() as browser:
-        page = await signed_in_page(browser, base_url)
+    async with signed_in_console(dev_env.client, settings, sessions) as page:
         await _shows_no_forged_notice(page, f"/console/executions/{handle.id}")
 
 
 async def test_the_dead_letters_page_does_not_show_a_notice_written_into_its_link(
     dev_env: WorkflowEnvironment, settings: Settings, sessions: SessionMaker, aws: AwsClients
 ) -> None:
-    async with served_console(dev_env.client, settings, sessions) as base_url, chromium() as browser:
-        page = await signed_in_page(browser, base_url)
+    async with signed_in_console(dev_env.client, settings, sessions) as page:
         await _shows_no_forged_notice(page, "/console/dead-letters?pipeline=media")

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,7 +24,7 @@ from temporalio.service import RPCError
 from activities.common.aws import AwsClients
 from activities.common.db import SessionMaker, create_engine, create_session_maker
 from worker.api.body_limit import BodyLimit
-from worker.api.errors import ErrorBody, error_responses
+from worker.api.errors import ErrorBody, error_responses, field_problems
 from worker.api.openapi import describe_errors
 from worker.api.ratelimit import rate_limited
 from worker.api.unreadable_body import is_unparsed_json, unparsed_body, unreadable_body
@@ -125,18 +124,9 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     """422 whose body names each bad field and why, in one line per field."""
     if is_unparsed_json(error):
         return await unreadable_body(request)
-    problems = []
-    for item in error.errors():
-        location = [str(part) for part in item["loc"] if part not in ("body", "query", "path")]
-        problems.append({"field": ".".join(location) or "body", "message": _message(item)})
-    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-    return JSONResponse({"detail": summary, "errors": problems}, status_code=422)
-
-
-def _message(item: Any) -> str:
-    """The refusal's own words: a validator's ValueError without pydantic's "Value error, " prefix."""
-    error = item.get("ctx", {}).get("error") if item.get("type") == "value_error" else None
-    return str(error) if error is not None else str(item["msg"])
+    problems = field_problems(error.errors())
+    body = ErrorBody(detail="; ".join(f"{p.field}: {p.message}" for p in problems), errors=problems)
+    return JSONResponse(body.model_dump(), status_code=422)
 
 
 OUTAGE_ERROR_TYPES: tuple[type[Exception], ...] = (

@@ -104,6 +104,12 @@ class Caller:
         return self.scoped_id(chosen)
 
 
+def configured_partners(request: Request) -> Collection[str]:
+    """The partners the settings give tokens to: theirs are the namespaces an operator's ids stay out of."""
+    partners: Collection[str] = request.app.state.settings.api.partner_token_hashes
+    return partners
+
+
 def identify(token: str, settings: ApiSettings) -> Caller | None:
     """The caller a token belongs to, comparing digests in constant time."""
     digest = hash_token(token)

@@ -19,7 +19,7 @@ from activities.booking.contracts import BookingRequest
 from activities.common.aws import AwsClients
 from activities.common.resources import Resources
 from worker.api.app import ApiServices
-from worker.api.auth import AnyCaller, Caller
+from worker.api.auth import AnyCaller, Caller, configured_partners
 from worker.api.errors import AUTHENTICATED, error_responses
 from worker.api.fields import Line, Text
 from worker.api.ratelimit import RateLimitedCaller
@@ -113,9 +113,7 @@ async def submit(
 ) -> BookingAccepted:
     """Start the booking saga (or find the one this request id started); a partner's booking is its own."""
     booking = BookingRequest(
-        request_id=caller.new_id(
-            body.request_id or str(uuid.uuid4()), "request_id", request.app.state.settings.api.partner_token_hashes
-        ),
+        request_id=caller.new_id(body.request_id or str(uuid.uuid4()), "request_id", configured_partners(request)),
         customer_id=body.customer_id,
         outbound_flight_id=body.flight_id,
         return_flight_id=body.return_flight_id,

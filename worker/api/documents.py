@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from activities.common.resources import Resources
 from activities.documents.contracts import SHIPMENT_PATTERN, shipment_workflow_id
 from worker.api.app import ApiServices, api_aws
-from worker.api.auth import AnyCaller, Caller
+from worker.api.auth import AnyCaller, Caller, configured_partners
 from worker.api.errors import AUTHENTICATED, error_responses
 from worker.api.ratelimit import RateLimitedCaller
 from worker.services import documents as service
@@ -111,7 +111,7 @@ async def upload(
     scoped = _scoped(caller, shipment_id)
     if scoped is None:
         raise _not_found(shipment_id)
-    owner = service.starting_owner(scoped, caller.owner, settings.api.partner_token_hashes)
+    owner = service.starting_owner(scoped, caller.owner, configured_partners(request))
     if not await service.claim(services.sessions, scoped, owner, any_shipment=caller.is_operator):
         raise _not_found(shipment_id)
     shipment_id = scoped

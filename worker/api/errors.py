@@ -8,6 +8,7 @@ models here are what the OpenAPI document shows for those answers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -18,6 +19,19 @@ class FieldProblem(BaseModel):
 
     field: str = Field(description="Dotted name of the field (``body`` when the whole body is at fault).")
     message: str = Field(description="Why the field was refused.")
+
+
+def field_problems(errors: Sequence[Any]) -> list[FieldProblem]:
+    """Pydantic's validation errors as the API names them: the dotted field (without ``body``,
+    ``query`` or ``path``) and the refusal in the validator's own words (a ValueError's text,
+    without pydantic's "Value error, " prefix). The API's 422 and the console's pages both say this."""
+    problems = []
+    for item in errors:
+        location = [str(part) for part in item["loc"] if part not in ("body", "query", "path")]
+        raised = item.get("ctx", {}).get("error") if item.get("type") == "value_error" else None
+        message = str(raised) if raised is not None else str(item["msg"])
+        problems.append(FieldProblem(field=".".join(location) or "body", message=message))
+    return problems
 
 
 class ErrorBody(BaseModel):

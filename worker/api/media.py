@@ -24,7 +24,7 @@ from activities.media.contracts import (
 )
 from activities.media.languages import TRANSCRIBE_LANGUAGES, TRANSLATE_LANGUAGES, translate_source_language
 from worker.api.app import ApiServices, api_aws
-from worker.api.auth import AnyCaller, Caller
+from worker.api.auth import AnyCaller, Caller, configured_partners
 from worker.api.errors import AUTHENTICATED, error_responses
 from worker.api.fields import Line
 from worker.api.ratelimit import RateLimitedCaller
@@ -120,9 +120,7 @@ def _not_found(job_id: str) -> HTTPException:
 async def submit(body: MediaJobCreate, request: Request, response: Response, caller: RateLimitedCaller) -> Any:
     """Start the media pipeline (or find the job this id started); nothing starts if the request is invalid."""
     job = MediaJobRequest(
-        job_id=caller.new_id(
-            body.job_id or str(uuid.uuid4()), "job_id", request.app.state.settings.api.partner_token_hashes
-        ),
+        job_id=caller.new_id(body.job_id or str(uuid.uuid4()), "job_id", configured_partners(request)),
         media_uri=body.media_uri,
         language_code=body.language,
         target_languages=list(body.targets),

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from activities.models.poller import PollerJob
 from activities.poller.contracts import JOB_ID_PATTERN
 from worker.api.app import ApiServices
-from worker.api.auth import AnyCaller, Caller, Operator
+from worker.api.auth import AnyCaller, Caller, Operator, configured_partners
 from worker.api.errors import AUTHENTICATED, error_responses
 from worker.api.fields import Line
 from worker.api.ratelimit import RateLimitedCaller
@@ -108,7 +108,7 @@ async def start_job(body: JobCreate, request: Request, response: Response, calle
         settings,
         body.partner,
         body.url,
-        caller.new_id(body.job_id or str(uuid.uuid4()), "job_id", settings.api.partner_token_hashes),
+        caller.new_id(body.job_id or str(uuid.uuid4()), "job_id", configured_partners(request)),
     )
     services = _services(request)
     try:

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
 from worker.api.app import OUTAGE_ERROR_TYPES
+from worker.api.errors import field_problems
 from worker.console.render import current_session, page
 from worker.outages import Outage, outage_of
 from worker.settings import Settings
@@ -46,7 +47,7 @@ class ConsoleRoute(APIRoute):
 
 def invalid_input_page(request: Request, error: RequestValidationError) -> Response:
     """422: each refused field and why, one line each; nothing was done."""
-    problems = [f"{_field(item['loc'])}: {item['msg']}" for item in error.errors()]
+    problems = [f"{problem.field}: {problem.message}" for problem in field_problems(error.errors())]
     context = {
         "title": "Invalid request",
         "message": "Some values of the form or the address were refused; nothing was done.",
@@ -62,7 +63,3 @@ def outage_page(request: Request, outage: Outage) -> Response:
     response = page(request, "error.html", context, session=current_session(request), status=503)
     response.headers["Retry-After"] = str(settings.api.unavailable_retry_after_seconds)
     return response
-
-
-def _field(location: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in location if part not in ("body", "query", "path")) or "request"
